@@ -1,0 +1,126 @@
+// Package occupancy is the domain of the parking service: zones, spaces,
+// sensor readings and the live state derived from them. It imports no
+// transport; the Redis store lives in the redisstore sub-package.
+package occupancy
+
+import "time"
+
+// Status is the live state of a parking space as the public sees it.
+type Status string
+
+// The four statuses. Unknown and closed never count as free.
+const (
+	StatusFree     Status = "free"
+	StatusOccupied Status = "occupied"
+	StatusUnknown  Status = "unknown" // never heard from, or silent past the offline limit
+	StatusClosed   Status = "closed"  // taken out of use by staff
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusFree, StatusOccupied, StatusUnknown, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// ZoneType tells on-street bays from off-street lots.
+type ZoneType string
+
+// Zone types.
+const (
+	OnStreet  ZoneType = "on_street"
+	OffStreet ZoneType = "off_street"
+)
+
+// Profile is the demand pattern of a zone: when people park there and for
+// how long. The simulator drives each zone by its profile.
+type Profile string
+
+// Demand profiles. The empty profile means ProfileCommuter.
+const (
+	ProfileCommuter    Profile = "commuter"    // busy on working days, 8:00-18:00
+	ProfileResidential Profile = "residential" // full at night, emptier by day
+	ProfileMarket      Profile = "market"      // morning market peak, short stays
+)
+
+// Kind is what a space is reserved for.
+type Kind string
+
+// Space kinds.
+const (
+	KindStandard   Kind = "standard"
+	KindAccessible Kind = "accessible"
+	KindEV         Kind = "ev"
+	KindLoading    Kind = "loading"
+)
+
+// Kinds lists every space kind, in a stable order.
+var Kinds = []Kind{KindStandard, KindAccessible, KindEV, KindLoading}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindStandard, KindAccessible, KindEV, KindLoading:
+		return true
+	}
+	return false
+}
+
+// Zone is a street or lot: a group of spaces counted together.
+type Zone struct {
+	ID      string   `json:"id" yaml:"id"`
+	Name    string   `json:"name" yaml:"name"`
+	Type    ZoneType `json:"type" yaml:"type"`
+	Profile Profile  `json:"profile,omitempty" yaml:"profile"`
+	Lat     float64  `json:"lat" yaml:"lat"`
+	Lon     float64  `json:"lon" yaml:"lon"`
+}
+
+// Space is one parking space with its sensor, as the registry lists it.
+type Space struct {
+	ID         string
+	ZoneID     string
+	SensorID   string
+	Lat, Lon   float64
+	Kind       Kind
+	MaxStayMin int // 0: no limit
+	Phase      int // rollout phase, 1-3; 0 when the registry has no phase column
+}
+
+// Counts are the number of spaces in each status. Total is their sum.
+type Counts struct {
+	Total    int `json:"total"`
+	Free     int `json:"free"`
+	Occupied int `json:"occupied"`
+	Unknown  int `json:"unknown"`
+	Closed   int `json:"closed"`
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Total += o.Total
+	c.Free += o.Free
+	c.Occupied += o.Occupied
+	c.Unknown += o.Unknown
+	c.Closed += o.Closed
+}
+
+// ZoneState is a zone's counters and when they last changed.
+type ZoneState struct {
+	ZoneID    string
+	Counts    Counts
+	UpdatedAt time.Time // zero if nothing has changed since the store was set up
+}
+
+// SpaceState is the live state of one space.
+type SpaceState struct {
+	SpaceID   string
+	Status    Status
+	Since     time.Time // when Status began; zero if the space was never heard from
+	LastSeen  time.Time // when its sensor was last heard (receive time); zero if never
+	SensorTS  time.Time // sensor time of the newest applied reading; zero if none
+	Seq       uint64    // sequence of the newest applied reading
+	BatteryMV int       // last reported battery voltage; 0 if never reported
+}

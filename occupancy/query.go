@@ -1,0 +1,60 @@
+package occupancy
+
+import "math"
+
+// Limits of the public queries.
+const (
+	MaxNearbyRadiusM = 5000
+	MaxNearbyLimit   = 100
+	MaxListLimit     = 1000
+)
+
+// NearbyQuery asks for the free spaces nearest a point.
+type NearbyQuery struct {
+	Lat, Lon float64
+	RadiusM  float64 // 1..MaxNearbyRadiusM
+	Limit    int     // 1..MaxNearbyLimit
+	Kind     Kind    // "" for any kind
+}
+
+// Validate checks the query's ranges and returns EINVALID naming the field.
+func (q *NearbyQuery) Validate() error {
+	if err := validLatLon("query", q.Lat, q.Lon); err != nil {
+		return err
+	}
+	switch {
+	case math.IsNaN(q.RadiusM) || q.RadiusM <= 0 || q.RadiusM > MaxNearbyRadiusM:
+		return Errorf(EINVALID, "radius_m must be above 0 and at most %d", MaxNearbyRadiusM)
+	case q.Limit < 1 || q.Limit > MaxNearbyLimit:
+		return Errorf(EINVALID, "limit must be 1-%d", MaxNearbyLimit)
+	case q.Kind != "" && !q.Kind.Valid():
+		return Errorf(EINVALID, "kind %q is not standard, accessible, ev or loading", q.Kind)
+	}
+	return nil
+}
+
+// NearbySpace is a free space found by a nearby query.
+type NearbySpace struct {
+	Space     Space
+	State     SpaceState
+	DistanceM float64
+}
+
+// SpaceFilter selects spaces for a paged listing.
+type SpaceFilter struct {
+	ZoneID string // "" for every zone
+	Status Status // "" for every status
+	Limit  int    // 1..MaxListLimit
+	After  string // cursor: list spaces whose ID sorts after this one
+}
+
+// Validate checks the filter and returns EINVALID naming the field.
+func (f *SpaceFilter) Validate() error {
+	switch {
+	case f.Status != "" && !f.Status.Valid():
+		return Errorf(EINVALID, "status %q is not free, occupied, unknown or closed", f.Status)
+	case f.Limit < 1 || f.Limit > MaxListLimit:
+		return Errorf(EINVALID, "limit must be 1-%d", MaxListLimit)
+	}
+	return nil
+}

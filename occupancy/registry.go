@@ -1,0 +1,310 @@
+package occupancy
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Registry is the town's static inventory: its zones, spaces and sensors. It
+// is read once at start and shared read-only by every component.
+type Registry struct {
+	zones      []Zone  // file order
+	spaces     []Space // sorted by ID
+	zoneIdx    map[string]int
+	spaceIdx   map[string]int
+	sensorIdx  map[string]int
+	zoneSpaces map[string][]int   // zone ID -> indexes into spaces, by space ID
+	zoneRadius map[string]float64 // zone ID -> metres from its centre to its farthest space
+}
+
+// LoadRegistry reads zones.yaml and spaces.csv from dir. Errors are EINVALID
+// and name the file and line of the first problem.
+func LoadRegistry(dir string) (*Registry, error) {
+	zf, err := os.Open(filepath.Join(dir, "zones.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	defer zf.Close()
+	zones, err := ReadZones(zf)
+	if err != nil {
+		return nil, err
+	}
+	sf, err := os.Open(filepath.Join(dir, "spaces.csv"))
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	defer sf.Close()
+	spaces, err := ReadSpaces(sf)
+	if err != nil {
+		return nil, err
+	}
+	return NewRegistry(zones, spaces)
+}
+
+// ReadZones decodes a zones.yaml document and checks each zone on its own.
+func ReadZones(r io.Reader) ([]Zone, error) {
+	var doc struct {
+		Zones []yaml.Node `yaml:"zones"`
+	}
+	if err := yaml.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, Errorf(EINVALID, "zones.yaml: %v", err)
+	}
+	zones := make([]Zone, 0, len(doc.Zones))
+	for _, n := range doc.Zones {
+		var z Zone
+		if err := n.Decode(&z); err != nil {
+			return nil, Errorf(EINVALID, "zones.yaml line %d: %v", n.Line, err)
+		}
+		if err := z.Validate(); err != nil {
+			return nil, Errorf(EINVALID, "zones.yaml line %d: %s", n.Line, ErrorMessage(err))
+		}
+		zones = append(zones, z)
+	}
+	if len(zones) == 0 {
+		return nil, Errorf(EINVALID, "zones.yaml: no zones")
+	}
+	return zones, nil
+}
+
+// Validate checks one zone's fields.
+func (z *Zone) Validate() error {
+	if err := validID("zone id", z.ID); err != nil {
+		return err
+	}
+	if z.Type != OnStreet && z.Type != OffStreet {
+		return Errorf(EINVALID, "zone %s: type %q is not on_street or off_street", z.ID, z.Type)
+	}
+	switch z.Profile {
+	case "", ProfileCommuter, ProfileResidential, ProfileMarket:
+	default:
+		return Errorf(EINVALID, "zone %s: profile %q is not commuter, residential or market", z.ID, z.Profile)
+	}
+	return validLatLon("zone "+z.ID, z.Lat, z.Lon)
+}
+
+// spaceColumns are the columns spaces.csv must have; others are ignored.
+var spaceColumns = []string{"space_id", "zone_id", "sensor_id", "lat", "lon", "kind", "max_stay_min"}
+
+// ReadSpaces decodes a spaces.csv file and checks each row on its own. The
+// phase column is optional.
+func ReadSpaces(r io.Reader) ([]Space, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, Errorf(EINVALID, "spaces.csv: reading header: %v", err)
+	}
+	col := map[string]int{}
+	for i, name := range header {
+		col[strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))] = i
+	}
+	for _, name := range spaceColumns {
+		if _, ok := col[name]; !ok {
+			return nil, Errorf(EINVALID, "spaces.csv: header has no %s column", name)
+		}
+	}
+	var spaces []Space
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, Errorf(EINVALID, "spaces.csv: %v", err)
+		}
+		line, _ := cr.FieldPos(0)
+		sp, err := parseSpace(rec, col)
+		if err != nil {
+			return nil, Errorf(EINVALID, "spaces.csv line %d: %s", line, ErrorMessage(err))
+		}
+		spaces = append(spaces, sp)
+	}
+	return spaces, nil
+}
+
+func parseSpace(rec []string, col map[string]int) (Space, error) {
+	get := func(name string) string { return strings.TrimSpace(rec[col[name]]) }
+	sp := Space{ID: get("space_id"), ZoneID: get("zone_id"), SensorID: get("sensor_id"), Kind: Kind(get("kind"))}
+	var err error
+	if sp.Lat, err = strconv.ParseFloat(get("lat"), 64); err != nil {
+		return sp, Errorf(EINVALID, "lat %q is not a number", get("lat"))
+	}
+	if sp.Lon, err = strconv.ParseFloat(get("lon"), 64); err != nil {
+		return sp, Errorf(EINVALID, "lon %q is not a number", get("lon"))
+	}
+	if sp.MaxStayMin, err = strconv.Atoi(get("max_stay_min")); err != nil {
+		return sp, Errorf(EINVALID, "max_stay_min %q is not a whole number", get("max_stay_min"))
+	}
+	if i, ok := col["phase"]; ok && strings.TrimSpace(rec[i]) != "" {
+		if sp.Phase, err = strconv.Atoi(strings.TrimSpace(rec[i])); err != nil {
+			return sp, Errorf(EINVALID, "phase %q is not a whole number", rec[i])
+		}
+	}
+	return sp, sp.Validate()
+}
+
+// Validate checks one space's own fields; NewRegistry checks the references.
+func (s *Space) Validate() error {
+	if err := validID("space id", s.ID); err != nil {
+		return err
+	}
+	if err := validID("sensor id", s.SensorID); err != nil {
+		return err
+	}
+	switch {
+	case s.ZoneID == "":
+		return Errorf(EINVALID, "space %s: zone id is empty", s.ID)
+	case !s.Kind.Valid():
+		return Errorf(EINVALID, "space %s: kind %q is not standard, accessible, ev or loading", s.ID, s.Kind)
+	case s.MaxStayMin < 0:
+		return Errorf(EINVALID, "space %s: max_stay_min %d is negative", s.ID, s.MaxStayMin)
+	case s.Phase < 0 || s.Phase > 9:
+		return Errorf(EINVALID, "space %s: phase %d is out of range 0-9", s.ID, s.Phase)
+	}
+	return validLatLon("space "+s.ID, s.Lat, s.Lon)
+}
+
+// NewRegistry indexes zones and spaces and checks what refers to what: unique
+// zone, space and sensor ids, and every space in a known zone.
+func NewRegistry(zones []Zone, spaces []Space) (*Registry, error) {
+	r := &Registry{
+		zones:      zones,
+		spaces:     append([]Space(nil), spaces...),
+		zoneIdx:    make(map[string]int, len(zones)),
+		spaceIdx:   make(map[string]int, len(spaces)),
+		sensorIdx:  make(map[string]int, len(spaces)),
+		zoneSpaces: make(map[string][]int, len(zones)),
+		zoneRadius: make(map[string]float64, len(zones)),
+	}
+	for i, z := range zones {
+		if _, dup := r.zoneIdx[z.ID]; dup {
+			return nil, Errorf(EINVALID, "zones.yaml: zone id %s appears twice", z.ID)
+		}
+		r.zoneIdx[z.ID] = i
+	}
+	// Row numbers in messages assume the header is line 1 and one row per line.
+	for i, s := range r.spaces {
+		if _, ok := r.zoneIdx[s.ZoneID]; !ok {
+			return nil, Errorf(EINVALID, "spaces.csv line %d: space %s is in unknown zone %s", i+2, s.ID, s.ZoneID)
+		}
+		if j, dup := r.spaceIdx[s.ID]; dup {
+			return nil, Errorf(EINVALID, "spaces.csv line %d: space id %s already on line %d", i+2, s.ID, j+2)
+		}
+		if j, dup := r.sensorIdx[s.SensorID]; dup {
+			return nil, Errorf(EINVALID, "spaces.csv line %d: sensor %s is already on space %s (line %d)",
+				i+2, s.SensorID, r.spaces[j].ID, j+2)
+		}
+		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
+	}
+	r.index()
+	return r, nil
+}
+
+// index sorts spaces by ID and builds the lookup tables.
+func (r *Registry) index() {
+	sort.SliceStable(r.spaces, func(i, j int) bool { return r.spaces[i].ID < r.spaces[j].ID })
+	for i, s := range r.spaces {
+		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
+		r.zoneSpaces[s.ZoneID] = append(r.zoneSpaces[s.ZoneID], i)
+		z := r.zones[r.zoneIdx[s.ZoneID]]
+		if d := Distance(z.Lat, z.Lon, s.Lat, s.Lon); d > r.zoneRadius[s.ZoneID] {
+			r.zoneRadius[s.ZoneID] = d
+		}
+	}
+}
+
+// Zones returns every zone in registry order. The slice must not be modified.
+func (r *Registry) Zones() []Zone { return r.zones }
+
+// Spaces returns every space sorted by ID. The slice must not be modified.
+func (r *Registry) Spaces() []Space { return r.spaces }
+
+// Zone returns the zone with the given id.
+func (r *Registry) Zone(id string) (Zone, bool) {
+	i, ok := r.zoneIdx[id]
+	if !ok {
+		return Zone{}, false
+	}
+	return r.zones[i], true
+}
+
+// Space returns the space with the given id.
+func (r *Registry) Space(id string) (Space, bool) {
+	i, ok := r.spaceIdx[id]
+	if !ok {
+		return Space{}, false
+	}
+	return r.spaces[i], true
+}
+
+// SpaceBySensor returns the space whose sensor has the given id.
+func (r *Registry) SpaceBySensor(sensorID string) (Space, bool) {
+	i, ok := r.sensorIdx[sensorID]
+	if !ok {
+		return Space{}, false
+	}
+	return r.spaces[i], true
+}
+
+// SpacesInZone returns the spaces of a zone sorted by ID.
+func (r *Registry) SpacesInZone(zoneID string) []Space {
+	idx := r.zoneSpaces[zoneID]
+	out := make([]Space, len(idx))
+	for i, j := range idx {
+		out[i] = r.spaces[j]
+	}
+	return out
+}
+
+// ZoneRadius returns the distance in metres from a zone's centre to its
+// farthest space: a circle that holds every space of the zone.
+func (r *Registry) ZoneRadius(zoneID string) float64 { return r.zoneRadius[zoneID] }
+
+// SpaceIndex returns the position of the first space whose ID is > after in
+// Spaces(); it is how list cursors resume.
+func (r *Registry) SpaceIndex(after string) int {
+	return sort.Search(len(r.spaces), func(i int) bool { return r.spaces[i].ID > after })
+}
+
+const earthRadiusM = 6371008.8
+
+// Distance returns the great-circle distance in metres between two points.
+func Distance(lat1, lon1, lat2, lon2 float64) float64 {
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) +
+		math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+func validLatLon(what string, lat, lon float64) error {
+	if math.IsNaN(lat) || lat < -85.05112878 || lat > 85.05112878 {
+		return Errorf(EINVALID, "%s: lat %v is out of range -85.05..85.05", what, lat)
+	}
+	if math.IsNaN(lon) || lon < -180 || lon > 180 {
+		return Errorf(EINVALID, "%s: lon %v is out of range -180..180", what, lon)
+	}
+	return nil
+}
+
+// validID accepts ids that are safe inside Redis keys and URLs.
+func validID(what, id string) error {
+	if id == "" || len(id) > 64 {
+		return Errorf(EINVALID, "%s %q must be 1-64 characters", what, id)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return Errorf(EINVALID, "%s %q may hold only letters, digits, '-', '_' and '.'", what, id)
+		}
+	}
+	return nil
+}
