@@ -1,20 +1,28 @@
 // Package redisstore keeps the live occupancy state in Redis. Every state
 // change is one Lua script run on keys hash-tagged by zone, so each script
-// touches a single Redis Cluster slot.
+// touches a single Redis Cluster slot and is atomic and idempotent.
+//
+// Keys, for a zone Z and the default prefix:
+//
+//	pk:{Z}:s          hash: space id -> packed state (see scripts.go)
+//	pk:{Z}:c          hash: total, free, occupied, unknown, closed, updated
+//	pk:{Z}:seen       zset: space id -> last seen (ms), for the sweeper
+//	pk:{Z}:free:KIND  geo set of the zone's free spaces of one kind
+//	pk:rejected       stream of rejected messages (capped)
 package redisstore
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qiuai/parking/occupancy"
 )
-
-var errTODO = errors.New("redisstore: not implemented yet")
 
 // Options configure a Store.
 type Options struct {
@@ -36,88 +44,156 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+func (o *Options) ensureDefaults() {
+	if o.Prefix == "" {
+		o.Prefix = "pk"
+	}
+	if o.OfflineAfter <= 0 {
+		o.OfflineAfter = 30 * time.Minute
+	}
+	if o.DeadLetterMax <= 0 {
+		o.DeadLetterMax = 10000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// zoneKeys are the keys of one zone, built once.
+type zoneKeys struct {
+	states, counters, seen string
+	free                   map[occupancy.Kind]string
+	freeAll                []string // the free sets of every kind, in occupancy.Kinds order
+}
+
 // Store is the Redis-backed occupancy store. It is safe for concurrent use,
 // also by several processes on the same Redis.
 type Store struct {
-	opts Options
+	opts     Options
+	rdb      redis.UniversalClient
+	reg      *occupancy.Registry
+	zones    map[string]*zoneKeys
+	rejected string
 }
 
 // New returns a Store. Call Init before use.
 func New(opts Options) (*Store, error) {
-	return &Store{opts: opts}, nil
+	if opts.Client == nil || opts.Registry == nil {
+		return nil, fmt.Errorf("redis store: Client and Registry are required")
+	}
+	opts.ensureDefaults()
+	s := &Store{opts: opts, rdb: opts.Client, reg: opts.Registry,
+		zones: map[string]*zoneKeys{}, rejected: opts.Prefix + ":rejected"}
+	for _, z := range opts.Registry.Zones() {
+		s.zones[z.ID] = s.keysFor(z.ID)
+	}
+	return s, nil
+}
+
+func (s *Store) keysFor(zoneID string) *zoneKeys {
+	base := s.opts.Prefix + ":{" + zoneID + "}:"
+	k := &zoneKeys{states: base + "s", counters: base + "c", seen: base + "seen",
+		free: map[occupancy.Kind]string{}}
+	for _, kind := range occupancy.Kinds {
+		k.free[kind] = base + "free:" + string(kind)
+		k.freeAll = append(k.freeAll, k.free[kind])
+	}
+	return k
 }
 
 // Init loads the scripts and makes sure every registry space has a state
-// (unknown when new) and every zone's counters add up. It keeps the state of
-// spaces already stored, so it is safe on every start and on every instance.
-func (s *Store) Init(ctx context.Context) error { return errTODO }
+// (unknown when new). It keeps the state of spaces already stored, so it is
+// safe on every start and on every instance.
+func (s *Store) Init(ctx context.Context) error {
+	if err := s.loadScripts(ctx); err != nil {
+		return err
+	}
+	const chunk = 500
+	added := 0
+	for _, z := range s.reg.Zones() {
+		spaces := s.reg.SpacesInZone(z.ID)
+		k := s.zones[z.ID]
+		for i := 0; i < len(spaces) || i == 0; i += chunk {
+			ids := make([]any, 0, chunk)
+			for _, sp := range spaces[i:min(i+chunk, len(spaces))] {
+				ids = append(ids, sp.ID)
+			}
+			n, err := initScript.Run(ctx, s.rdb, []string{k.states, k.counters}, ids...).Int()
+			if err != nil {
+				return fmt.Errorf("redis store: init zone %s: %w", z.ID, err)
+			}
+			added += n
+		}
+	}
+	s.opts.Logger.Info("store ready", "zones", len(s.zones), "spaces", len(s.reg.Spaces()), "new_spaces", added)
+	return nil
+}
+
+// loadScripts loads every script on every master, so pipelined EVALSHA finds
+// them. Call it again after Redis restarts (ApplyBatch does so by itself).
+func (s *Store) loadScripts(ctx context.Context) error {
+	for _, sc := range []*redis.Script{applyScript, sweepScript, initScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("redis store: load scripts: %w", err)
+		}
+	}
+	return nil
+}
 
 // Ping reports whether Redis answers.
-func (s *Store) Ping(ctx context.Context) error { return errTODO }
-
-// Apply applies one reading: newer than the stored one applies, an equal one
-// is a duplicate, an older one is stale. A sensor not in the registry gives
-// ResultUnknownSensor and changes nothing. The error is EINTERNAL (Redis).
-func (s *Store) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
-	return "", errTODO
-}
-
-// ApplyBatch applies readings in one pipelined round trip. results[i] and
-// errs[i] belong to rs[i]; a reading with a non-nil errs[i] was not applied
-// and must be retried.
-func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) (results []occupancy.Result, errs []error) {
-	return nil, nil
-}
-
-// DeadLetter is a rejected message kept for staff to inspect.
-type DeadLetter struct {
-	ID         string    `json:"id"` // stream entry id; empty when adding
-	ReceivedAt time.Time `json:"received_at"`
-	Topic      string    `json:"topic"`
-	Result     string    `json:"result"` // invalid or unknown_sensor
-	Reason     string    `json:"reason"`
-	Payload    string    `json:"payload"` // truncated to 1 KiB
-}
-
-// AddDeadLetter appends a rejected message to the capped stream.
-func (s *Store) AddDeadLetter(ctx context.Context, d DeadLetter) error { return errTODO }
-
-// DeadLetters returns up to limit of the newest rejected messages, newest first.
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
-	return nil, errTODO
-}
-
-// Space returns one space's state. ENOTFOUND if the registry has no such space.
-func (s *Store) Space(ctx context.Context, id string) (occupancy.SpaceState, error) {
-	return occupancy.SpaceState{}, errTODO
-}
-
-// ListSpaces returns the registry's spaces that match f, in ID order, with
-// their state, and the cursor of the next page ("" on the last page).
-func (s *Store) ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occupancy.SpaceState, string, error) {
-	return nil, "", errTODO
-}
-
-// Zone returns one zone's counters. ENOTFOUND if the registry has no such zone.
-func (s *Store) Zone(ctx context.Context, id string) (occupancy.ZoneState, error) {
-	return occupancy.ZoneState{}, errTODO
-}
-
-// Zones returns every zone's counters, in registry order.
-func (s *Store) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
-	return nil, errTODO
-}
-
-// Nearby returns the free spaces nearest q's point within its radius,
-// nearest first. EINVALID for a bad query.
-func (s *Store) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
-	return nil, errTODO
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis store: ping: %w", err)
+	}
+	return nil
 }
 
 // Sweep marks unknown every space whose sensor has been silent longer than
 // OfflineAfter, and returns how many it marked. Safe to run on several
-// instances at once.
-func (s *Store) Sweep(ctx context.Context) (int, error) { return 0, errTODO }
+// instances at once: each space is handled by one atomic script.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	now := s.opts.Now()
+	cutoff := strconv.FormatInt(now.Add(-s.opts.OfflineAfter).UnixMilli(), 10)
+	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
+	total := 0
+	for _, z := range s.reg.Zones() {
+		k := s.zones[z.ID]
+		keys := append([]string{k.states, k.counters, k.seen}, k.freeAll...)
+		for {
+			res, err := sweepScript.Run(ctx, s.rdb, keys, cutoff, nowMS, sweepBatch).Int64Slice()
+			if err != nil {
+				return total, fmt.Errorf("redis store: sweep zone %s: %w", z.ID, err)
+			}
+			total += int(res[0])
+			if res[1] < sweepBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// sweepBatch bounds the work of one sweep script, so Redis is never blocked
+// for long.
+const sweepBatch = 1000
 
 // RunSweeper calls Sweep every interval until ctx is done.
-func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) {}
+func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.Sweep(ctx); err != nil {
+			s.opts.Logger.Warn("sweep failed", "err", err)
+		} else if n > 0 {
+			s.opts.Logger.Info("silent spaces marked unknown", "count", n, "offline_after", s.opts.OfflineAfter)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// Apply applies one reading: newer than the stored one applies, an equal one
+// is a duplicate, an older one is stale. A sensor not in the registry gives
+// ResultUnknownSensor and changes nothing. The error is EINTERNAL (Redis).
+// Running it again with the same reading is harmless, so a retry after a lost
+// reply is safe.
+func (s *Store) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+	sp, ok := s.reg.SpaceBySensor(r.SensorID)
+	if !ok {
+		return occupancy.ResultUnknownSensor, nil
+	}
+	keys, args := s.applyCall(sp, r)
+	res, err := applyScript.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return "", fmt.Errorf("redis store: apply reading of sensor %s: %w", r.SensorID, err)
+	}
+	return occupancy.Result(res), nil
+}
+
+// ApplyBatch applies readings in one pipelined round trip. results[i] and
+// errs[i] belong to rs[i]; a reading with a non-nil errs[i] was not applied
+// and must be retried. Scripts missing after a Redis restart are reloaded.
+func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	results, errs := make([]occupancy.Result, len(rs)), make([]error, len(rs))
+	cmds := make([]*redis.Cmd, len(rs))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range rs {
+			sp, ok := s.reg.SpaceBySensor(r.SensorID)
+			if !ok {
+				results[i] = occupancy.ResultUnknownSensor
+				continue
+			}
+			keys, args := s.applyCall(sp, r)
+			cmds[i] = applyScript.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	reloaded := false
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		res, err := cmd.Text()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if !reloaded {
+				reloaded = s.loadScripts(ctx) == nil
+			}
+			results[i], errs[i] = s.Apply(ctx, rs[i])
+			continue
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: %w", rs[i].SensorID, err)
+			continue
+		}
+		results[i] = occupancy.Result(res)
+	}
+	return results, errs
+}
+
+// applyCall builds the keys and arguments of applyScript.
+func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []any) {
+	k := s.zones[sp.ZoneID]
+	occ := "0"
+	if r.Occupied {
+		occ = "1"
+	}
+	bat := ""
+	if r.BatteryMV > 0 {
+		bat = strconv.Itoa(r.BatteryMV)
+	}
+	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind]}
+	args := []any{sp.ID, occ,
+		strconv.FormatInt(r.TS.UnixMicro(), 10),
+		strconv.FormatUint(r.Seq, 10),
+		strconv.FormatInt(r.TS.UnixMilli(), 10),
+		strconv.FormatInt(s.opts.Now().UnixMilli(), 10),
+		bat,
+		strconv.FormatFloat(sp.Lon, 'f', -1, 64),
+		strconv.FormatFloat(sp.Lat, 'f', -1, 64),
+	}
+	return keys, args
+}

@@ -1,0 +1,172 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+var statusOf = map[byte]occupancy.Status{
+	'f': occupancy.StatusFree, 'o': occupancy.StatusOccupied,
+	'u': occupancy.StatusUnknown, 'c': occupancy.StatusClosed,
+}
+
+// decodeState unpacks a state written by the scripts. A missing value (the
+// space is in the registry but not yet stored) reads as unknown.
+func decodeState(id, v string) occupancy.SpaceState {
+	st := occupancy.SpaceState{SpaceID: id, Status: occupancy.StatusUnknown}
+	f := strings.Split(v, "|")
+	if len(f) < 7 || f[0] == "" {
+		return st
+	}
+	if s, ok := statusOf[f[0][0]]; ok {
+		st.Status = s
+	}
+	st.Since = msTime(f[2])
+	st.LastSeen = msTime(f[3])
+	if us, err := strconv.ParseInt(f[4], 10, 64); err == nil {
+		st.SensorTS = time.UnixMicro(us).UTC()
+	}
+	st.Seq, _ = strconv.ParseUint(f[5], 10, 64)
+	st.BatteryMV, _ = strconv.Atoi(f[6])
+	return st
+}
+
+func msTime(s string) time.Time {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// Space returns one space's state. ENOTFOUND if the registry has no such space.
+func (s *Store) Space(ctx context.Context, id string) (occupancy.SpaceState, error) {
+	sp, ok := s.reg.Space(id)
+	if !ok {
+		return occupancy.SpaceState{}, occupancy.Errorf(occupancy.ENOTFOUND, "space %s not found", id)
+	}
+	v, err := s.rdb.HGet(ctx, s.zones[sp.ZoneID].states, id).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return occupancy.SpaceState{}, fmt.Errorf("redis store: get space %s: %w", id, err)
+	}
+	return decodeState(id, v), nil
+}
+
+// States returns the states of the given spaces, in the same order, in one
+// pipelined round trip. Every space must be in the registry.
+func (s *Store) States(ctx context.Context, spaces []occupancy.Space) ([]occupancy.SpaceState, error) {
+	byZone := map[string][]int{}
+	for i, sp := range spaces {
+		byZone[sp.ZoneID] = append(byZone[sp.ZoneID], i)
+	}
+	cmds := make(map[string]*redis.SliceCmd, len(byZone))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for zone, idx := range byZone {
+			ids := make([]string, len(idx))
+			for j, i := range idx {
+				ids[j] = spaces[i].ID
+			}
+			cmds[zone] = p.HMGet(ctx, s.zones[zone].states, ids...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: get spaces: %w", err)
+	}
+	out := make([]occupancy.SpaceState, len(spaces))
+	for zone, idx := range byZone {
+		vals := cmds[zone].Val()
+		for j, i := range idx {
+			v, _ := vals[j].(string)
+			out[i] = decodeState(spaces[i].ID, v)
+		}
+	}
+	return out, nil
+}
+
+// ListSpaces returns the registry's spaces that match f, in ID order, with
+// their state, and the cursor of the next page ("" on the last page).
+// EINVALID for a bad filter, ENOTFOUND for an unknown zone.
+func (s *Store) ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occupancy.SpaceState, string, error) {
+	if err := f.Validate(); err != nil {
+		return nil, "", err
+	}
+	all := s.reg.Spaces()
+	if f.ZoneID != "" {
+		if _, ok := s.reg.Zone(f.ZoneID); !ok {
+			return nil, "", occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", f.ZoneID)
+		}
+		all = s.reg.SpacesInZone(f.ZoneID)
+	}
+	i := sort.Search(len(all), func(i int) bool { return all[i].ID > f.After })
+	var out []occupancy.SpaceState
+	for i < len(all) && len(out) < f.Limit {
+		batch := all[i:min(i+max(f.Limit, 200), len(all))]
+		states, err := s.States(ctx, batch)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, st := range states {
+			i++
+			if f.Status != "" && st.Status != f.Status {
+				continue
+			}
+			if out = append(out, st); len(out) == f.Limit {
+				break
+			}
+		}
+	}
+	if i >= len(all) {
+		return out, "", nil
+	}
+	return out, all[i-1].ID, nil
+}
+
+// Zone returns one zone's counters. ENOTFOUND if the registry has no such zone.
+func (s *Store) Zone(ctx context.Context, id string) (occupancy.ZoneState, error) {
+	k, ok := s.zones[id]
+	if !ok {
+		return occupancy.ZoneState{}, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", id)
+	}
+	m, err := s.rdb.HGetAll(ctx, k.counters).Result()
+	if err != nil {
+		return occupancy.ZoneState{}, fmt.Errorf("redis store: get zone %s: %w", id, err)
+	}
+	return decodeCounters(id, m), nil
+}
+
+// Zones returns every zone's counters, in registry order.
+func (s *Store) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
+	zones := s.reg.Zones()
+	cmds := make([]*redis.MapStringStringCmd, len(zones))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			cmds[i] = p.HGetAll(ctx, s.zones[z.ID].counters)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: get zones: %w", err)
+	}
+	out := make([]occupancy.ZoneState, len(zones))
+	for i, z := range zones {
+		out[i] = decodeCounters(z.ID, cmds[i].Val())
+	}
+	return out, nil
+}
+
+func decodeCounters(id string, m map[string]string) occupancy.ZoneState {
+	n := func(k string) int { v, _ := strconv.Atoi(m[k]); return v }
+	return occupancy.ZoneState{ZoneID: id, UpdatedAt: msTime(m["updated"]), Counts: occupancy.Counts{
+		Total: n("total"), Free: n("free"), Occupied: n("occupied"), Unknown: n("unknown"), Closed: n("closed"),
+	}}
+}

@@ -1,0 +1,120 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// A space's state is one field of its zone's hash, packed as
+//
+//	status|occupied|since_ms|seen_ms|ts_us|seq|battery_mv
+//
+// status is f, o, u or c; occupied is the sensor's last word (1, 0 or empty);
+// since_ms is when the status began; seen_ms is when the sensor was last
+// heard (receive time); ts_us and seq are the sensor time and sequence of the
+// newest applied reading. Empty means never. One hash per zone keeps the
+// memory per space small and lets one script see a whole zone.
+//
+// Numbers are passed in and stored as the strings Go formatted: Lua's
+// tostring would print large numbers in exponent form.
+const luaCommon = `
+local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
+local function parse(v)
+  local t, i = {}, 1
+  for f in string.gmatch(v .. '|', '([^|]*)|') do t[i] = f; i = i + 1 end
+  for j = i, 7 do t[j] = '' end
+  return t
+end
+local function move(counters, from, to, now)
+  redis.call('HINCRBY', counters, names[from], -1)
+  redis.call('HINCRBY', counters, names[to], 1)
+  redis.call('HSET', counters, 'updated', now)
+end
+`
+
+// applyScript applies one reading under the contract's ordering rule.
+//
+// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
+// the space's kind. ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
+// 5 ts_ms, 6 now_ms, 7 battery_mv ('' if not reported), 8 lon, 9 lat.
+// Returns applied, duplicate or stale.
+var applyScript = redis.NewScript(luaCommon + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local t
+if cur then
+  t = parse(cur)
+else
+  t = {'u', '', '', '', '', '0', ''}
+  redis.call('HINCRBY', KEYS[2], 'total', 1)
+  redis.call('HINCRBY', KEYS[2], 'unknown', 1)
+end
+if t[5] ~= '' then
+  local nts, ots = tonumber(ARGV[3]), tonumber(t[5])
+  if nts < ots then return 'stale' end
+  if nts == ots then
+    local nseq, oseq = tonumber(ARGV[4]), tonumber(t[6])
+    if nseq < oseq then return 'stale' end
+    if nseq == oseq then return 'duplicate' end
+  end
+end
+local st = t[1]
+local nst = st
+if st ~= 'c' then
+  if ARGV[2] == '1' then nst = 'o' else nst = 'f' end
+end
+if nst ~= st then
+  t[3] = ARGV[5]
+  move(KEYS[2], st, nst, ARGV[6])
+  if nst == 'f' then
+    redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
+  elseif st == 'f' then
+    redis.call('ZREM', KEYS[4], ARGV[1])
+  end
+end
+if ARGV[7] ~= '' then t[7] = ARGV[7] end
+t[1], t[2], t[4], t[5], t[6] = nst, ARGV[2], ARGV[6], ARGV[3], ARGV[4]
+redis.call('HSET', KEYS[1], ARGV[1], table.concat(t, '|', 1, 7))
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+return 'applied'
+`)
+
+// sweepScript turns silent spaces of one zone unknown.
+//
+// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4.. the zone's free
+// geo sets (one per kind). ARGV: 1 cutoff_ms (last seen at or before it is
+// silent), 2 now_ms, 3 most spaces to handle in this call. Returns how many
+// spaces it marked unknown.
+var sweepScript = redis.NewScript(luaCommon + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local n = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[3], id)
+  local cur = redis.call('HGET', KEYS[1], id)
+  if cur then
+    local t = parse(cur)
+    if t[1] == 'f' or t[1] == 'o' then
+      move(KEYS[2], t[1], 'u', ARGV[2])
+      for i = 4, #KEYS do redis.call('ZREM', KEYS[i], id) end
+      t[1], t[3] = 'u', ARGV[2]
+      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 7))
+      n = n + 1
+    end
+  end
+end
+return {n, #ids}
+`)
+
+// initScript adds spaces that have no state yet as unknown and counts them.
+// Spaces already stored keep their state.
+//
+// KEYS: 1 states hash, 2 counters hash. ARGV: space ids. Returns how many it
+// added.
+var initScript = redis.NewScript(`
+local n = 0
+for _, id in ipairs(ARGV) do
+  n = n + redis.call('HSETNX', KEYS[1], id, 'u||||||')
+end
+if n > 0 then
+  redis.call('HINCRBY', KEYS[2], 'total', n)
+  redis.call('HINCRBY', KEYS[2], 'unknown', n)
+end
+for _, f in ipairs({'free', 'occupied', 'closed'}) do redis.call('HINCRBY', KEYS[2], f, 0) end
+return n
+`)
