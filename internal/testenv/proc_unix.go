@@ -1,0 +1,16 @@
+//go:build unix
+
+package testenv
+
+import (
+	"os"
+	"syscall"
+)
+
+// signalGroup sends sig to the process group led by p, falling back to the
+// process alone.
+func signalGroup(p *os.Process, sig syscall.Signal) {
+	if err := syscall.Kill(-p.Pid, sig); err != nil {
+		_ = p.Signal(sig)
+	}
+}
