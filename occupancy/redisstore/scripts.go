@@ -78,11 +78,11 @@ return 'applied'
 // sweepScript turns silent spaces of one zone unknown.
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4.. the zone's free
-// geo sets (one per kind). ARGV: 1 cutoff_ms (last seen at or before it is
+// geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before it is
 // silent), 2 now_ms, 3 most spaces to handle in this call. Returns how many
 // spaces it marked unknown.
 var sweepScript = redis.NewScript(luaCommon + `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local n = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[3], id)
