@@ -40,25 +40,30 @@ type Mosquitto struct {
 // broker answers an MQTT CONNECT with CONNACK.
 func MustStartMosquitto(tb testing.TB, extra ...string) *Mosquitto {
 	tb.Helper()
+	return startMosquitto(tb, func(m *Mosquitto) string { return m.config(extra) })
+}
+
+// startMosquitto starts a broker whose mosquitto.conf is made by conf for
+// the chosen port and directory.
+func startMosquitto(tb testing.TB, conf func(m *Mosquitto) string) *Mosquitto {
+	tb.Helper()
 	bin := findBinary(tb, "mosquitto", "mosquitto")
 	dir := tb.TempDir()
 	var err error
 	for range startAttempts {
 		m := newMosquitto(bin, dir, FreePort(tb))
-		if err = os.WriteFile(m.ConfFile, []byte(m.config(extra)), 0o644); err != nil {
+		if err = os.WriteFile(m.ConfFile, []byte(conf(m)), 0o644); err != nil {
 			tb.Fatalf("testenv: write mosquitto config: %v", err)
 		}
 		if err = m.proc.startAndWait(m.probe); err == nil {
 			tb.Cleanup(m.proc.kill)
 			return m
 		}
-		if !errors.Is(err, errExited) {
+		if !errors.Is(err, errExited) || !m.proc.portTaken() {
 			m.proc.fatal(tb, err)
 		}
 	}
-	log := filepath.Join(dir, "mosquitto.log")
-	tb.Fatalf("testenv: mosquitto did not start in %d attempts: %v\n--- last lines of %s ---\n%s",
-		startAttempts, err, log, tailFile(log, 30))
+	tb.Fatalf("testenv: mosquitto found no free port in %d attempts: %v", startAttempts, err)
 	return nil
 }
 
@@ -94,14 +99,19 @@ func (m *Mosquitto) config(extra []string) string {
 		"log_type warning",
 		"log_type notice",
 		"log_type information",
+		userLine(),
 	}
+	return strings.Join(append(lines, extra...), "\n") + "\n"
+}
+
+// userLine keeps a broker started as root running as root: Mosquitto 2
+// otherwise drops to user mosquitto, which cannot write the test's temporary
+// directory. As any other user the line is harmless.
+func userLine() string {
 	if os.Geteuid() == 0 {
-		// As root, Mosquitto 2 drops to user mosquitto, which cannot write
-		// the test's temporary directory.
-		lines = append(lines, "user root")
+		return "user root"
 	}
-	lines = append(lines, extra...)
-	return strings.Join(lines, "\n") + "\n"
+	return "# not root: no user line"
 }
 
 // probe opens an MQTT connection and checks that the broker accepts it.

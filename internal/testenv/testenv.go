@@ -31,7 +31,7 @@ const StartTimeout = 10 * time.Second
 const stopTimeout = 10 * time.Second
 
 // startAttempts is how often a first start is tried on a new port when the
-// server exits early (the free port was taken in between).
+// server could not bind its port (taken since FreePort saw it free).
 const startAttempts = 3
 
 // searchDirs are looked in after PATH: Debian puts mosquitto in /usr/sbin,
@@ -90,7 +90,7 @@ func (p *process) start() error {
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
-	fmt.Fprintf(out, "=== testenv: starting %s %s at %s\n", p.path, strings.Join(p.args, " "), time.Now().Format(time.RFC3339Nano))
+	fmt.Fprintf(out, "%s%s %s at %s\n", startMarker, p.path, strings.Join(p.args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
@@ -180,6 +180,23 @@ func (p *process) waitReady(probe func() error) error {
 
 // errExited marks a start that failed because the server exited.
 var errExited = errors.New("server exited")
+
+// portTaken reports whether the last start failed because its port was in
+// use: FreePort's port can be taken by another process before the server
+// binds it, and then a new port is worth a try.
+func (p *process) portTaken() bool {
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndex(b, []byte(startMarker)); i >= 0 {
+		b = b[i:]
+	}
+	return bytes.Contains(b, []byte("Address already in use"))
+}
+
+// startMarker starts the line written to the log before each start.
+const startMarker = "=== testenv: starting "
 
 // startAndWait starts the process and waits until probe succeeds. On
 // failure the process is killed.

@@ -2,8 +2,10 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -121,5 +123,37 @@ func TestMosquittoExtraConfig(t *testing.T) {
 	_, rc := dialMQTT(t, m.Addr, mqttConn{clientID: "anon", clean: true})
 	if rc != 5 {
 		t.Fatalf("anonymous CONNACK = %d, want 5 (not authorised)", rc)
+	}
+}
+
+// A server whose port was taken after FreePort must be recognised as such,
+// so MustStart* retries on a new port instead of failing.
+func TestPortTakenDetected(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	tests := []struct {
+		name string
+		p    *process
+	}{
+		{"redis-server", newRedis(findBinary(t, "redis-server", "redis-server"), t.TempDir(), port, nil).proc},
+		{"mosquitto", func() *process {
+			m := newMosquitto(findBinary(t, "mosquitto", "mosquitto"), t.TempDir(), port)
+			if err := os.WriteFile(m.ConfFile, []byte(m.config(nil)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return m.proc
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.p.startAndWait(func() error { return errors.New("never ready") })
+			if !errors.Is(err, errExited) || !tc.p.portTaken() {
+				t.Fatalf("err = %v, portTaken = %v; want an early exit on a taken port\n%s", err, tc.p.portTaken(), tailFile(tc.p.log, 10))
+			}
+		})
 	}
 }
