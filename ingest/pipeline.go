@@ -1,0 +1,184 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// HandlerFunc handles one MQTT message. A nil error means the message is
+// dealt with for good (applied, or kept as a dead letter) and may be
+// acknowledged; an error means it must not be.
+type HandlerFunc func(ctx context.Context, topic string, payload []byte) error
+
+// Middleware wraps a HandlerFunc with more behaviour.
+type Middleware func(HandlerFunc) HandlerFunc
+
+// Store is what the ingest needs from the occupancy store.
+//
+// The DeadLetter type is ingest's own, so that ingest does not import the
+// Redis store; it has the fields of redisstore.DeadLetter in the same order,
+// so an adapter converts it with redisstore.DeadLetter(d).
+type Store interface {
+	// Apply applies a valid reading. It returns ResultApplied, ResultDuplicate,
+	// ResultStale or ResultUnknownSensor with a nil error; an error is
+	// EINTERNAL (Redis unreachable) and the call is retried. An EINVALID
+	// error rejects the message.
+	Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error)
+	// AddDeadLetter keeps a rejected message for inspection. An error is
+	// EINTERNAL and the call is retried.
+	AddDeadLetter(ctx context.Context, d DeadLetter) error
+}
+
+// DeadLetter is a rejected message, kept for staff to inspect.
+type DeadLetter struct {
+	ID         string    `json:"id"` // stream entry id; empty when adding
+	ReceivedAt time.Time `json:"received_at"`
+	Topic      string    `json:"topic"`
+	Result     string    `json:"result"` // invalid, unknown_sensor or panic
+	Reason     string    `json:"reason"`
+	Payload    string    `json:"payload"` // at most MaxDeadLetterPayload bytes
+}
+
+// MaxDeadLetterPayload is how much of a rejected payload a DeadLetter keeps.
+const MaxDeadLetterPayload = 1 << 10
+
+// DeadLetterPanic is the DeadLetter.Result of a message whose handling
+// panicked.
+const DeadLetterPanic = "panic"
+
+// PipelineOptions configure a Pipeline.
+type PipelineOptions struct {
+	// Store applies readings and keeps dead letters. Required.
+	Store Store
+	// Registerer receives the metrics. Default: a private registry (the
+	// metrics are kept but not exported).
+	Registerer prometheus.Registerer
+	// Logger receives rate-limited warnings. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock: receive time of readings and dead letters, and the
+	// outage bookkeeping. Default time.Now.
+	Now func() time.Time
+	// RetryMin is the first delay after a failed store write. Default 50ms.
+	RetryMin time.Duration
+	// RetryMax caps the delay between retries. Default 5s.
+	RetryMax time.Duration
+	// LogEvery is the least time between two log lines about bad messages
+	// (or about the store being down); lines in between are counted and the
+	// count is reported in the next one. Default 1s.
+	LogEvery time.Duration
+}
+
+// setDefaults fills in the defaults documented on the fields.
+func (o *PipelineOptions) setDefaults() {
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = 50 * time.Millisecond
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Second
+	}
+	o.RetryMax = max(o.RetryMax, o.RetryMin)
+	if o.LogEvery <= 0 {
+		o.LogEvery = time.Second
+	}
+}
+
+// Pipeline turns MQTT messages into store writes. Its Handler is the full
+// chain Retry(DeadLetter(Recover(Apply))); the parts are exported so they
+// can be tested and composed on their own. It is safe for concurrent use.
+type Pipeline struct {
+	store    Store
+	now      func() time.Time
+	log      *slog.Logger
+	m        *metrics
+	health   *storeHealth
+	retryMin time.Duration
+	retryMax time.Duration
+	badLog   *rateLog // rejected messages
+	downLog  *rateLog // store failures
+	panicLog *rateLog // recovered panics
+}
+
+// NewPipeline returns a Pipeline. It fails if Store is missing or the
+// metrics cannot be registered.
+func NewPipeline(o PipelineOptions) (*Pipeline, error) {
+	if o.Store == nil {
+		return nil, errors.New("ingest: pipeline: Store is required")
+	}
+	o.setDefaults()
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger.With("component", "ingest")
+	return &Pipeline{
+		store: o.Store, now: o.Now, log: log, m: m,
+		health:   &storeHealth{now: o.Now, m: m},
+		retryMin: o.RetryMin, retryMax: o.RetryMax,
+		badLog:   newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
+		downLog:  newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
+		panicLog: newRateLog(log, slog.LevelError, o.LogEvery, o.Now),
+	}, nil
+}
+
+// Handler returns the full handler: Retry(DeadLetter(Recover(Apply))).
+func (p *Pipeline) Handler() HandlerFunc {
+	return p.Retry(p.DeadLetter(p.Recover(p.Apply)))
+}
+
+// StoreErr returns nil unless the store is in an outage: the last store
+// write failed and none has succeeded since. The error says since when.
+func (p *Pipeline) StoreErr() error { return p.health.err() }
+
+// errUnknownSensor is returned by Apply for a sensor the registry lacks.
+type errUnknownSensor struct{ id string }
+
+// Error implements error.
+func (e *errUnknownSensor) Error() string {
+	return fmt.Sprintf("sensor %q is not in the registry", e.id)
+}
+
+// Apply is the core handler: it decodes and validates the message and
+// applies the reading to the store. Applied, duplicate and stale readings
+// are counted here. It returns an EINVALID error for a bad message, an
+// unknown-sensor error, or the store's error.
+func (p *Pipeline) Apply(ctx context.Context, topic string, payload []byte) error {
+	r, err := Decode(topic, payload)
+	if err != nil {
+		return err
+	}
+	if err := r.Validate(p.now()); err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := p.store.Apply(ctx, r)
+	p.m.apply.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return fmt.Errorf("ingest: apply reading of sensor %s: %w", r.SensorID, err)
+	}
+	switch res {
+	case occupancy.ResultApplied, occupancy.ResultDuplicate, occupancy.ResultStale:
+		p.m.messages[res].Inc()
+		return nil
+	case occupancy.ResultUnknownSensor:
+		return &errUnknownSensor{id: r.SensorID}
+	}
+	// A store bug: retrying cannot help, so reject it like a panic.
+	panic(fmt.Sprintf("ingest: store returned unknown result %q", res))
+}

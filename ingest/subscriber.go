@@ -1,0 +1,409 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Subscriber.
+type Options struct {
+	// BrokerURL is the broker, e.g. tcp://127.0.0.1:1883 or ssl://host:8883.
+	// Required.
+	BrokerURL string
+	// ClientID identifies the persistent session; it must be stable across
+	// restarts and unique per ingest instance. Required.
+	ClientID string
+	// Username and Password authenticate to the broker. Default: none.
+	Username, Password string
+	// TLSConfig is used for ssl://, tls://, mqtts:// and wss:// brokers.
+	// Default: nil (Go's defaults).
+	TLSConfig *tls.Config
+	// Topic is the subscription filter. Default DefaultTopic.
+	Topic string
+	// SharedGroup, if set, subscribes to $share/SharedGroup/Topic so that
+	// several instances share the stream. Default: "" (no sharing).
+	SharedGroup string
+	// Workers is the number of messages handled at once. Default 16.
+	Workers int
+	// QueueSize is how many received messages may wait for a worker; when
+	// it is full, receiving blocks (back-pressure). Default 1024.
+	QueueSize int
+	// Store applies readings and keeps dead letters. Required.
+	Store Store
+	// Registerer receives the metrics. Default: a private registry.
+	Registerer prometheus.Registerer
+	// Logger receives the log. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// ConnectTimeout bounds one connection attempt and one subscribe.
+	// Default 10s.
+	ConnectTimeout time.Duration
+	// KeepAlive is the MQTT keep-alive interval. Default 30s.
+	KeepAlive time.Duration
+	// ReconnectMax caps the wait between connection attempts. Default 10s.
+	ReconnectMax time.Duration
+	// RetryMin and RetryMax bound the backoff between store retries.
+	// Defaults 50ms and 5s.
+	RetryMin, RetryMax time.Duration
+	// ShutdownGrace is how long Run, once its context is done, lets the
+	// workers finish (and acknowledge) the messages they hold. Messages not
+	// finished by then are left unacknowledged, and the broker delivers
+	// them again to the next session. Default 10s.
+	ShutdownGrace time.Duration
+}
+
+// setDefaults fills in the defaults documented on the fields.
+func (o *Options) setDefaults() {
+	if o.Topic == "" {
+		o.Topic = DefaultTopic
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.ConnectTimeout = orDefault(o.ConnectTimeout, 10*time.Second)
+	o.KeepAlive = orDefault(o.KeepAlive, 30*time.Second)
+	o.ReconnectMax = orDefault(o.ReconnectMax, 10*time.Second)
+	o.ShutdownGrace = orDefault(o.ShutdownGrace, 10*time.Second)
+}
+
+// orDefault returns d when v is not positive.
+func orDefault(v, d time.Duration) time.Duration {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// validate checks the required options.
+func (o *Options) validate() error {
+	switch {
+	case o.BrokerURL == "":
+		return errors.New("ingest: BrokerURL is required")
+	case o.ClientID == "":
+		return errors.New("ingest: ClientID is required: a persistent session needs a stable client id")
+	case o.Store == nil:
+		return errors.New("ingest: Store is required")
+	case strings.ContainsAny(o.SharedGroup, "/+#"):
+		return fmt.Errorf("ingest: SharedGroup %q must not contain '/', '+' or '#'", o.SharedGroup)
+	}
+	if _, err := url.Parse(o.BrokerURL); err != nil {
+		return fmt.Errorf("ingest: BrokerURL: %w", err)
+	}
+	return nil
+}
+
+// filter returns the topic filter to subscribe to.
+func (o *Options) filter() string {
+	if o.SharedGroup != "" {
+		return "$share/" + o.SharedGroup + "/" + o.Topic
+	}
+	return o.Topic
+}
+
+// Subscriber receives sensor messages over MQTT at QoS 1 in a persistent
+// session and hands them to a bounded pool of workers that run the
+// Pipeline's handler. A message is acknowledged only after the handler
+// succeeded, i.e. after its reading or its dead letter is in the store.
+type Subscriber struct {
+	opts       Options
+	log        *slog.Logger
+	pipe       *Pipeline
+	handle     HandlerFunc
+	client     mqtt.Client
+	queue      chan mqtt.Message
+	stop       chan struct{} // closed when Run begins to shut down
+	started    atomic.Bool
+	subscribed atomic.Bool
+	connected  prometheus.Gauge
+	connLog    *rateLog
+}
+
+// New returns a Subscriber; Run connects it.
+func New(opts Options) (*Subscriber, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts.setDefaults()
+	pipe, err := NewPipeline(PipelineOptions{
+		Store: opts.Store, Registerer: opts.Registerer, Logger: opts.Logger, Now: opts.Now,
+		RetryMin: opts.RetryMin, RetryMax: opts.RetryMax,
+	})
+	if err != nil {
+		return nil, err
+	}
+	connected, err := register(opts.Registerer, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "parkd_mqtt_connected",
+		Help: "1 while the ingest is connected to the MQTT broker, else 0.",
+	}))
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger.With("component", "ingest", "client_id", opts.ClientID)
+	s := &Subscriber{
+		opts: opts, log: log, pipe: pipe, handle: pipe.Handler(),
+		queue: make(chan mqtt.Message, opts.QueueSize), stop: make(chan struct{}),
+		connected: connected, connLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
+	}
+	s.client = mqtt.NewClient(s.clientOptions())
+	return s, nil
+}
+
+// clientOptions are the paho settings: a persistent session, manual
+// acknowledgement, handlers registered before connecting, and the
+// subscription renewed on every connect.
+func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
+	o := s.opts
+	co := mqtt.NewClientOptions().
+		AddBroker(o.BrokerURL).
+		SetClientID(o.ClientID).
+		SetUsername(o.Username).
+		SetPassword(o.Password).
+		SetCleanSession(false).   // the broker keeps our subscription and queues messages while we are away
+		SetAutoAckDisabled(true). // ack only after the store write
+		SetOrderMatters(false).   // each message gets its own goroutine: a full queue never blocks paho's reader
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(o.ReconnectMax).
+		SetConnectTimeout(o.ConnectTimeout).
+		SetKeepAlive(o.KeepAlive).
+		SetPingTimeout(o.ConnectTimeout).
+		SetResumeSubs(false). // we subscribe again in OnConnect
+		SetDefaultPublishHandler(s.onMessage).
+		SetOnConnectHandler(s.onConnect).
+		SetConnectionLostHandler(s.onConnectionLost).
+		SetReconnectingHandler(s.onReconnecting)
+	if o.TLSConfig != nil {
+		co.SetTLSConfig(o.TLSConfig)
+	}
+	return co
+}
+
+// Run connects (retrying until the broker answers), processes messages
+// until ctx is done, then shuts down: it stops taking messages, lets the
+// workers finish and acknowledge what they hold for up to ShutdownGrace,
+// and disconnects. It does not unsubscribe: the persistent session keeps
+// collecting messages for the next start. Run may be called once.
+func (s *Subscriber) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("ingest: Run called twice")
+	}
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for range s.opts.Workers {
+		wg.Go(func() { s.work(workCtx) })
+	}
+	s.log.Info("connecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL), "filter", s.opts.filter(),
+		"workers", s.opts.Workers, "queue", s.opts.QueueSize)
+	tok := s.client.Connect() // with ConnectRetry it completes once connected
+	select {
+	case <-ctx.Done():
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			close(s.stop)
+			cancelWork()
+			wg.Wait()
+			return fmt.Errorf("ingest: connect to %s: %w", redactURL(s.opts.BrokerURL), err)
+		}
+		<-ctx.Done()
+	}
+	s.shutdown(&wg, cancelWork)
+	return nil
+}
+
+// shutdown stops intake, waits up to ShutdownGrace for the workers, then
+// disconnects.
+func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc) {
+	close(s.stop)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	grace := time.NewTimer(s.opts.ShutdownGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		s.log.Warn("shutdown grace period over: messages still in work stay unacknowledged and will be redelivered",
+			"grace", s.opts.ShutdownGrace.String())
+		cancelWork()
+		<-done
+	}
+	s.subscribed.Store(false)
+	s.client.Disconnect(250)
+	s.connected.Set(0)
+	s.log.Info("disconnected from MQTT broker")
+}
+
+// work takes messages from the queue until shutdown.
+func (s *Subscriber) work(ctx context.Context) {
+	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		select {
+		case <-s.stop:
+			return
+		case m := <-s.queue:
+			s.process(ctx, m)
+		}
+	}
+}
+
+// process runs the handler on one message and acknowledges it if the
+// handler succeeded. A handler error means ctx ended first (shutdown): the
+// message stays unacknowledged and the broker redelivers it.
+func (s *Subscriber) process(ctx context.Context, m mqtt.Message) {
+	s.pipe.m.inflight.Inc()
+	defer s.pipe.m.inflight.Dec()
+	if err := s.safeHandle(ctx, m); err != nil {
+		s.log.Info("message left unacknowledged for redelivery", "topic", clip(m.Topic(), 200), "error", err.Error())
+		return
+	}
+	m.Ack()
+}
+
+// safeHandle runs the handler, turning a panic outside the pipeline's own
+// Recover (in the dead-letter write, say) into an error.
+func (s *Subscriber) safeHandle(ctx context.Context, m mqtt.Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.pipe.m.panics.Inc()
+			s.log.Error("panic outside the message handler", "topic", clip(m.Topic(), 200), "panic", fmt.Sprint(v))
+			err = &PanicError{Value: v}
+		}
+	}()
+	return s.handle(ctx, m.Topic(), m.Payload())
+}
+
+// onMessage is paho's handler for every message. With OrderMatters false
+// paho calls it on a goroutine of its own, so blocking on a full queue
+// holds back only this message; the broker's in-flight window bounds how
+// many wait. During shutdown the message is left unacknowledged.
+func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	select {
+	case s.queue <- m:
+	case <-s.stop:
+	}
+}
+
+// onConnect subscribes on every (re)connection. paho runs it on its own
+// goroutine.
+func (s *Subscriber) onConnect(c mqtt.Client) {
+	s.connected.Set(1)
+	s.log.Info("connected to MQTT broker", "broker", redactURL(s.opts.BrokerURL))
+	delay := time.Second
+	for {
+		err := s.subscribe(c)
+		if err == nil {
+			s.subscribed.Store(true)
+			s.log.Info("subscribed", "filter", s.opts.filter(), "qos", 1)
+			return
+		}
+		s.connLog.Log("subscribe failed, retrying", "filter", s.opts.filter(), "error", err.Error())
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(delay):
+		}
+		if !c.IsConnectionOpen() {
+			return // the next onConnect subscribes
+		}
+		delay = min(2*delay, s.opts.ReconnectMax)
+	}
+}
+
+// subscribe subscribes to the filter at QoS 1. The nil callback routes
+// every message to the default handler, which was registered before
+// connecting so that messages queued in the session are not missed.
+func (s *Subscriber) subscribe(c mqtt.Client) error {
+	tok := c.Subscribe(s.opts.filter(), 1, nil)
+	if !tok.WaitTimeout(s.opts.ConnectTimeout) {
+		return errors.New("no SUBACK within the connect timeout")
+	}
+	if err := tok.Error(); err != nil {
+		return err
+	}
+	st, ok := tok.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	for topic, code := range st.Result() {
+		if code > 2 {
+			return fmt.Errorf("broker refused the subscription to %s (code %#x)", topic, code)
+		}
+	}
+	return nil
+}
+
+// onConnectionLost records a lost connection; paho reconnects by itself.
+func (s *Subscriber) onConnectionLost(_ mqtt.Client, err error) {
+	s.connected.Set(0)
+	s.subscribed.Store(false)
+	s.connLog.Log("lost connection to MQTT broker; reconnecting", "error", err.Error())
+}
+
+// onReconnecting logs reconnection attempts at a limited rate.
+func (s *Subscriber) onReconnecting(_ mqtt.Client, _ *mqtt.ClientOptions) {
+	s.connLog.Log("reconnecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL))
+}
+
+// Connected reports whether the connection to the broker is up.
+func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() }
+
+// Ready returns nil when the subscriber is connected and subscribed and the
+// store is not in an outage, and otherwise an error saying which is not.
+// Note that an outage is noticed only through writes: with no traffic, a
+// dead store looks ready here (check the store itself as well).
+func (s *Subscriber) Ready() error {
+	switch {
+	case !s.client.IsConnectionOpen():
+		return fmt.Errorf("ingest: not connected to the MQTT broker %s", redactURL(s.opts.BrokerURL))
+	case !s.subscribed.Load():
+		return fmt.Errorf("ingest: not subscribed to %s", s.opts.filter())
+	}
+	return s.pipe.StoreErr()
+}
+
+// Pipeline returns the pipeline the workers run.
+func (s *Subscriber) Pipeline() *Pipeline { return s.pipe }
+
+// redactURL returns u without its password, for logs and errors.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
