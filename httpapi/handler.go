@@ -1,0 +1,43 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// Store is what the API reads from the live state. *redisstore.Store
+// implements it.
+type Store interface {
+	// Space returns one space's state. ENOTFOUND for a space not in the
+	// registry.
+	Space(ctx context.Context, id string) (occupancy.SpaceState, error)
+	// ListSpaces returns the spaces matching f in ID order and the cursor of
+	// the next page ("" on the last). EINVALID for a bad filter, ENOTFOUND
+	// for an unknown zone.
+	ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occupancy.SpaceState, string, error)
+	// Zone returns one zone's counters. ENOTFOUND for an unknown zone.
+	Zone(ctx context.Context, id string) (occupancy.ZoneState, error)
+	// Zones returns every zone's counters in registry order.
+	Zones(ctx context.Context) ([]occupancy.ZoneState, error)
+	// Nearby returns the free spaces nearest q's point, nearest first.
+	// EINVALID for a bad query.
+	Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error)
+	// DeadLetters returns up to limit of the newest rejected messages,
+	// newest first.
+	DeadLetters(ctx context.Context, limit int) ([]redisstore.DeadLetter, error)
+}
+
+var _ Store = (*redisstore.Store)(nil)
+
+// handler serves the /api/v1 resources. Its methods live in one file per
+// resource.
+type handler struct {
+	store Store
+	reg   *occupancy.Registry
+	now   func() time.Time
+	log   *slog.Logger
+}

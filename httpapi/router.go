@@ -1,0 +1,140 @@
+// Package httpapi serves the parking service over HTTP with Gin: the public
+// availability API of the contract, the staff's view of rejected messages,
+// health and readiness probes and Prometheus metrics.
+//
+// Every error leaves in one JSON shape, rendered by writeError:
+//
+//	{"error": {"code": "not_found", "message": "space QA-1 not found"}}
+//
+// Handlers are methods on a handler struct, one file per resource; they
+// report failures with c.Error and return, and the errors middleware turns
+// the last error into the answer. Middleware that later issues add (staff
+// auth, rate limits) do the same.
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// Options configure the router built by NewRouter.
+type Options struct {
+	// Store answers the queries about live state. Required.
+	Store Store
+	// Registry lists the zones and spaces: the static fields of every answer.
+	// Required.
+	Registry *occupancy.Registry
+	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Registerer receives the HTTP metrics. Default
+	// prometheus.DefaultRegisterer. Collectors already registered there (a
+	// second router on the same registry) are reused.
+	Registerer prometheus.Registerer
+	// Checks decide /readyz: it is 200 only when every check passes. Default
+	// none (always ready).
+	Checks []Check
+	// CheckTimeout bounds each readiness check. Default 1s.
+	CheckTimeout time.Duration
+	// MaxBodyBytes caps a request body; reading more fails. Default 1 MiB.
+	MaxBodyBytes int64
+	// TrustedProxies are the networks (CIDRs or IPs) whose X-Forwarded-For
+	// and X-Real-IP headers are believed for the client IP. Default none:
+	// the client IP is the connection's remote address.
+	TrustedProxies []string
+	// Debug runs Gin in debug mode (route list and warnings on stdout).
+	// Default false: release mode. Gin's mode is process-wide.
+	Debug bool
+	// Logger receives request logs and internal errors. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Check is one readiness check, e.g. "redis" pinging the store. Func returns
+// nil when the dependency is ready; its context carries the check timeout.
+type Check struct {
+	Name string
+	Func func(ctx context.Context) error
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.DefaultGatherer
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.DefaultRegisterer
+	}
+	if o.CheckTimeout <= 0 {
+		o.CheckTimeout = time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// NewRouter returns the service's HTTP handler. It panics if Store or
+// Registry is nil or a trusted proxy does not parse: both are wiring bugs.
+func NewRouter(opts Options) *gin.Engine {
+	if opts.Store == nil || opts.Registry == nil {
+		panic("httpapi: Options.Store and Options.Registry are required")
+	}
+	opts.ensureDefaults()
+	if opts.Debug {
+		gin.SetMode(gin.DebugMode)
+	} else {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	log := opts.Logger.With("component", "http")
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		panic("httpapi: trusted proxies: " + err.Error())
+	}
+	r.Use(
+		metricsMiddleware(newHTTPMetrics(opts.Registerer)),
+		logMiddleware(log),
+		recoveryMiddleware(log),
+		errorsMiddleware(log),
+		bodyLimitMiddleware(opts.MaxBodyBytes),
+	)
+	r.NoRoute(noRoute)
+	r.NoMethod(noMethod)
+
+	h := &handler{store: opts.Store, reg: opts.Registry, now: opts.Now, log: log}
+	probes := r.Group("/", noStore)
+	probes.GET("/healthz", healthz)
+	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api/v1", noStore)
+	h.routes(api)
+	return r
+}
+
+// routes registers the API's resources, one file each.
+func (h *handler) routes(api *gin.RouterGroup) {
+	api.GET("/summary", h.summary)
+	api.GET("/zones", h.listZones)
+	api.GET("/zones/:id", h.getZone)
+	api.GET("/spaces", h.listSpaces)
+	api.GET("/spaces/:id", h.getSpace)
+	api.GET("/nearby", h.nearby)
+	// Issue 5 puts this behind staff auth (role viewer).
+	api.GET("/ingest/rejected", h.listRejected)
+}
