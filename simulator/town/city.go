@@ -25,18 +25,14 @@ func city(n int, seed int64) ([]occupancy.Zone, []occupancy.Space) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
 	sizes := zoneSizes(n, rng)
 	cells := spiral(len(sizes))
-	zones := make([]occupancy.Zone, 0, len(sizes))
-	spaces := make([]occupancy.Space, 0, n)
-	sensor := 1
+	bd := builder{prefix: "C", zones: make([]occupancy.Zone, 0, len(sizes)), spaces: make([]occupancy.Space, 0, n)}
 	for i, size := range sizes {
 		outer := float64(i) / float64(len(sizes)) // 0 at the centre, towards 1 at the edge
 		spec := cityZone(i, size, outer, rng)
 		spec.at = cells[i]
-		z, ss := build(spec, "C", &sensor)
-		zones = append(zones, z)
-		spaces = append(spaces, ss...)
+		bd.add(spec)
 	}
-	return zones, spaces
+	return bd.zones, bd.spaces
 }
 
 // zoneSizes splits n into zone sizes of cityMinZone to cityMaxZone.

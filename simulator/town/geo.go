@@ -59,6 +59,7 @@ type bay struct {
 	block int // street block (one side of one segment) or lot row, counted over the zone
 	pos   int // index of the bay in its block
 	n     int // bays in its block
+	part  int // index of its part in the zone
 }
 
 // street lays kerbside bays along a polyline: on one or both sides of each
@@ -69,20 +70,19 @@ type street struct {
 }
 
 // bays lays the street's bays, segment by segment, side by side.
-func (s street) bays(block int) []bay {
-	var out []bay
+func (s street) bays(dst []bay, block int) []bay {
 	for i := 1; i < len(s.path); i++ {
-		a, b := s.path[i-1], s.path[i]
-		for side := 0; side < s.sides; side++ {
-			out = append(out, kerb(a, b, side, block)...)
+		for side := range s.sides {
+			dst = kerb(dst, s.path[i-1], s.path[i], side, block)
 			block++
 		}
 	}
-	return out
+	return dst
 }
 
-// kerb lays the bays of one side of one segment a→b, side 0 being on the left.
-func kerb(a, b pt, side, block int) []bay {
+// kerb appends the bays of one side of one segment a→b, side 0 being on
+// the left.
+func kerb(dst []bay, a, b pt, side, block int) []bay {
 	dx, dy := b.X-a.X, b.Y-a.Y
 	length := math.Hypot(dx, dy)
 	ux, uy := dx/length, dy/length
@@ -91,17 +91,13 @@ func kerb(a, b pt, side, block int) []bay {
 		off = -off
 	}
 	n := int((length - 2*junctionKeep) / streetPitch)
-	if n < 1 {
-		return nil
-	}
 	start := (length - float64(n-1)*streetPitch) / 2 // centre the bays on the block
-	out := make([]bay, n)
 	for k := range n {
 		d := start + float64(k)*streetPitch
 		p := pt{a.X + float64(ux*d) - float64(uy*off), a.Y + float64(uy*d) + float64(ux*off)}
-		out[k] = bay{p: p, block: block, pos: k, n: n}
+		dst = append(dst, bay{p: p, block: block, pos: k, n: n})
 	}
-	return out
+	return dst
 }
 
 // lot lays a grid of bays: rows in back-to-back pairs separated by aisles,
@@ -137,11 +133,10 @@ func (l lot) withDefaults() lot {
 	return l
 }
 
-// bays lays the lot's bays row by row.
-func (l lot) bays(block int) []bay {
+// bays appends the lot's bays row by row.
+func (l lot) bays(dst []bay, block int) []bay {
 	l = l.withDefaults()
 	w, h := l.rowLength(l.cols), l.rowY(l.rows-1)
-	var out []bay
 	for r := range l.rows {
 		n := l.cols
 		if r == l.rows-1 && l.last > 0 {
@@ -149,10 +144,10 @@ func (l lot) bays(block int) []bay {
 		}
 		for c := range n {
 			local := pt{l.colX(c) - w/2, l.rowY(r) - h/2}
-			out = append(out, bay{p: local.rotate(l.angle).add(l.at), block: block + r, pos: c, n: n})
+			dst = append(dst, bay{p: local.rotate(l.angle).add(l.at), block: block + r, pos: c, n: n})
 		}
 	}
-	return out
+	return dst
 }
 
 // colX is the distance along a row from its first bay to bay c.

@@ -117,13 +117,9 @@ var qiuaiZones = []zoneSpec{
 // their spaces, QA-Z01-0001 onwards, with sensors S-000001 onwards. Each call
 // returns new slices.
 func Qiuai() ([]occupancy.Zone, []occupancy.Space) {
-	zones := make([]occupancy.Zone, 0, len(qiuaiZones))
-	var spaces []occupancy.Space
-	sensor := 1
+	bd := builder{prefix: "QA"}
 	for _, spec := range qiuaiZones {
-		z, ss := build(spec, "QA", &sensor)
-		zones = append(zones, z)
-		spaces = append(spaces, ss...)
+		bd.add(spec)
 	}
-	return zones, spaces
+	return bd.zones, bd.spaces
 }

@@ -10,6 +10,8 @@ package town
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -95,67 +97,84 @@ type part struct {
 	phase   int // 0: the zone's phase
 }
 
-// shape lays out bays in metres from its zone's origin; block numbers start
-// at first so that they stay distinct across the parts of a zone.
+// shape lays out bays in metres from its zone's origin, appending them to
+// dst; block numbers start at first so that they stay distinct across the
+// parts of a zone.
 type shape interface {
-	bays(first int) []bay
+	bays(dst []bay, first int) []bay
 }
 
 // loadingStay is the time limit of a loading bay: long enough to unload a van.
 const loadingStay = 30
 
-// laidBay is a bay together with the part it belongs to.
-type laidBay struct {
-	bay
-	part *part
+// builder lays out zones one after another into one registry.
+type builder struct {
+	prefix string // of space ids: "QA" gives QA-Z01-0001
+	sensor int    // number of the next sensor; 0 means 1
+	bays   []bay  // scratch, reused zone after zone
+	zones  []occupancy.Zone
+	spaces []occupancy.Space
 }
 
-// build lays out a zone and numbers its spaces; nextSensor is the number of
-// the first sensor to use and is advanced past the last one used.
-func build(spec zoneSpec, prefix string, nextSensor *int) (occupancy.Zone, []occupancy.Space) {
-	laid := lay(spec)
-	centre := centroid(laid)
+// add lays out a zone, numbers its spaces and sensors, and appends them.
+func (bd *builder) add(spec zoneSpec) {
+	bd.bays = spec.lay(bd.bays[:0])
+	centre := centroid(bd.bays)
 	z := occupancy.Zone{ID: spec.id, Name: spec.name, Type: spec.typ, Profile: spec.profile}
 	z.Lat, z.Lon = newFrame(CentreLat, CentreLon).at(centre)
-	f := newFrame(z.Lat, z.Lon)
-	spaces := make([]occupancy.Space, len(laid))
-	for i, b := range laid {
-		s := &spaces[i]
-		s.ID = fmt.Sprintf("%s-%s-%04d", prefix, spec.id, i+1)
-		s.ZoneID, s.SensorID = spec.id, fmt.Sprintf("S-%06d", *nextSensor)
+	bd.zones = append(bd.zones, z)
+	f, idPrefix := newFrame(z.Lat, z.Lon), bd.prefix+"-"+spec.id+"-"
+	bd.sensor = max(bd.sensor, 1)
+	for i, b := range bd.bays {
+		s := occupancy.Space{ID: numbered(idPrefix, i+1, 4), ZoneID: spec.id, SensorID: numbered("S-", bd.sensor, 6)}
 		s.Lat, s.Lon = f.at(pt{b.p.X - centre.X, b.p.Y - centre.Y})
-		s.Kind = spec.kinds(b.bay, i, len(laid))
-		s.MaxStayMin, s.Phase = spec.stay(s.Kind, b.part), spec.phase
-		if b.part.phase != 0 {
-			s.Phase = b.part.phase
+		s.Kind = spec.kinds(b, i, len(bd.bays))
+		p := &spec.parts[b.part]
+		s.MaxStayMin, s.Phase = spec.stay(s.Kind, p), spec.phase
+		if p.phase != 0 {
+			s.Phase = p.phase
 		}
-		*nextSensor++
+		bd.spaces = append(bd.spaces, s)
+		bd.sensor++
 	}
-	return z, spaces
 }
 
-// lay lays out every part of a zone, in town metres.
-func lay(spec zoneSpec) []laidBay {
-	var out []laidBay
+// numbered returns prefix followed by n padded with zeros to width digits,
+// like fmt.Sprintf("%s%0*d", prefix, width, n) at a fraction of the cost.
+func numbered(prefix string, n, width int) string {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(n), 10)
+	var b strings.Builder
+	b.Grow(len(prefix) + max(width, len(d)))
+	b.WriteString(prefix)
+	for range width - len(d) {
+		b.WriteByte('0')
+	}
+	b.Write(d)
+	return b.String()
+}
+
+// lay appends the bays of every part of the zone to dst, in town metres.
+func (spec zoneSpec) lay(dst []bay) []bay {
 	block := 0
 	for i := range spec.parts {
-		p := &spec.parts[i]
-		for _, b := range p.shape.bays(block) {
-			b.p = b.p.add(spec.at)
-			out = append(out, laidBay{bay: b, part: p})
-			block = max(block, b.block+1)
+		from := len(dst)
+		dst = spec.parts[i].shape.bays(dst, block)
+		for j := from; j < len(dst); j++ {
+			dst[j].p, dst[j].part = dst[j].p.add(spec.at), i
+			block = max(block, dst[j].block+1)
 		}
 	}
-	return out
+	return dst
 }
 
 // centroid is the mean position of the bays.
-func centroid(laid []laidBay) pt {
+func centroid(bays []bay) pt {
 	var c pt
-	for _, b := range laid {
+	for _, b := range bays {
 		c = c.add(b.p)
 	}
-	n := float64(len(laid))
+	n := float64(len(bays))
 	return pt{c.X / n, c.Y / n}
 }
 
