@@ -18,11 +18,11 @@ type Stats struct {
 	Acked      uint64 // messages the broker acknowledged (PUBACK)
 	Errors     uint64 // messages whose publish failed or was never acknowledged
 	Duplicates uint64 // extra copies published by the duplicate fault
-	Reordered  uint64 // readings held back by the reorder fault
+	Reordered  uint64 // readings the reorder fault published after a newer one
 	Malformed  uint64 // garbage messages published
 	Rate       float64
-	Known      int       // spaces whose sensor has sent a reading
-	Occupied   int       // of which the newest reading says occupied
+	Known      int // spaces whose sensor has sent a reading
+	Occupied   int // of which the newest reading says occupied
 	Elapsed    time.Duration
 	Virtual    time.Time // the demand model's clock
 }

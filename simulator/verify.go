@@ -58,8 +58,9 @@ type Mismatch struct {
 
 // Report is the outcome of Verify's last attempt.
 type Report struct {
-	Spaces      int // spaces in the truth
-	Listed      int // spaces the API listed
+	Complete    bool // the last attempt read every page, the zones and the summary
+	Spaces      int  // spaces in the truth
+	Listed      int  // spaces the API listed
 	Matched     int
 	Mismatched  int // listed with another status than the truth's
 	Missing     int // in the truth, not listed by the API
@@ -71,15 +72,20 @@ type Report struct {
 	Elapsed     time.Duration
 }
 
-// OK reports whether every space matched and every counter added up.
+// OK reports whether the API was read, every space matched and every
+// counter added up.
 func (r *Report) OK() bool {
-	return r.Mismatched == 0 && r.Missing == 0 && r.Extra == 0 && r.CounterErrs == 0
+	return r.Complete && r.Matched == r.Spaces && r.Mismatched == 0 && r.Missing == 0 &&
+		r.Extra == 0 && r.CounterErrs == 0
 }
 
 // String summarises the report on one line.
 func (r *Report) String() string {
 	verdict := "OK"
-	if !r.OK() {
+	switch {
+	case !r.Complete:
+		verdict = "FAILED (API not read)"
+	case !r.OK():
 		verdict = "FAILED"
 	}
 	return fmt.Sprintf("verify %s: %d spaces, %d matched, %d mismatched, %d missing, %d extra, "+
@@ -149,7 +155,7 @@ func verifyOnce(ctx context.Context, c *apiClient, truth map[string]Expected, ma
 	if err != nil {
 		return rep, err
 	}
-	rep.Listed = len(spaces)
+	rep.Complete, rep.Listed = true, len(spaces)
 	compareSpaces(&rep, spaces, truth, maxListed)
 	checkCounters(&rep, spaces, zones, sum, maxListed)
 	return rep, nil
