@@ -8,10 +8,14 @@ import (
 	"time"
 )
 
-// clockStart is the first time of newModel's step clock.
-var clockStart = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+// clockStart is the first time of newModel's step clock, and modelNow a
+// receive time after every message of a model run.
+var (
+	clockStart = time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	modelNow   = clockStart.Add(time.Hour)
+)
 
-// reading is a valid message as it arrived.
+// arrived is a valid message as it arrived.
 type arrived struct {
 	index    int // position in the stream
 	seq      uint64
@@ -26,9 +30,9 @@ type analysis struct {
 	huge      int
 }
 
-func analyse(tb testing.TB, msgs []recorded) analysis {
+// analyse decodes a stream received at now.
+func analyse(tb testing.TB, msgs []recorded, now time.Time) analysis {
 	tb.Helper()
-	now := clockStart.Add(time.Hour)
 	a := analysis{valid: map[string][]arrived{}}
 	for i, m := range msgs {
 		w, ts, ok := decodeValid(m.payload, now)
@@ -61,7 +65,7 @@ func TestFaultProportions(t *testing.T) {
 	f := Faults{DuplicatePct: 10, ReorderPct: 10, MalformedPct: 5, SilentPct: 10}
 	s, rec := runFaults(t, f, 7)
 	st := s.Stats()
-	a := analyse(t, rec.msgs)
+	a := analyse(t, rec.msgs, modelNow)
 	readings := float64(st.Readings)
 	t.Logf("readings %d, duplicates %d, reordered %d, malformed %d (huge %d)",
 		st.Readings, st.Duplicates, st.Reordered, st.Malformed, a.huge)
@@ -121,7 +125,7 @@ func TestFaultProportions(t *testing.T) {
 // ts strictly increasing with seq, and the truth is the newest reading.
 func TestStreamAndTruth(t *testing.T) {
 	s, rec := runFaults(t, Faults{DuplicatePct: 20, ReorderPct: 30, MalformedPct: 10, SilentPct: 5}, 3)
-	a := analyse(t, rec.msgs)
+	a := analyse(t, rec.msgs, modelNow)
 	truth := s.Truth()
 	for _, sn := range s.sensors {
 		exp := truth[sn.space.ID]
@@ -170,7 +174,7 @@ func TestDeterminism(t *testing.T) {
 func TestFaultsKeepDemand(t *testing.T) {
 	_, plain := runFaults(t, Faults{SilentPct: 5}, 5)
 	_, faulty := runFaults(t, Faults{SilentPct: 5, DuplicatePct: 20, ReorderPct: 20, MalformedPct: 20}, 5)
-	want, got := analyse(t, plain.msgs), analyse(t, faulty.msgs)
+	want, got := analyse(t, plain.msgs, modelNow), analyse(t, faulty.msgs, modelNow)
 	if len(got.valid) != len(want.valid) {
 		t.Fatalf("%d sensors sent with faults, %d without", len(got.valid), len(want.valid))
 	}

@@ -98,7 +98,7 @@ func newModel(tb testing.TB, opts Options) (*Simulator, *recorder) {
 		opts.Start = tuesday10
 	}
 	if opts.Now == nil {
-		opts.Now = stepClock(time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC))
+		opts.Now = stepClock(clockStart)
 	}
 	s, err := New(opts)
 	if err != nil {
