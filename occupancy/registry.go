@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,12 @@ type Registry struct {
 // LoadRegistry reads zones.yaml and spaces.csv from dir. Errors are EINVALID
 // and name the file and line of the first problem.
 func LoadRegistry(dir string) (*Registry, error) {
-	zf, err := os.Open(filepath.Join(dir, "zones.yaml"))
+	return LoadRegistryFS(os.DirFS(dir), ".")
+}
+
+// LoadRegistryFS is LoadRegistry on a file system, such as an embedded one.
+func LoadRegistryFS(fsys fs.FS, dir string) (*Registry, error) {
+	zf, err := fsys.Open(path.Join(dir, "zones.yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
@@ -39,7 +45,7 @@ func LoadRegistry(dir string) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	sf, err := os.Open(filepath.Join(dir, "spaces.csv"))
+	sf, err := fsys.Open(path.Join(dir, "spaces.csv"))
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

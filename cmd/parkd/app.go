@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/qiuai/parking/httpapi"
+	"github.com/qiuai/parking/ingest"
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// app is a running parkd: the parts wired together.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *occupancy.Registry
+	store   *redisstore.Store
+	sub     *ingest.Subscriber
+	server  *httpapi.Server
+	metrics *prometheus.Registry
+	ready   chan struct{} // closed once the store is initialised
+}
+
+// run starts parkd and blocks until ctx is done and everything has stopped.
+// reg may be nil: then it is loaded from cfg.Registry. started, if non-nil,
+// is called with the HTTP address once the API listens.
+func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Logger, started ...func(net.Addr)) error {
+	a, err := newApp(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	addr, err := a.server.Listen()
+	if err != nil {
+		return fmt.Errorf("http: listen on %s: %w (set PARKD_HTTP_ADDR to another address)", cfg.HTTP.Addr, err)
+	}
+	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", cfg.MQTT.URL,
+		"client_id", cfg.MQTT.ClientID, "spaces", len(a.reg.Spaces()), "zones", len(a.reg.Zones()))
+	for _, f := range started {
+		f(addr)
+	}
+	return a.serve(ctx)
+}
+
+func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error) {
+	var err error
+	if reg == nil {
+		if reg, err = occupancy.LoadRegistry(cfg.Registry); err != nil {
+			return nil, fmt.Errorf("registry %s: %w", cfg.Registry, errors.New(occupancy.ErrorMessage(err)))
+		}
+	}
+	a := &app{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry(), ready: make(chan struct{})}
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rdb, err := redisstore.NewClient(cfg.Redis.URL)
+	if err != nil {
+		return nil, err
+	}
+	a.store, err = redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Prefix: cfg.Redis.Prefix,
+		OfflineAfter: cfg.OfflineAfter, Logger: log.With("component", "store")})
+	if err != nil {
+		return nil, err
+	}
+	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
+		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Topic: cfg.MQTT.Topic,
+		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
+		Store: ingestStore{a.store}, Registerer: a.metrics, Logger: log.With("component", "ingest")})
+	if err != nil {
+		return nil, err
+	}
+	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Registry: reg, Gatherer: a.metrics,
+		Registerer: a.metrics, Logger: log, Checks: a.checks()})
+	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
+	return a, nil
+}
+
+// checks are the readiness checks: the registry is loaded (it is, once the
+// app exists), the store is initialised and answers, the broker is connected.
+func (a *app) checks() []httpapi.Check {
+	return []httpapi.Check{
+		{Name: "redis", Func: func(ctx context.Context) error {
+			select {
+			case <-a.ready:
+			default:
+				return errors.New("store not initialised yet")
+			}
+			return a.store.Ping(ctx)
+		}},
+		{Name: "mqtt", Func: func(context.Context) error { return a.sub.Ready() }},
+		{Name: "registry", Func: func(context.Context) error { return nil }},
+	}
+}
+
+// serve runs the HTTP server, the store's set-up, the sweeper and the
+// subscriber until ctx is done, then shuts them down: the server finishes
+// in-flight requests, the subscriber the messages it holds.
+func (a *app) serve(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(a.server.Serve)
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		return a.server.Shutdown(sctx)
+	})
+	g.Go(func() error {
+		if err := a.initStore(gctx); err != nil {
+			return err
+		}
+		close(a.ready)
+		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
+		return a.sub.Run(gctx)
+	})
+	err := g.Wait()
+	a.log.Info("parkd stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// initStore initialises the store, retrying with backoff while Redis is
+// unreachable, so parkd can start before Redis does.
+func (a *app) initStore(ctx context.Context) error {
+	delay := 100 * time.Millisecond
+	for {
+		err := a.store.Init(ctx)
+		if err == nil {
+			return nil
+		}
+		a.log.Warn("store not ready, retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay + rand.N(delay/2)):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// ingestStore adapts the store to ingest's dead-letter type.
+// TODO(lead): replace by one domain type.
+type ingestStore struct{ *redisstore.Store }
+
+func (s ingestStore) AddDeadLetter(ctx context.Context, d ingest.DeadLetter) error {
+	return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
+}

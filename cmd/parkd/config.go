@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is parkd's configuration: the YAML file, then the PARKD_*
+// environment variables over it. configs/parkd.yaml documents every field.
+type Config struct {
+	MQTT struct {
+		URL         string `yaml:"url"`
+		ClientID    string `yaml:"client_id"`
+		Username    string `yaml:"username"`
+		Password    string `yaml:"password"`
+		Topic       string `yaml:"topic"`
+		SharedGroup string `yaml:"shared_group"`
+		Workers     int    `yaml:"workers"`
+		Queue       int    `yaml:"queue"`
+	} `yaml:"mqtt"`
+	Redis struct {
+		URL    string `yaml:"url"`
+		Prefix string `yaml:"prefix"`
+	} `yaml:"redis"`
+	HTTP struct {
+		Addr            string        `yaml:"addr"`
+		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	} `yaml:"http"`
+	Registry      string        `yaml:"registry"`
+	OfflineAfter  time.Duration `yaml:"offline_after"`
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	Log           struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+}
+
+// defaultConfig holds every default; the YAML file and environment only
+// override what they name.
+func defaultConfig() Config {
+	var c Config
+	c.MQTT.URL = "tcp://127.0.0.1:1883"
+	c.MQTT.ClientID = "parkd-ingest-0"
+	c.MQTT.Topic = "parking/v1/sensors/+/up"
+	c.MQTT.Workers = 16
+	c.MQTT.Queue = 1024
+	c.Redis.URL = "redis://127.0.0.1:6379/0"
+	c.Redis.Prefix = "pk"
+	c.HTTP.Addr = "127.0.0.1:8080"
+	c.HTTP.ShutdownTimeout = 15 * time.Second
+	c.Registry = "configs/qiuai"
+	c.OfflineAfter = 30 * time.Minute
+	c.SweepInterval = 30 * time.Second
+	c.Log.Level = "info"
+	c.Log.Format = "text"
+	return c
+}
+
+// loadConfig reads the YAML file at path over the defaults, then applies the
+// environment. A missing file is an error only when required is set (the
+// user named it with -config).
+func loadConfig(path string, required bool, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !required:
+	case err != nil:
+		return c, fmt.Errorf("config: %w", err)
+	default:
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// applyEnv overrides fields from PARKD_* variables. A *_FILE variant reads a
+// secret from a file (Docker and systemd credentials).
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := map[string]*string{
+		"PARKD_MQTT_URL":          &c.MQTT.URL,
+		"PARKD_MQTT_CLIENT_ID":    &c.MQTT.ClientID,
+		"PARKD_MQTT_USERNAME":     &c.MQTT.Username,
+		"PARKD_MQTT_PASSWORD":     &c.MQTT.Password,
+		"PARKD_MQTT_SHARED_GROUP": &c.MQTT.SharedGroup,
+		"PARKD_REDIS_URL":         &c.Redis.URL,
+		"PARKD_HTTP_ADDR":         &c.HTTP.Addr,
+		"PARKD_REGISTRY":          &c.Registry,
+		"PARKD_LOG_LEVEL":         &c.Log.Level,
+		"PARKD_LOG_FORMAT":        &c.Log.Format,
+	}
+	for name, dst := range str {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	if f := getenv("PARKD_MQTT_PASSWORD_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("config: PARKD_MQTT_PASSWORD_FILE: %w", err)
+		}
+		c.MQTT.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if v := getenv("PARKD_OFFLINE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("config: PARKD_OFFLINE_AFTER %q is not a duration such as 30m", v)
+		}
+		c.OfflineAfter = d
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.MQTT.ClientID == "":
+		return errors.New("config: mqtt.client_id (PARKD_MQTT_CLIENT_ID) must not be empty: the persistent session needs a stable id")
+	case c.OfflineAfter < time.Minute:
+		return fmt.Errorf("config: offline_after (PARKD_OFFLINE_AFTER) %s is under 1m", c.OfflineAfter)
+	case c.SweepInterval <= 0:
+		return fmt.Errorf("config: sweep_interval %s must be positive", c.SweepInterval)
+	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1:
+		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level %q is not debug, info, warn or error", c.Log.Level)
+	}
+	return nil
+}

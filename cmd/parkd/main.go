@@ -1,0 +1,75 @@
+// Command parkd is the Qiuai parking occupancy service: it subscribes to the
+// sensors' MQTT messages, keeps live availability in Redis and serves it over
+// HTTP. With -demo it runs everything in one process with nothing installed.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `parkd: the Qiuai parking occupancy service.
+
+Usage:
+  parkd [-config FILE]   run the service (MQTT ingest, Redis state, HTTP API)
+  parkd -demo            run everything in one process: embedded MQTT broker,
+                         embedded Redis (unless PARKD_REDIS_URL is set), the
+                         Qiuai registry and the sensor simulator
+
+Environment variables override the config file: PARKD_MQTT_URL,
+PARKD_MQTT_CLIENT_ID, PARKD_MQTT_USERNAME, PARKD_MQTT_PASSWORD(_FILE),
+PARKD_MQTT_SHARED_GROUP, PARKD_REDIS_URL, PARKD_HTTP_ADDR, PARKD_REGISTRY,
+PARKD_OFFLINE_AFTER, PARKD_LOG_LEVEL, PARKD_LOG_FORMAT. See configs/parkd.yaml.
+
+Options:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parkd:", err)
+		os.Exit(1)
+	}
+}
+
+// realMain parses the command line and runs parkd until ctx is done.
+func realMain(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parkd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	configPath := fs.String("config", "configs/parkd.yaml", "YAML config `file`; optional unless given explicitly")
+	demo := fs.Bool("demo", false, "run the self-contained demo (embedded broker, Redis and simulator)")
+	accel := fs.Float64("demo-accel", 60, "demo: simulated seconds per real second for the demand model")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, err := loadConfig(*configPath, explicit, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if *demo {
+		return runDemo(ctx, cfg, demoOptions{accel: *accel, redisFromEnv: getenv("PARKD_REDIS_URL") != "",
+			registryFromEnv: getenv("PARKD_REGISTRY") != ""}, log)
+	}
+	return run(ctx, cfg, nil, log)
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
