@@ -72,7 +72,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Topic: cfg.MQTT.Topic,
 		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
-		Store: ingestStore{a.store}, Registerer: a.metrics, Logger: log.With("component", "ingest")})
+		Store: ingestStore{a.store}, Registerer: a.metrics, Logger: log})
 	if err != nil {
 		return nil, err
 	}

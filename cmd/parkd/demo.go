@@ -120,7 +120,7 @@ func startBroker(log *slog.Logger) (*mqtt.Server, string, error) {
 func runSimulator(ctx context.Context, brokerURL string, reg *occupancy.Registry, accel float64, log *slog.Logger) {
 	sim, err := simulator.New(simulator.Options{BrokerURL: brokerURL, Registry: reg, Accel: accel,
 		Heartbeat: 5 * time.Minute, MaxRate: 1000, Seed: time.Now().UnixNano(),
-		Logger: log.With("component", "simulator"), Progress: prefixWriter{os.Stderr, "simulator: "},
+		Logger: log, Progress: prefixWriter{os.Stderr, "simulator: "},
 		ProgressInterval: 10 * time.Second})
 	if err == nil {
 		err = sim.Run(ctx)
