@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"sort"
@@ -66,6 +66,7 @@ func ReadZones(r io.Reader) ([]Zone, error) {
 		return nil, Errorf(EINVALID, "zones.yaml: %v", err)
 	}
 	zones := make([]Zone, 0, len(doc.Zones))
+	lines := map[string]int{}
 	for _, n := range doc.Zones {
 		var z Zone
 		if err := n.Decode(&z); err != nil {
@@ -74,6 +75,10 @@ func ReadZones(r io.Reader) ([]Zone, error) {
 		if err := z.Validate(); err != nil {
 			return nil, Errorf(EINVALID, "zones.yaml line %d: %s", n.Line, ErrorMessage(err))
 		}
+		if first, dup := lines[z.ID]; dup {
+			return nil, Errorf(EINVALID, "zones.yaml line %d: zone id %s already on line %d", n.Line, z.ID, first)
+		}
+		lines[z.ID] = n.Line
 		zones = append(zones, z)
 	}
 	if len(zones) == 0 {

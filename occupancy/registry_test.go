@@ -117,7 +117,7 @@ func TestReadZonesErrors(t *testing.T) {
 		{"bad_lat", []string{"zones.yaml line 7: zone Z02: lat -91 is out of range"}},
 		{"bad_id", []string{`zones.yaml line 2: zone id "Z 01" may hold only`}},
 		{"lat_not_number", []string{"zones.yaml line 2:", "line 5", "north"}},
-		{"dup_id", []string{"zone id Z01 appears twice"}},
+		{"dup_id", []string{"zones.yaml line 7: zone id Z01 already on line 2"}},
 		{"no_zones", []string{"zones.yaml: no zones"}},
 		// yaml.v3 counts this syntax error's line from 0: the bad line is 3.
 		{"not_yaml", []string{"zones.yaml: yaml: line 2: did not find expected"}},
