@@ -44,8 +44,12 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	msg := occupancy.ErrorMessage(err)
 	if !ok {
 		status, code, msg = http.StatusInternalServerError, occupancy.EINTERNAL, "internal error"
-		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"route", c.FullPath(), "err", err)
+		level := slog.LevelError
+		if c.Request.Context().Err() != nil {
+			level = slog.LevelWarn // the client left or its deadline passed
+		}
+		log.Log(c.Request.Context(), level, "request failed", "method", c.Request.Method,
+			"path", c.Request.URL.Path, "route", c.FullPath(), "err", err)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.AbortWithStatusJSON(status, errorBody{Error: errorJSON{Code: code, Message: msg}})
