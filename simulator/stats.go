@@ -42,11 +42,11 @@ func (s *Simulator) Stats() Stats {
 		Sent: s.pubs.sent.Load(), Acked: s.pubs.acked.Load(), Errors: s.pubs.errors.Load(),
 		Duplicates: s.count.duplicates.Load(), Reordered: s.count.reordered.Load(),
 		Malformed: s.count.malformed.Load(), Rate: math.Float64frombits(s.count.rate.Load()),
-		Virtual: s.opts.Start,
+		Virtual: s.opts.Start.In(s.opts.Location),
 	}
 	if t := s.count.started.Load(); t != nil {
 		st.Elapsed = time.Since(*t)
-		st.Virtual = s.virtual(int64(st.Elapsed))
+		st.Virtual = s.virtual(int64(st.Elapsed)).In(s.opts.Location)
 	}
 	s.mu.Lock()
 	st.Known, st.Occupied = s.known, s.occupied
