@@ -102,6 +102,7 @@ func (c *cli) prepare(f *runFlags, fs *flag.FlagSet, con *console, log *slog.Log
 		return err
 	}
 	if f.opts.Start, err = parseStart(f.start, time.Now()); err != nil {
+		fmt.Fprintf(c.stderr, "parksim: %v\n", err)
 		return usageError{err}
 	}
 	f.opts.Registry, f.opts.Logger = reg, log
