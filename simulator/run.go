@@ -23,6 +23,10 @@ func (s *Simulator) Run(ctx context.Context) error {
 		return err
 	}
 	s.out = pub
+	if o.Duration > 0 && o.Duration < o.StartupSpread {
+		s.log.Warn("Duration is shorter than StartupSpread: some sensors will never send",
+			"duration", o.Duration, "startup_spread", o.StartupSpread)
+	}
 	s.log.Info("simulator started", "broker", o.BrokerURL, "sensors", len(s.sensors), "silent", s.silent,
 		"accel", o.Accel, "virtual_start", o.Start.In(o.Location).Format(time.RFC3339), "max_rate", o.MaxRate)
 
