@@ -148,10 +148,10 @@ func (p *publisher) logError(err error) {
 	}
 }
 
-// drain waits until every published message is acknowledged or timeout
-// passes, counts those still unacknowledged as errors, and disconnects. It
-// must not run concurrently with publish.
-func (p *publisher) drain(timeout time.Duration) {
+// drain waits until every published message is acknowledged or ctx ends,
+// counts those still unacknowledged as errors, and disconnects. It must not
+// run concurrently with publish.
+func (p *publisher) drain(ctx context.Context) {
 	for _, q := range p.queues {
 		close(q)
 	}
@@ -159,8 +159,8 @@ func (p *publisher) drain(timeout time.Duration) {
 	go func() { p.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(timeout):
-		p.log.Warn("gave up waiting for PUBACKs", "timeout", timeout)
+	case <-ctx.Done():
+		p.log.Warn("gave up waiting for PUBACKs")
 		close(p.abort)
 		<-done
 	}

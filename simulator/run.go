@@ -3,12 +3,13 @@ package simulator
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
 // Run connects to the broker and publishes until Duration has passed or ctx
 // ends. Then it publishes the messages still held by the reorder fault and
-// waits for the PUBACK of every message (at most DrainTimeout), so that
+// waits for the PUBACK of every message (for at most DrainTimeout), so that
 // Truth is what the broker has. The end of ctx is a normal stop: Run
 // returns an error only if it could not connect or was already run.
 func (s *Simulator) Run(ctx context.Context) error {
@@ -35,22 +36,27 @@ func (s *Simulator) Run(ctx context.Context) error {
 	s.count.started.Store(&start)
 	go s.meter(o.Progress, o.ProgressInterval, stopMeter, meterDone)
 
-	// Publishing outlives ctx: once the loop stops, the flush and the drain
-	// get DrainTimeout to finish.
-	pubCtx, cancelPub := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelPub()
-	s.loop(ctx, pubCtx, start)
-	deadline := time.Now().Add(o.DrainTimeout)
-	stopPub := time.AfterFunc(o.DrainTimeout, cancelPub)
-	defer stopPub.Stop()
-	s.flush(pubCtx)
-	pub.drain(time.Until(deadline))
-
+	s.publishAll(ctx, pub, start)
 	close(stopMeter)
 	<-meterDone
 	st := s.Stats()
 	s.log.Info("simulator stopped", "sent", st.Sent, "acked", st.Acked, "errors", st.Errors)
 	return nil
+}
+
+// publishAll runs the simulation, flushes held messages and waits for the
+// PUBACKs. Publishing outlives ctx so that no reading is half sent and the
+// truth stays exact: it ends DrainTimeout after ctx ends or Duration passes,
+// so that a broker that stays away cannot hold Run for ever.
+func (s *Simulator) publishAll(ctx context.Context, pub *publisher, start time.Time) {
+	pubCtx, cancelPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPub()
+	startDrain := sync.OnceFunc(func() { time.AfterFunc(s.opts.DrainTimeout, cancelPub) })
+	defer context.AfterFunc(ctx, startDrain)()
+	s.loop(ctx, pubCtx, start)
+	startDrain()
+	s.flush(pubCtx)
+	pub.drain(pubCtx)
 }
 
 // claim marks the simulator as run; it runs once.
