@@ -242,14 +242,16 @@ func (d *demand) hazard(vt time.Time) float64 {
 	return min(max(l, 0), d.maxRate)
 }
 
-// steadyBound returns the largest steady hazard over a whole week. The
-// target is piecewise linear and the dwell class changes only on full
-// hours, so sampling every 5 minutes finds it closely.
+// steadyBound returns the largest steady hazard over a whole week. Within
+// an hour the dwell class is fixed and the target moves linearly, so the
+// hazard, which grows with the target, peaks at the start or the end of
+// some hour.
 func (d *demand) steadyBound() float64 {
 	monday := time.Date(2024, 1, 1, 0, 0, 0, 0, d.loc) // a Monday
 	var best float64
-	for m := 0; m < 7*24*60; m += 5 {
-		best = max(best, d.steady(monday.Add(time.Duration(m)*time.Minute)))
+	for h := range 7 * 24 {
+		t := monday.Add(time.Duration(h) * time.Hour)
+		best = max(best, d.steady(t), d.steady(t.Add(time.Hour-time.Nanosecond)))
 	}
 	return best
 }
