@@ -177,6 +177,3 @@ func New(opts Options) (*Simulator, error) {
 	s.layout(rand.New(rand.NewPCG(uint64(opts.Seed), 0)))
 	return s, nil
 }
-
-// sensorCount returns the number of simulated sensors, silent ones included.
-func (s *Simulator) sensorCount() int { return len(s.sensors) }

@@ -10,19 +10,19 @@ import (
 
 // Stats is a snapshot of what a Simulator did so far.
 type Stats struct {
-	Sensors    int    // simulated sensors, silent ones included
-	Silent     int    // sensors that never send
-	Readings   uint64 // real readings generated: status changes and heartbeats
-	Heartbeats uint64 // of which heartbeats
-	Sent       uint64 // messages handed to the broker: readings, duplicates, garbage
-	Acked      uint64 // messages the broker acknowledged (PUBACK)
-	Errors     uint64 // messages whose publish failed or was never acknowledged
-	Duplicates uint64 // extra copies published by the duplicate fault
-	Reordered  uint64 // readings the reorder fault published after a newer one
-	Malformed  uint64 // garbage messages published
-	Rate       float64
-	Known      int // spaces whose sensor has sent a reading
-	Occupied   int // of which the newest reading says occupied
+	Sensors    int     // simulated sensors, silent ones included
+	Silent     int     // sensors that never send
+	Readings   uint64  // real readings generated: status changes and heartbeats
+	Heartbeats uint64  // of which heartbeats
+	Sent       uint64  // messages handed to the broker: readings, duplicates, garbage
+	Acked      uint64  // messages the broker acknowledged (PUBACK)
+	Errors     uint64  // messages whose publish failed or was never acknowledged
+	Duplicates uint64  // extra copies published by the duplicate fault
+	Reordered  uint64  // readings the reorder fault published after a newer one
+	Malformed  uint64  // garbage messages published
+	Rate       float64 // messages sent per second, over the last second
+	Known      int     // spaces whose sensor has sent a reading
+	Occupied   int     // of which the newest reading says occupied
 	Elapsed    time.Duration
 	Virtual    time.Time // the demand model's clock
 }
