@@ -138,8 +138,7 @@ type Subscriber struct {
 	queue      chan mqtt.Message
 	stop       chan struct{} // closed when Run begins to shut down
 	started    atomic.Bool
-	subscribed atomic.Bool
-	connected  prometheus.Gauge
+	subscribed atomic.Bool // the current connection's SUBSCRIBE was granted
 	connLog    *rateLog
 }
 
@@ -156,20 +155,27 @@ func New(opts Options) (*Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	connected, err := register(opts.Registerer, prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "parkd_mqtt_connected",
-		Help: "1 while the ingest is connected to the MQTT broker, else 0.",
-	}))
-	if err != nil {
-		return nil, err
-	}
 	log := opts.Logger.With("component", "ingest", "client_id", opts.ClientID)
 	s := &Subscriber{
 		opts: opts, log: log, pipe: pipe, handle: pipe.Handler(),
 		queue: make(chan mqtt.Message, opts.QueueSize), stop: make(chan struct{}),
-		connected: connected, connLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
+		connLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
 	}
 	s.client = mqtt.NewClient(s.clientOptions())
+	// Read from the client at scrape time, so it cannot go stale when
+	// paho's connect and connection-lost callbacks run out of order. One
+	// Subscriber per registry: a second one would share the first's gauge.
+	if _, err := register(opts.Registerer, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parkd_mqtt_connected",
+		Help: "1 while the ingest is connected to the MQTT broker, else 0.",
+	}, func() float64 {
+		if s.client.IsConnectionOpen() {
+			return 1
+		}
+		return 0
+	})); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -255,7 +261,6 @@ func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc)
 	}
 	s.subscribed.Store(false)
 	s.client.Disconnect(250)
-	s.connected.Set(0)
 	s.log.Info("disconnected from MQTT broker")
 }
 
@@ -321,7 +326,7 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 // onConnect subscribes on every (re)connection. paho runs it on its own
 // goroutine.
 func (s *Subscriber) onConnect(c mqtt.Client) {
-	s.connected.Set(1)
+	s.subscribed.Store(false)
 	s.log.Info("connected to MQTT broker", "broker", redactURL(s.opts.BrokerURL))
 	delay := time.Second
 	for {
@@ -369,8 +374,6 @@ func (s *Subscriber) subscribe(c mqtt.Client) error {
 
 // onConnectionLost records a lost connection; paho reconnects by itself.
 func (s *Subscriber) onConnectionLost(_ mqtt.Client, err error) {
-	s.connected.Set(0)
-	s.subscribed.Store(false)
 	s.connLog.Log("lost connection to MQTT broker; reconnecting", "error", err.Error())
 }
 

@@ -1,0 +1,446 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qiuai/parking/internal/testenv"
+	"github.com/qiuai/parking/occupancy"
+)
+
+// recStore is a Store double for the broker tests: it records every write
+// and can be made to fail (as if Redis were down) or to block.
+type recStore struct {
+	mu        sync.Mutex
+	down      bool            // every write fails with errRedisDown
+	stuck     map[string]bool // Apply fails for these sensors
+	block     chan struct{}   // if set, Apply waits until it is closed
+	applied   []occupancy.Reading
+	attempts  map[string]int // Apply calls by sensor
+	dead      []DeadLetter
+	active    int // Apply calls in progress
+	maxActive int
+}
+
+func newRecStore() *recStore {
+	return &recStore{stuck: map[string]bool{}, attempts: map[string]int{}}
+}
+
+func (s *recStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+	s.mu.Lock()
+	s.attempts[r.SensorID]++
+	s.active++
+	s.maxActive = max(s.maxActive, s.active)
+	block := s.block
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.active--; s.mu.Unlock() }()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down || s.stuck[r.SensorID] {
+		return "", errRedisDown
+	}
+	if strings.HasPrefix(r.SensorID, "ghost") {
+		return occupancy.ResultUnknownSensor, nil
+	}
+	s.applied = append(s.applied, r)
+	return occupancy.ResultApplied, nil
+}
+
+func (s *recStore) AddDeadLetter(_ context.Context, d DeadLetter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errRedisDown
+	}
+	s.dead = append(s.dead, d)
+	return nil
+}
+
+func (s *recStore) set(f func(s *recStore)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+// count returns how many readings were applied and dead letters written.
+func (s *recStore) count() (applied, dead int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.applied), len(s.dead)
+}
+
+// sensors returns the sensor ids of the applied readings, in order.
+func (s *recStore) sensors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, len(s.applied))
+	for i, r := range s.applied {
+		ids[i] = r.SensorID
+	}
+	return ids
+}
+
+func (s *recStore) attemptsOf(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[id]
+}
+
+// running is a Subscriber started by startSub.
+type running struct {
+	*Subscriber
+	reg    *prometheus.Registry
+	log    *syncBuffer
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run has returned
+	err    error         // what Run returned
+}
+
+// stop ends Run and waits for it.
+func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.cancel()
+	select {
+	case <-r.done:
+		if r.err != nil {
+			t.Errorf("Run = %v", r.err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+}
+
+// startSub runs a Subscriber on the broker and waits until it is
+// subscribed. edit adjusts the options.
+func startSub(t testing.TB, broker, clientID string, store Store, edit ...func(*Options)) *running {
+	t.Helper()
+	log, buf := newTestLogger()
+	reg := prometheus.NewRegistry()
+	o := Options{
+		BrokerURL: broker, ClientID: clientID, Store: store, Registerer: reg, Logger: log,
+		Workers: 4, QueueSize: 16, ConnectTimeout: 2 * time.Second, ReconnectMax: time.Second,
+		RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, ShutdownGrace: 2 * time.Second,
+	}
+	for _, e := range edit {
+		e(&o)
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Subscriber: s, reg: reg, log: buf, cancel: cancel, done: make(chan struct{})}
+	go func() { r.err = s.Run(ctx); close(r.done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	waitFor(t, "the subscriber to connect and subscribe", func() bool { return s.subscribed.Load() })
+	return r
+}
+
+// newPublisher connects a plain QoS 1 publisher.
+func newPublisher(t testing.TB, broker string) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("pub-%d", time.Now().UnixNano())).
+		SetCleanSession(true).SetConnectTimeout(2 * time.Second)
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+// publish sends payload to topic at QoS 1 and waits for the broker's ack.
+func publish(t testing.TB, c mqtt.Client, topic string, payload []byte) {
+	t.Helper()
+	tok := c.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+// publishN publishes n valid readings for sensors prefix-0..n-1.
+func publishN(t testing.TB, c mqtt.Client, prefix string, n int) {
+	t.Helper()
+	ts := time.Now().UTC()
+	for i := range n {
+		publish(t, c, topicFor(fmt.Sprintf("%s-%d", prefix, i)), payloadFor(ts, i%2 == 0, i))
+	}
+}
+
+// expectOnly publishes a marker on a fresh session and waits for it; the
+// store must then hold exactly want (by sensor id, in any order). A
+// redelivered message would have arrived before the marker: Mosquitto
+// resends a session's unacknowledged messages first.
+func expectOnly(t testing.TB, pub mqtt.Client, store *recStore, want ...string) {
+	t.Helper()
+	publish(t, pub, topicFor("marker"), payloadFor(time.Now().UTC(), true, 1))
+	waitFor(t, "the marker", func() bool { return store.attemptsOf("marker") > 0 })
+	time.Sleep(100 * time.Millisecond) // let any straggler land, to be caught below
+	got := map[string]int{}
+	for _, id := range store.sensors() {
+		got[id]++
+	}
+	want = append(want, "marker")
+	for _, id := range want {
+		if got[id] != 1 {
+			t.Errorf("sensor %s applied %d times, want once", id, got[id])
+		}
+		delete(got, id)
+	}
+	if len(got) > 0 {
+		t.Errorf("%d unexpected (redelivered?) readings, e.g. %v", len(got), sample(got, 5))
+	}
+}
+
+// sample returns up to n keys of m.
+func sample(m map[string]int, n int) []string {
+	var keys []string
+	for k := range m {
+		if len(keys) == n {
+			break
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func TestSubscriberAppliesAndAcks(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	sub := startSub(t, broker.URL, "ingest-acks", store)
+	if err := sub.Ready(); err != nil {
+		t.Fatalf("Ready = %v, want nil", err)
+	}
+	if v := metricValue(t, sub.reg, "parkd_mqtt_connected"); v != 1 {
+		t.Errorf("parkd_mqtt_connected = %v, want 1", v)
+	}
+	const n = 300
+	publishN(t, pub, "s", n)
+	waitFor(t, "every message to be applied", func() bool { a, _ := store.count(); return a == n })
+	if v := metricValue(t, sub.reg, "parkd_ingest_messages_total", "result", "applied"); v != n {
+		t.Errorf("applied = %v, want %d", v, n)
+	}
+	sub.stop(t)
+	if sub.Connected() {
+		t.Error("Connected after Run returned")
+	}
+
+	// The same session again: nothing may come back, so all were acked.
+	again := newRecStore()
+	startSub(t, broker.URL, "ingest-acks", again)
+	expectOnly(t, pub, again)
+}
+
+func TestSubscriberRedeliversUnwrittenMessage(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	store.stuck["stuck"] = true
+	sub := startSub(t, broker.URL, "ingest-stuck", store, func(o *Options) { o.ShutdownGrace = 200 * time.Millisecond })
+	publish(t, pub, topicFor("stuck"), payloadFor(time.Now().UTC(), true, 7))
+	publishN(t, pub, "ok", 5)
+	waitFor(t, "the other messages to pass the stuck one", func() bool { a, _ := store.count(); return a == 5 })
+	waitFor(t, "retries of the stuck message", func() bool { return store.attemptsOf("stuck") >= 3 })
+	if err := sub.Ready(); err == nil || !strings.Contains(err.Error(), "store unavailable") {
+		t.Errorf("Ready while a write keeps failing = %v, want a store error", err)
+	}
+	sub.stop(t)
+	if !strings.Contains(sub.log.String(), "left unacknowledged") {
+		t.Error("the log does not say the stuck message was left unacknowledged")
+	}
+
+	// A new process with the same client id gets the stuck message again,
+	// and only that one.
+	again := newRecStore()
+	startSub(t, broker.URL, "ingest-stuck", again)
+	waitFor(t, "the stuck message to be redelivered", func() bool { return again.attemptsOf("stuck") == 1 })
+	expectOnly(t, pub, again, "stuck")
+}
+
+func TestSubscriberGetsMessagesSentWhileOffline(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	startSub(t, broker.URL, "ingest-offline", newRecStore()).stop(t) // creates the session
+
+	const n = 50
+	publishN(t, pub, "offline", n) // nobody connected: the broker queues them
+	store := newRecStore()
+	startSub(t, broker.URL, "ingest-offline", store)
+	waitFor(t, "the queued messages", func() bool { a, _ := store.count(); return a == n })
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprintf("offline-%d", i)
+	}
+	expectOnly(t, pub, store, want...)
+}
+
+func TestSubscriberDeadLettersAndMovesOn(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	sub := startSub(t, broker.URL, "ingest-bad", store, func(o *Options) { o.Workers = 1 })
+	publish(t, pub, topicFor("bad"), []byte(`{"occupied":"yes","ts":"now"}`))
+	publish(t, pub, topicFor("big"), []byte(`{"pad":"`+strings.Repeat("x", MaxPayload)+`"}`))
+	publish(t, pub, topicFor("ghost-1"), payloadFor(time.Now().UTC(), true, 1))
+	publishN(t, pub, "after", 10)
+	waitFor(t, "the good messages behind the bad ones", func() bool { a, d := store.count(); return a == 10 && d == 3 })
+	for _, c := range []struct {
+		result string
+		want   float64
+	}{{"invalid", 2}, {"unknown_sensor", 1}, {"applied", 10}} {
+		if v := metricValue(t, sub.reg, "parkd_ingest_messages_total", "result", c.result); v != c.want {
+			t.Errorf("%s = %v, want %v", c.result, v, c.want)
+		}
+	}
+	store.mu.Lock()
+	reasons := map[string]string{} // by topic: paho hands over messages in no set order
+	for _, d := range store.dead {
+		reasons[d.Topic] = d.Reason
+	}
+	store.mu.Unlock()
+	want := map[string]string{
+		topicFor("bad"):     `"occupied" must be true or false, not "yes"`,
+		topicFor("big"):     "payload is 65546 bytes, over the 65536-byte limit",
+		topicFor("ghost-1"): `sensor "ghost-1" is not in the registry`,
+	}
+	for topic, reason := range want {
+		if reasons[topic] != reason {
+			t.Errorf("dead letter of %s: reason = %q, want %q", topic, reasons[topic], reason)
+		}
+	}
+	sub.stop(t)
+
+	again := newRecStore()
+	startSub(t, broker.URL, "ingest-bad", again)
+	expectOnly(t, pub, again) // the rejected messages were acked too
+	if _, d := again.count(); d != 0 {
+		t.Errorf("%d dead letters redelivered", d)
+	}
+}
+
+func TestSubscriberHoldsMessagesDuringStoreOutage(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	store.down = true
+	sub := startSub(t, broker.URL, "ingest-outage", store, func(o *Options) { o.Workers = 3; o.QueueSize = 5 })
+	const n = 40
+	publishN(t, pub, "o", n)
+	waitFor(t, "the outage to be seen", func() bool { return sub.Ready() != nil })
+	if err := sub.Ready(); !strings.Contains(err.Error(), "store unavailable") {
+		t.Errorf("Ready = %v, want a store error", err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the retries run
+	if v := metricValue(t, sub.reg, "parkd_ingest_inflight"); v != 3 {
+		t.Errorf("in flight = %v during the outage, want 3 (the workers; the rest waits in the queue and at the broker)", v)
+	}
+	if v := metricValue(t, sub.reg, "parkd_ingest_retries_total"); v < 3 {
+		t.Errorf("retries = %v, want several", v)
+	}
+	if v := metricValue(t, sub.reg, "parkd_ingest_store_down_since_seconds"); v == 0 {
+		t.Error("store down since = 0 during the outage")
+	}
+	if a, _ := store.count(); a != 0 {
+		t.Fatalf("%d applied while down", a)
+	}
+
+	store.set(func(s *recStore) { s.down = false })
+	waitFor(t, "every message after the outage", func() bool { a, _ := store.count(); return a == n })
+	waitFor(t, "Ready after the outage", func() bool { return sub.Ready() == nil })
+	if v := metricValue(t, sub.reg, "parkd_ingest_store_down_seconds_total"); v < 0.2 {
+		t.Errorf("store down seconds = %v, want at least 0.2", v)
+	}
+	if store.maxActive > 3 {
+		t.Errorf("%d store calls at once, want at most Workers=3", store.maxActive)
+	}
+}
+
+func TestSubscriberSurvivesBrokerRestart(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	store := newRecStore()
+	sub := startSub(t, broker.URL, "ingest-restart", store)
+	broker.Stop(t)
+	waitFor(t, "the lost connection to show", func() bool { return !sub.Connected() })
+	if err := sub.Ready(); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Errorf("Ready with the broker down = %v, want not connected", err)
+	}
+	if v := metricValue(t, sub.reg, "parkd_mqtt_connected"); v != 0 {
+		t.Errorf("parkd_mqtt_connected = %v, want 0", v)
+	}
+	broker.Start(t)
+	waitFor(t, "the reconnection", func() bool { return metricValue(t, sub.reg, "parkd_mqtt_connected") == 1 })
+	pub := newPublisher(t, broker.URL)
+	publishN(t, pub, "back", 20)
+	waitFor(t, "messages after the broker came back", func() bool { a, _ := store.count(); return a == 20 })
+	waitFor(t, "Ready after reconnecting", func() bool { return sub.Ready() == nil })
+}
+
+func TestSubscriberSharedGroup(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	a, b := newRecStore(), newRecStore()
+	shared := func(o *Options) { o.SharedGroup = "parkd" }
+	startSub(t, broker.URL, "ingest-a", a, shared)
+	startSub(t, broker.URL, "ingest-b", b, shared)
+	pub := newPublisher(t, broker.URL)
+	const n = 100
+	publishN(t, pub, "sh", n)
+	waitFor(t, "the stream to be shared out", func() bool { x, _ := a.count(); y, _ := b.count(); return x+y == n })
+	time.Sleep(100 * time.Millisecond)
+	seen := map[string]int{}
+	for _, id := range append(a.sensors(), b.sensors()...) {
+		seen[id]++
+	}
+	x, _ := a.count()
+	y, _ := b.count()
+	if len(seen) != n || x == 0 || y == 0 {
+		t.Errorf("a got %d, b got %d, %d distinct; want every message once, split between both", x, y, len(seen))
+	}
+}
+
+func TestNewValidatesOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"no broker", Options{ClientID: "x", Store: newRecStore()}, "BrokerURL is required"},
+		{"no client id", Options{BrokerURL: "tcp://127.0.0.1:1", Store: newRecStore()}, "ClientID is required"},
+		{"no store", Options{BrokerURL: "tcp://127.0.0.1:1", ClientID: "x"}, "Store is required"},
+		{"bad group", Options{BrokerURL: "tcp://127.0.0.1:1", ClientID: "x", Store: newRecStore(), SharedGroup: "a/b"}, "SharedGroup"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	s, err := New(Options{BrokerURL: "tcp://u:secret@127.0.0.1:1", ClientID: "x", Store: newRecStore(), SharedGroup: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.opts.filter(); got != "$share/g/"+DefaultTopic {
+		t.Errorf("filter = %q", got)
+	}
+	if err := s.Ready(); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Ready before Run = %v, want not connected, without the password", err)
+	}
+}
