@@ -444,3 +444,27 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Errorf("Ready before Run = %v, want not connected, without the password", err)
 	}
 }
+
+// TestSubscriberSharedGroupOfflineMember pins down what Mosquitto does with
+// the share of a member that is offline: it is queued in that member's
+// persistent session, not given to the others, and delivered when the
+// member (same client id) comes back. Nothing is lost, but it waits.
+func TestSubscriberSharedGroupOfflineMember(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	a, b := newRecStore(), newRecStore()
+	shared := func(o *Options) { o.SharedGroup = "parkd" }
+	startSub(t, broker.URL, "ingest-a", a, shared)
+	startSub(t, broker.URL, "ingest-b", b, shared).stop(t)
+	pub := newPublisher(t, broker.URL)
+	const n = 40
+	publishN(t, pub, "sh", n)
+	time.Sleep(300 * time.Millisecond)
+	x, _ := a.count()
+	t.Logf("with b offline, a got %d of %d", x, n)
+	if x == n {
+		t.Fatalf("a got all %d: the broker skips offline members (update the docs)", n)
+	}
+	b2 := newRecStore()
+	startSub(t, broker.URL, "ingest-b", b2, shared)
+	waitFor(t, "b's share after it came back", func() bool { y, _ := b2.count(); return x+y == n })
+}

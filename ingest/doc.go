@@ -1,0 +1,84 @@
+// Package ingest receives the sensors' MQTT messages and writes them to the
+// occupancy store, acknowledging each message to the broker only after its
+// effect (the reading, or the dead letter of a rejected message) is stored.
+//
+// # Parts
+//
+// Decode parses the native sensor format (CONTRACT.md "Sensor messages").
+//
+// A Pipeline is the message handling, a plain HandlerFunc behind
+// middleware: Retry(DeadLetter(Recover(Apply))).
+//   - Apply decodes, validates (Reading.Validate) and calls Store.Apply.
+//   - Recover turns a panic into a *PanicError (an internal error).
+//   - DeadLetter writes each message rejected for good (EINVALID, unknown
+//     sensor, panic) to the store's dead-letter stream, counts it, logs it
+//     at a limited rate, and reports it handled, so it is acknowledged and
+//     never blocks the queue.
+//   - Retry retries everything else (the store is unreachable) with
+//     exponential backoff and jitter, RetryMin doubling up to RetryMax, until
+//     it succeeds or the context ends; meanwhile the message stays
+//     unacknowledged and StoreErr (hence Subscriber.Ready) reports the
+//     outage.
+//
+// A panicking message is dead-lettered (result "panic") rather than retried:
+// a deterministic panic retried for ever would hold a worker and one of the
+// broker's in-flight slots for good.
+//
+// The Subscriber is the thin transport: paho at QoS 1 with a persistent
+// session (CleanSession false, a stable client id), the publish handler
+// registered before connecting, the subscription renewed in OnConnect,
+// automatic acks off, and OrderMatters false. paho then calls the handler on
+// a goroutine per message; the handler only puts the message on a bounded
+// queue (blocking when it is full), and Workers goroutines run the pipeline
+// and call Ack once it succeeded. Every message is acknowledged exactly
+// once, a rejected one included; one whose store write has not succeeded is
+// never acknowledged and the broker delivers it again to the next session.
+//
+// # Bounds
+//
+// The messages held in the process are at most the broker's in-flight
+// window for the client (Mosquitto's max_inflight_messages; keep it at least
+// Workers), and never more than Workers + QueueSize plus the paho goroutines
+// waiting on the full queue, which the window also bounds. A store outage
+// does not grow memory: the rest waits at the broker, in the session's queue
+// (Mosquitto's max_queued_messages bounds that; set it large).
+//
+// Messages of one sensor may be applied in any order; the store's apply is
+// ordered by sensor time and sequence, so the newest reading wins whatever
+// the order of arrival, and redeliveries are duplicates.
+//
+// # Several instances
+//
+// With Options.SharedGroup set, instances subscribe to $share/GROUP/topic
+// and the broker splits the stream between them. Each instance needs its
+// own stable client id. Mosquitto deals messages round-robin to every member
+// of the group, offline ones included: the share of an instance that is down
+// waits in its persistent session until an instance with that client id
+// connects again (TestSubscriberSharedGroupOfflineMember). Nothing is lost,
+// but those readings are late, so a stopped instance must be restarted (or
+// replaced under the same client id) promptly.
+//
+// # Store
+//
+// The Store interface is declared here with what ingest uses. Its
+// DeadLetter is ingest's own type, so ingest does not import the Redis
+// store; the type has the same fields as redisstore.DeadLetter, so the
+// adapter is a conversion:
+//
+//	type ingestStore struct{ *redisstore.Store }
+//
+//	func (s ingestStore) AddDeadLetter(ctx context.Context, d ingest.DeadLetter) error {
+//		return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
+//	}
+//
+// # Metrics
+//
+//	parkd_ingest_messages_total{result}    applied, duplicate, stale, invalid, unknown_sensor
+//	parkd_ingest_retries_total             failed store writes that were retried
+//	parkd_ingest_panics_total              handler panics (dead-lettered)
+//	parkd_ingest_store_down_seconds_total  time store writes were failing
+//	parkd_ingest_store_down_since_seconds  start of the current outage (unix), 0 when up
+//	parkd_ingest_inflight                  messages held by workers
+//	parkd_ingest_apply_seconds             store apply latency (histogram)
+//	parkd_mqtt_connected                   1 while connected to the broker
+package ingest

@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qiuai/parking/internal/testenv"
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// redisStore adapts *redisstore.Store to Store: the two DeadLetter types
+// have the same fields, so one converts to the other. cmd/parkd wires the
+// store the same way.
+type redisStore struct{ *redisstore.Store }
+
+func (s redisStore) AddDeadLetter(ctx context.Context, d DeadLetter) error {
+	return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
+}
+
+// newRedisStore returns a store on a fresh redis-server, with zone A
+// (sensors S1-S3) and zone B (sensor S4).
+func newRedisStore(t *testing.T) (*redisstore.Store, *testenv.Redis) {
+	t.Helper()
+	srv := testenv.MustStartRedis(t)
+	rdb, err := redisstore.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	reg, err := occupancy.NewRegistry(
+		[]occupancy.Zone{
+			{ID: "A", Name: "东街", Type: occupancy.OnStreet, Lat: 29.85, Lon: 121.64},
+			{ID: "B", Name: "桥下", Type: occupancy.OffStreet, Lat: 29.86, Lon: 121.64},
+		},
+		[]occupancy.Space{
+			{ID: "A-1", ZoneID: "A", SensorID: "S1", Lat: 29.85, Lon: 121.64, Kind: occupancy.KindStandard},
+			{ID: "A-2", ZoneID: "A", SensorID: "S2", Lat: 29.8501, Lon: 121.64, Kind: occupancy.KindStandard},
+			{ID: "A-3", ZoneID: "A", SensorID: "S3", Lat: 29.8502, Lon: 121.64, Kind: occupancy.KindEV},
+			{ID: "B-1", ZoneID: "B", SensorID: "S4", Lat: 29.86, Lon: 121.64, Kind: occupancy.KindStandard},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, srv
+}
+
+// TestSubscriberWithRedisStore runs the whole ingest path on a real broker
+// and a real Redis: ordering results, dead letters, a Redis outage (and the
+// script cache it empties), and acks.
+func TestSubscriberWithRedisStore(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	st, rds := newRedisStore(t)
+	pub := newPublisher(t, broker.URL)
+	sub := startSub(t, broker.URL, "ingest-redis", redisStore{st})
+	count := func(result string) float64 {
+		return metricValue(t, sub.reg, "parkd_ingest_messages_total", "result", result)
+	}
+	t1 := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+
+	// One at a time where the result depends on order: paho hands
+	// messages to the workers in no set order.
+	steps := []struct {
+		topic   string
+		payload []byte
+		result  string
+	}{
+		{topicFor("S1"), payloadFor(t1, true, 5), "applied"},
+		{topicFor("S1"), payloadFor(t1, true, 5), "duplicate"},
+		{topicFor("S1"), payloadFor(t1.Add(-time.Second), false, 9), "stale"},
+		{topicFor("S2"), payloadFor(t1, false, 1), "applied"},
+		{topicFor("S99"), payloadFor(t1, true, 1), "unknown_sensor"},
+		{topicFor("S3"), []byte(`{"occupied":true,"ts":"yesterday"}`), "invalid"},
+		{topicFor("S3"), []byte(`{"occupied":true,"pad":"` + strings.Repeat("z", MaxPayload) + `"}`), "invalid"},
+	}
+	for _, s := range steps {
+		before := count(s.result)
+		publish(t, pub, s.topic, s.payload)
+		waitFor(t, "result "+s.result, func() bool { return count(s.result) == before+1 })
+	}
+	a1, err := st.Space(context.Background(), "A-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a1.Status != occupancy.StatusOccupied || !a1.SensorTS.Equal(t1) || a1.Seq != 5 {
+		t.Errorf("A-1 = %+v, want occupied at %s seq 5 (the stale reading changed nothing)", a1, t1)
+	}
+	zone, err := st.Zone(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (occupancy.Counts{Total: 3, Free: 1, Occupied: 1, Unknown: 1}); zone.Counts != want {
+		t.Errorf("zone A counts = %+v, want %+v", zone.Counts, want)
+	}
+	dead, err := st.DeadLetters(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 3 || dead[0].Result != "invalid" || len(dead[0].Payload) != MaxDeadLetterPayload ||
+		dead[1].Reason != `"ts" "yesterday" is not an RFC 3339 time like 2026-11-25T08:00:00.123Z` ||
+		dead[2].Result != "unknown_sensor" || dead[2].Topic != topicFor("S99") {
+		t.Errorf("dead letters (newest first) = %+v", dead)
+	}
+
+	// Redis goes away: the message waits unacknowledged, /readyz would say
+	// why, and it is applied once Redis is back (with an empty script cache).
+	rds.Stop(t)
+	publish(t, pub, topicFor("S4"), payloadFor(t1, true, 1))
+	waitFor(t, "the outage to show in Ready", func() bool {
+		err := sub.Ready()
+		return err != nil && strings.Contains(err.Error(), "store unavailable")
+	})
+	rds.Start(t)
+	waitFor(t, "the held message after Redis came back", func() bool { return count("applied") == 3 })
+	if err := sub.Ready(); err != nil {
+		t.Errorf("Ready after the outage = %v", err)
+	}
+	if b1, err := st.Space(context.Background(), "B-1"); err != nil || b1.Status != occupancy.StatusOccupied {
+		t.Errorf("B-1 = %+v, %v; want occupied", b1, err)
+	}
+	if v := metricValue(t, sub.reg, "parkd_ingest_retries_total"); v == 0 {
+		t.Error("no retries counted during the outage")
+	}
+	sub.stop(t)
+
+	// Everything was acked: the same session gets only a new message.
+	again := startSub(t, broker.URL, "ingest-redis", redisStore{st})
+	publish(t, pub, topicFor("S2"), payloadFor(t1.Add(time.Second), true, 2))
+	waitFor(t, "the new message", func() bool {
+		return metricValue(t, again.reg, "parkd_ingest_messages_total", "result", "applied") == 1
+	})
+	time.Sleep(100 * time.Millisecond)
+	for _, r := range occupancy.Results {
+		want := 0.0
+		if r == occupancy.ResultApplied {
+			want = 1
+		}
+		if v := metricValue(t, again.reg, "parkd_ingest_messages_total", "result", string(r)); v != want {
+			t.Errorf("after restart %s = %v, want %v (redelivery?)", r, v, want)
+		}
+	}
+}
