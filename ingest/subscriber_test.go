@@ -468,3 +468,46 @@ func TestSubscriberSharedGroupOfflineMember(t *testing.T) {
 	startSub(t, broker.URL, "ingest-b", b2, shared)
 	waitFor(t, "b's share after it came back", func() bool { y, _ := b2.count(); return x+y == n })
 }
+
+// TestSubscriberAcksRejectsInSmallWindow guards against the paho trap of
+// DESIGN.md: an unacknowledged message holds one of the broker's in-flight
+// slots for good. With a window of 5, twenty rejected messages would stall
+// the stream unless each is acked.
+func TestSubscriberAcksRejectsInSmallWindow(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t, "max_inflight_messages 5")
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	startSub(t, broker.URL, "ingest-window", store, func(o *Options) { o.Workers = 2; o.QueueSize = 2 })
+	for i := range 20 {
+		publish(t, pub, topicFor(fmt.Sprintf("bad-%d", i)), []byte(`{"occupied":true}`))
+	}
+	publishN(t, pub, "good", 10)
+	waitFor(t, "the good messages behind twenty rejected ones", func() bool { a, d := store.count(); return a == 10 && d == 20 })
+}
+
+func TestRunStopsWhileConnecting(t *testing.T) {
+	port := testenv.FreePort(t) // nothing listens there
+	s, err := New(Options{BrokerURL: fmt.Sprintf("tcp://127.0.0.1:%d", port), ClientID: "ingest-nobroker", Store: newRecStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	if err := s.Ready(); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Errorf("Ready without a broker = %v, want not connected", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil after cancel", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return while still connecting")
+	}
+	if err := s.Run(context.Background()); err == nil {
+		t.Error("a second Run must fail")
+	}
+}
