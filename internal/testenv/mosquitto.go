@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,22 +48,15 @@ func startMosquitto(tb testing.TB, conf func(m *Mosquitto) string) *Mosquitto {
 	tb.Helper()
 	bin := findBinary(tb, "mosquitto", "mosquitto")
 	dir := tb.TempDir()
-	var err error
-	for range startAttempts {
-		m := newMosquitto(bin, dir, FreePort(tb))
-		if err = os.WriteFile(m.ConfFile, []byte(conf(m)), 0o644); err != nil {
-			tb.Fatalf("testenv: write mosquitto config: %v", err)
+	var m *Mosquitto
+	startOnFreePort(tb, "mosquitto", func(port int) (*process, error) {
+		m = newMosquitto(bin, dir, port)
+		if err := os.WriteFile(m.ConfFile, []byte(conf(m)), 0o644); err != nil {
+			return m.proc, fmt.Errorf("write config: %w", err)
 		}
-		if err = m.proc.startAndWait(m.probe); err == nil {
-			tb.Cleanup(m.proc.kill)
-			return m
-		}
-		if !errors.Is(err, errExited) || !m.proc.portTaken() {
-			m.proc.fatal(tb, err)
-		}
-	}
-	tb.Fatalf("testenv: mosquitto found no free port in %d attempts: %v", startAttempts, err)
-	return nil
+		return m.proc, m.proc.startAndWait(m.probe)
+	})
+	return m
 }
 
 // newMosquitto describes a broker on port with its files in dir.

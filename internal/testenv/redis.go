@@ -38,19 +38,12 @@ func MustStartRedis(tb testing.TB, args ...string) *Redis {
 	tb.Helper()
 	bin := findBinary(tb, "redis-server", "redis-server")
 	dir := tb.TempDir()
-	var err error
-	for range startAttempts {
-		r := newRedis(bin, dir, FreePort(tb), args)
-		if err = r.proc.startAndWait(r.ping); err == nil {
-			tb.Cleanup(r.proc.kill)
-			return r
-		}
-		if !errors.Is(err, errExited) || !r.proc.portTaken() {
-			r.proc.fatal(tb, err)
-		}
-	}
-	tb.Fatalf("testenv: redis-server found no free port in %d attempts: %v", startAttempts, err)
-	return nil
+	var r *Redis
+	startOnFreePort(tb, "redis-server", func(port int) (*process, error) {
+		r = newRedis(bin, dir, port, args)
+		return r.proc, r.proc.startAndWait(r.ping)
+	})
+	return r
 }
 
 // newRedis describes a redis-server on port with its data in dir.

@@ -198,6 +198,26 @@ func (p *process) portTaken() bool {
 // startMarker starts the line written to the log before each start.
 const startMarker = "=== testenv: starting "
 
+// startOnFreePort calls start with free ports until the server it starts
+// is ready, trying a new port (up to startAttempts) only when the chosen one
+// was taken in between, and registers tb.Cleanup to kill it. Any other
+// failure fails the test with the tail of the server's log.
+func startOnFreePort(tb testing.TB, name string, start func(port int) (*process, error)) {
+	tb.Helper()
+	var err error
+	for range startAttempts {
+		var p *process
+		if p, err = start(FreePort(tb)); err == nil {
+			tb.Cleanup(p.kill)
+			return
+		}
+		if !errors.Is(err, errExited) || !p.portTaken() {
+			p.fatal(tb, err)
+		}
+	}
+	tb.Fatalf("testenv: %s found no free port in %d attempts: %v", name, startAttempts, err)
+}
+
 // startAndWait starts the process and waits until probe succeeds. On
 // failure the process is killed.
 func (p *process) startAndWait(probe func() error) error {
