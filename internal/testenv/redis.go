@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -73,9 +74,16 @@ func newRedis(bin, dir string, port int, extra []string) *Redis {
 // ping asks the server for PONG on a fresh connection and checks that it
 // has finished loading its AOF.
 func (r *Redis) ping() error {
+	// A plain dial first: go-redis would retry a refused dial 5 times and
+	// log each failure while the server is still starting.
+	conn, err := net.DialTimeout("tcp", r.Addr, time.Second)
+	if err != nil {
+		return err
+	}
+	conn.Close()
 	c := redis.NewClient(&redis.Options{
 		Addr: r.Addr, DialTimeout: time.Second, ReadTimeout: time.Second,
-		MaxRetries: -1, Protocol: 2, DisableIdentity: true,
+		MaxRetries: -1, DialerRetries: 1, Protocol: 2, DisableIdentity: true,
 	})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
