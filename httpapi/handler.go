@@ -28,7 +28,7 @@ type Store interface {
 	Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error)
 	// DeadLetters returns up to limit of the newest rejected messages,
 	// newest first.
-	DeadLetters(ctx context.Context, limit int) ([]redisstore.DeadLetter, error)
+	DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error)
 }
 
 var _ Store = (*redisstore.Store)(nil)

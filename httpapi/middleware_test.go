@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qiuai/parking/occupancy/redisstore"
+	"github.com/qiuai/parking/occupancy"
 )
 
 func TestMetrics(t *testing.T) {
@@ -102,7 +102,7 @@ func TestRejected(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for i, reason := range []string{"first", "second", "third"} {
-		err := e.store.AddDeadLetter(ctx, redisstore.DeadLetter{
+		err := e.store.AddDeadLetter(ctx, occupancy.DeadLetter{
 			ReceivedAt: t0.Add(time.Duration(i) * time.Second), Topic: "parking/v1/sensors/X/up",
 			Result: "invalid", Reason: reason, Payload: "{"})
 		if err != nil {

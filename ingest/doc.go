@@ -60,16 +60,8 @@
 //
 // # Store
 //
-// The Store interface is declared here with what ingest uses. Its
-// DeadLetter is ingest's own type, so ingest does not import the Redis
-// store; the type has the same fields as redisstore.DeadLetter, so the
-// adapter is a conversion:
-//
-//	type ingestStore struct{ *redisstore.Store }
-//
-//	func (s ingestStore) AddDeadLetter(ctx context.Context, d ingest.DeadLetter) error {
-//		return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
-//	}
+// The Store interface is declared here with what ingest uses;
+// *redisstore.Store satisfies it. Ingest imports no Redis code.
 //
 // # Metrics
 //

@@ -26,10 +26,9 @@ func ExampleDecode() {
 	// invalid "occupied" must be true or false, not "yes"
 }
 
-// ExampleNew wires a Subscriber. store would be the Redis store behind a
-// small adapter (see the package documentation).
+// ExampleNew wires a Subscriber. store would be a *redisstore.Store.
 func ExampleNew() {
-	var store ingest.Store // e.g. ingestStore{redisStore}
+	var store ingest.Store // e.g. a *redisstore.Store
 	if store == nil {
 		return // this example only shows the wiring
 	}

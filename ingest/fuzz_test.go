@@ -96,4 +96,4 @@ func (s *fuzzStore) Apply(_ context.Context, r occupancy.Reading) (occupancy.Res
 	return occupancy.ResultApplied, nil
 }
 
-func (s *fuzzStore) AddDeadLetter(context.Context, DeadLetter) error { return nil }
+func (s *fuzzStore) AddDeadLetter(context.Context, occupancy.DeadLetter) error { return nil }

@@ -31,7 +31,7 @@ type fakeStore struct {
 	applyCalls int
 	deadCalls  int
 	applied    []occupancy.Reading
-	dead       []DeadLetter
+	dead       []occupancy.DeadLetter
 }
 
 func (s *fakeStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
@@ -52,7 +52,7 @@ func (s *fakeStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.R
 	return occupancy.ResultApplied, nil
 }
 
-func (s *fakeStore) AddDeadLetter(ctx context.Context, d DeadLetter) error {
+func (s *fakeStore) AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deadCalls++
@@ -65,10 +65,10 @@ func (s *fakeStore) AddDeadLetter(ctx context.Context, d DeadLetter) error {
 }
 
 // snapshot returns copies of what the store holds.
-func (s *fakeStore) snapshot() (applied []occupancy.Reading, dead []DeadLetter) {
+func (s *fakeStore) snapshot() (applied []occupancy.Reading, dead []occupancy.DeadLetter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]occupancy.Reading(nil), s.applied...), append([]DeadLetter(nil), s.dead...)
+	return append([]occupancy.Reading(nil), s.applied...), append([]occupancy.DeadLetter(nil), s.dead...)
 }
 
 // fakeClock is a settable clock.

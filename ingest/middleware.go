@@ -52,9 +52,9 @@ func (p *Pipeline) DeadLetter(next HandlerFunc) HandlerFunc {
 		if !ok {
 			return err
 		}
-		d := DeadLetter{
+		d := occupancy.DeadLetter{
 			ReceivedAt: p.now(), Topic: clip(topic, 256), Result: result,
-			Reason: reason, Payload: truncate(payload, MaxDeadLetterPayload),
+			Reason: reason, Payload: truncate(payload, occupancy.MaxDeadLetterPayload),
 		}
 		if err := p.store.AddDeadLetter(ctx, d); err != nil {
 			return fmt.Errorf("ingest: add dead letter: %w", err)

@@ -22,10 +22,6 @@ type HandlerFunc func(ctx context.Context, topic string, payload []byte) error
 type Middleware func(HandlerFunc) HandlerFunc
 
 // Store is what the ingest needs from the occupancy store.
-//
-// The DeadLetter type is ingest's own, so that ingest does not import the
-// Redis store; it has the fields of redisstore.DeadLetter in the same order,
-// so an adapter converts it with redisstore.DeadLetter(d).
 type Store interface {
 	// Apply applies a valid reading. It returns ResultApplied, ResultDuplicate,
 	// ResultStale or ResultUnknownSensor with a nil error; an error is
@@ -34,21 +30,8 @@ type Store interface {
 	Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error)
 	// AddDeadLetter keeps a rejected message for inspection. An error is
 	// EINTERNAL and the call is retried.
-	AddDeadLetter(ctx context.Context, d DeadLetter) error
+	AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) error
 }
-
-// DeadLetter is a rejected message, kept for staff to inspect.
-type DeadLetter struct {
-	ID         string    `json:"id"` // stream entry id; empty when adding
-	ReceivedAt time.Time `json:"received_at"`
-	Topic      string    `json:"topic"`
-	Result     string    `json:"result"` // invalid, unknown_sensor or panic
-	Reason     string    `json:"reason"`
-	Payload    string    `json:"payload"` // at most MaxDeadLetterPayload bytes
-}
-
-// MaxDeadLetterPayload is how much of a rejected payload a DeadLetter keeps.
-const MaxDeadLetterPayload = 1 << 10
 
 // DeadLetterPanic is the DeadLetter.Result of a message whose handling
 // panicked.

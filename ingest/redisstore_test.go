@@ -11,14 +11,8 @@ import (
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
-// redisStore adapts *redisstore.Store to Store: the two DeadLetter types
-// have the same fields, so one converts to the other. cmd/parkd wires the
-// store the same way.
-type redisStore struct{ *redisstore.Store }
-
-func (s redisStore) AddDeadLetter(ctx context.Context, d DeadLetter) error {
-	return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
-}
+// *redisstore.Store is what cmd/parkd wires in.
+var _ Store = (*redisstore.Store)(nil)
 
 // newRedisStore returns a store on a fresh redis-server, with zone A
 // (sensors S1-S3) and zone B (sensor S4).
@@ -61,7 +55,7 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 	broker := testenv.MustStartMosquitto(t)
 	st, rds := newRedisStore(t)
 	pub := newPublisher(t, broker.URL)
-	sub := startSub(t, broker.URL, "ingest-redis", redisStore{st})
+	sub := startSub(t, broker.URL, "ingest-redis", st)
 	count := func(result string) float64 {
 		return metricValue(t, sub.reg, "parkd_ingest_messages_total", "result", result)
 	}
@@ -105,7 +99,7 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dead) != 3 || dead[0].Result != "invalid" || len(dead[0].Payload) != MaxDeadLetterPayload ||
+	if len(dead) != 3 || dead[0].Result != "invalid" || len(dead[0].Payload) != occupancy.MaxDeadLetterPayload ||
 		dead[1].Reason != `"ts" "yesterday" is not an RFC 3339 time like 2026-11-25T08:00:00.123Z` ||
 		dead[2].Result != "unknown_sensor" || dead[2].Topic != topicFor("S99") {
 		t.Errorf("dead letters (newest first) = %+v", dead)
@@ -133,7 +127,7 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 	sub.stop(t)
 
 	// Everything was acked: the same session gets only a new message.
-	again := startSub(t, broker.URL, "ingest-redis", redisStore{st})
+	again := startSub(t, broker.URL, "ingest-redis", st)
 	publish(t, pub, topicFor("S2"), payloadFor(t1.Add(time.Second), true, 2))
 	waitFor(t, "the new message", func() bool {
 		return metricValue(t, again.reg, "parkd_ingest_messages_total", "result", "applied") == 1

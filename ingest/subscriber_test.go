@@ -24,7 +24,7 @@ type recStore struct {
 	block     chan struct{}   // if set, Apply waits until it is closed
 	applied   []occupancy.Reading
 	attempts  map[string]int // Apply calls by sensor
-	dead      []DeadLetter
+	dead      []occupancy.DeadLetter
 	active    int // Apply calls in progress
 	maxActive int
 }
@@ -60,7 +60,7 @@ func (s *recStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Re
 	return occupancy.ResultApplied, nil
 }
 
-func (s *recStore) AddDeadLetter(_ context.Context, d DeadLetter) error {
+func (s *recStore) AddDeadLetter(_ context.Context, d occupancy.DeadLetter) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.down {

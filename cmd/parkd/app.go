@@ -72,7 +72,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Topic: cfg.MQTT.Topic,
 		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
-		Store: ingestStore{a.store}, Registerer: a.metrics, Logger: log})
+		Store: a.store, Registerer: a.metrics, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +144,4 @@ func (a *app) initStore(ctx context.Context) error {
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
-}
-
-// ingestStore adapts the store to ingest's dead-letter type.
-// TODO(lead): replace by one domain type.
-type ingestStore struct{ *redisstore.Store }
-
-func (s ingestStore) AddDeadLetter(ctx context.Context, d ingest.DeadLetter) error {
-	return s.Store.AddDeadLetter(ctx, redisstore.DeadLetter(d))
 }

@@ -6,26 +6,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
 )
 
-// DeadLetter is a rejected message kept for staff to inspect.
-type DeadLetter struct {
-	ID         string    `json:"id"` // stream entry id; empty when adding
-	ReceivedAt time.Time `json:"received_at"`
-	Topic      string    `json:"topic"`
-	Result     string    `json:"result"` // invalid or unknown_sensor
-	Reason     string    `json:"reason"`
-	Payload    string    `json:"payload"` // at most MaxDeadLetterPayload bytes
-}
-
-// MaxDeadLetterPayload is how much of a rejected payload is kept.
-const MaxDeadLetterPayload = 1024
-
 // AddDeadLetter appends a rejected message to the capped stream. Longer
-// payloads are cut to MaxDeadLetterPayload bytes.
-func (s *Store) AddDeadLetter(ctx context.Context, d DeadLetter) error {
-	if len(d.Payload) > MaxDeadLetterPayload {
-		d.Payload = d.Payload[:MaxDeadLetterPayload]
+// payloads are cut to occupancy.MaxDeadLetterPayload bytes.
+func (s *Store) AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) error {
+	if len(d.Payload) > occupancy.MaxDeadLetterPayload {
+		d.Payload = d.Payload[:occupancy.MaxDeadLetterPayload]
 	}
 	if d.ReceivedAt.IsZero() {
 		d.ReceivedAt = s.opts.Now()
@@ -42,16 +31,16 @@ func (s *Store) AddDeadLetter(ctx context.Context, d DeadLetter) error {
 }
 
 // DeadLetters returns up to limit of the newest rejected messages, newest first.
-func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error) {
 	msgs, err := s.rdb.XRevRangeN(ctx, s.rejected, "+", "-", int64(limit)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis store: list dead letters: %w", err)
 	}
-	out := make([]DeadLetter, len(msgs))
+	out := make([]occupancy.DeadLetter, len(msgs))
 	for i, m := range msgs {
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
 		at, _ := time.Parse(time.RFC3339Nano, str("received_at"))
-		out[i] = DeadLetter{ID: m.ID, ReceivedAt: at, Topic: str("topic"), Result: str("result"),
+		out[i] = occupancy.DeadLetter{ID: m.ID, ReceivedAt: at, Topic: str("topic"), Result: str("result"),
 			Reason: str("reason"), Payload: str("payload")}
 	}
 	return out, nil

@@ -33,7 +33,7 @@ end
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
 // the space's kind. ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
-// 5 ts_ms, 6 now_ms, 7 battery_mv ('' if not reported), 8 lon, 9 lat.
+// 5 ts_ms, 6 now_ms, 7 battery_mv (” if not reported), 8 lon, 9 lat.
 // Returns applied, duplicate or stale.
 var applyScript = redis.NewScript(luaCommon + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])

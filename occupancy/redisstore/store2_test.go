@@ -286,14 +286,14 @@ func TestDeadLettersAreCappedNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	s, _ := redisstore.New(redisstore.Options{Client: rdb, Registry: testRegistry(t), DeadLetterMax: 10})
 	for i := range 500 {
-		err := s.AddDeadLetter(ctx, redisstore.DeadLetter{Topic: "t", Result: "invalid",
+		err := s.AddDeadLetter(ctx, occupancy.DeadLetter{Topic: "t", Result: "invalid",
 			Reason: fmt.Sprint("n", i), Payload: strings.Repeat("x", 5000)})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := s.DeadLetters(ctx, 3)
-	if err != nil || len(got) != 3 || got[0].Reason != "n499" || len(got[0].Payload) != redisstore.MaxDeadLetterPayload {
+	if err != nil || len(got) != 3 || got[0].Reason != "n499" || len(got[0].Payload) != occupancy.MaxDeadLetterPayload {
 		t.Fatalf("newest: %+v %v", got, err)
 	}
 	if n := rdb.XLen(ctx, "pk:rejected").Val(); n > 200 {
