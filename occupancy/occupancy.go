@@ -87,6 +87,55 @@ type Space struct {
 	Kind       Kind
 	MaxStayMin int // 0: no limit
 	Phase      int // rollout phase, 1-3; 0 when the registry has no phase column
+	// Model is the sensor hardware; "" means ModelNative. For LoRaWAN models
+	// SensorID is the DevEUI in lower case.
+	Model Model
+}
+
+// Model is a sensor hardware model: it decides the message format.
+type Model string
+
+// Sensor models. The empty model means ModelNative.
+const (
+	ModelNative      Model = "native"       // the JSON format of CONTRACT.md
+	ModelBoschTPS110 Model = "bosch-tps110" // Bosch Parking Lot Sensor, LoRaWAN
+	ModelNwaveNPS405 Model = "nwave-nps405" // Nwave NPS405, LoRaWAN
+	ModelNwaveNPS310 Model = "nwave-nps310" // Nwave NPS310, LoRaWAN
+)
+
+// Models lists every model, in a stable order.
+var Models = []Model{ModelNative, ModelBoschTPS110, ModelNwaveNPS405, ModelNwaveNPS310}
+
+// Valid reports whether m is a known model or empty.
+func (m Model) Valid() bool {
+	switch m {
+	case "", ModelNative, ModelBoschTPS110, ModelNwaveNPS405, ModelNwaveNPS310:
+		return true
+	}
+	return false
+}
+
+// LoRaWAN reports whether sensors of model m are LoRaWAN devices, known by
+// their DevEUI.
+func (m Model) LoRaWAN() bool { return m != "" && m != ModelNative && m.Valid() }
+
+// NormalizeDevEUI returns a DevEUI as 16 lower-case hex digits, or false if
+// s is not 16 hex digits (any case).
+func NormalizeDevEUI(s string) (string, bool) {
+	if len(s) != 16 {
+		return "", false
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			b[i] = c + ('a' - 'A')
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
 }
 
 // Counts are the number of spaces in each status. Total is their sum.
@@ -123,4 +172,15 @@ type SpaceState struct {
 	SensorTS  time.Time // sensor time of the newest applied reading; zero if none
 	Seq       uint64    // sequence of the newest applied reading
 	BatteryMV int       // last reported battery voltage; 0 if never reported
+	Health    Health    // last reported sensor health; zero fields if never reported
+}
+
+// Health is what a sensor last reported about itself and its radio link.
+// Each field keeps its last reported value; nil or "" means never reported.
+type Health struct {
+	TempC      *float64 // sensor temperature, °C
+	Firmware   string   // firmware version, e.g. "1.4.2"
+	ResetCause string   // cause of the last restart, e.g. "watchdog"
+	RSSI       *int     // received signal strength at the best gateway, dBm
+	SNR        *float64 // signal-to-noise ratio at the best gateway, dB
 }

@@ -2,6 +2,7 @@ package occupancy
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
@@ -25,7 +26,24 @@ type Reading struct {
 	Kind      ReadingKind
 	BatteryMV int      // 0: not reported
 	TempC     *float64 // nil: not reported
+	// Firmware is the sensor's firmware version ("" : not reported); only
+	// start-up messages carry it.
+	Firmware string
+	// ResetCause is why the sensor last restarted ("": not reported); only
+	// start-up messages carry it. One of the ResetCause* values, or
+	// "code_N" for a code the model does not document.
+	ResetCause string
+	RSSI       *int     // dBm at the best gateway; nil: not reported
+	SNR        *float64 // dB at the best gateway; nil: not reported
 }
+
+// Reset causes reported by start-up messages.
+const (
+	ResetWatchdog      = "watchdog"
+	ResetPowerOn       = "power_on"
+	ResetSystemRequest = "system_request"
+	ResetOther         = "other"
+)
 
 // MaxClockSkew is how far in the future a reading's sensor time may be. A
 // sensor whose clock runs ahead would otherwise make every later, correct
@@ -53,6 +71,14 @@ func (r *Reading) Validate(now time.Time) error {
 		return Errorf(EINVALID, "battery_mv %d is out of range 0-10000", r.BatteryMV)
 	case r.TempC != nil && (math.IsNaN(*r.TempC) || *r.TempC < -60 || *r.TempC > 100):
 		return Errorf(EINVALID, "temp_c is out of range -60..100")
+	case len(r.Firmware) > 32 || strings.ContainsAny(r.Firmware, "|\x00"):
+		return Errorf(EINVALID, "firmware %q is longer than 32 bytes or holds '|'", r.Firmware)
+	case len(r.ResetCause) > 32 || strings.ContainsAny(r.ResetCause, "|\x00"):
+		return Errorf(EINVALID, "reset cause %q is longer than 32 bytes or holds '|'", r.ResetCause)
+	case r.RSSI != nil && (*r.RSSI < -200 || *r.RSSI > 50):
+		return Errorf(EINVALID, "rssi %d is out of range -200..50", *r.RSSI)
+	case r.SNR != nil && (math.IsNaN(*r.SNR) || *r.SNR < -50 || *r.SNR > 50):
+		return Errorf(EINVALID, "snr is out of range -50..50")
 	case r.Seq > 1<<53:
 		return Errorf(EINVALID, "seq %d is above 2^53", r.Seq)
 	}

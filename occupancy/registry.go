@@ -107,7 +107,8 @@ func (z *Zone) Validate() error {
 var spaceColumns = []string{"space_id", "zone_id", "sensor_id", "lat", "lon", "kind", "max_stay_min"}
 
 // ReadSpaces decodes a spaces.csv file and checks each row on its own. The
-// phase column is optional.
+// phase and model columns are optional; a LoRaWAN model's sensor id (its
+// DevEUI) is read in any case and kept in lower case.
 func ReadSpaces(r io.Reader) ([]Space, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
@@ -160,7 +161,22 @@ func parseSpace(rec []string, col map[string]int) (Space, error) {
 			return sp, Errorf(EINVALID, "phase %q is not a whole number", rec[i])
 		}
 	}
-	return sp, sp.Validate()
+	if i, ok := col["model"]; ok {
+		sp.Model = Model(strings.TrimSpace(rec[i]))
+	}
+	if err := sp.Validate(); err != nil {
+		return sp, err
+	}
+	sp.normalize()
+	return sp, nil
+}
+
+// normalize writes a LoRaWAN DevEUI in lower case, the form lookups use.
+// Call it after Validate.
+func (s *Space) normalize() {
+	if s.Model.LoRaWAN() {
+		s.SensorID, _ = NormalizeDevEUI(s.SensorID)
+	}
 }
 
 // Validate checks one space's own fields; NewRegistry checks the references.
@@ -180,6 +196,11 @@ func (s *Space) Validate() error {
 		return Errorf(EINVALID, "space %s: max_stay_min %d is negative", s.ID, s.MaxStayMin)
 	case s.Phase < 0 || s.Phase > 9:
 		return Errorf(EINVALID, "space %s: phase %d is out of range 0-9", s.ID, s.Phase)
+	case !s.Model.Valid():
+		return Errorf(EINVALID, "space %s: model %q is not native, bosch-tps110, nwave-nps405 or nwave-nps310", s.ID, s.Model)
+	}
+	if _, ok := NormalizeDevEUI(s.SensorID); s.Model.LoRaWAN() && !ok {
+		return Errorf(EINVALID, "space %s: sensor id %q of a %s is not a DevEUI of 16 hex digits", s.ID, s.SensorID, s.Model)
 	}
 	return validLatLon("space "+s.ID, s.Lat, s.Lon)
 }
@@ -201,6 +222,9 @@ func NewRegistry(zones []Zone, spaces []Space) (*Registry, error) {
 			return nil, Errorf(EINVALID, "zones.yaml: zone id %s appears twice", z.ID)
 		}
 		r.zoneIdx[z.ID] = i
+	}
+	for i := range r.spaces {
+		r.spaces[i].normalize()
 	}
 	// Row numbers in messages assume the header is line 1 and one row per line.
 	for i, s := range r.spaces {
@@ -257,13 +281,18 @@ func (r *Registry) Space(id string) (Space, bool) {
 	return r.spaces[i], true
 }
 
-// SpaceBySensor returns the space whose sensor has the given id.
+// SpaceBySensor returns the space whose sensor has the given id. The DevEUI
+// of a LoRaWAN sensor matches in any case.
 func (r *Registry) SpaceBySensor(sensorID string) (Space, bool) {
-	i, ok := r.sensorIdx[sensorID]
-	if !ok {
-		return Space{}, false
+	if i, ok := r.sensorIdx[sensorID]; ok {
+		return r.spaces[i], true
 	}
-	return r.spaces[i], true
+	if eui, ok := NormalizeDevEUI(sensorID); ok && eui != sensorID {
+		if i, ok := r.sensorIdx[eui]; ok && r.spaces[i].Model.LoRaWAN() {
+			return r.spaces[i], true
+		}
+	}
+	return Space{}, false
 }
 
 // SpacesInZone returns the spaces of a zone sorted by ID.
