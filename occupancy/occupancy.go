@@ -156,6 +156,21 @@ func (c *Counts) Add(o Counts) {
 	c.Closed += o.Closed
 }
 
+// Count counts one more space, in status st.
+func (c *Counts) Count(st Status) {
+	c.Total++
+	switch st {
+	case StatusFree:
+		c.Free++
+	case StatusOccupied:
+		c.Occupied++
+	case StatusUnknown:
+		c.Unknown++
+	case StatusClosed:
+		c.Closed++
+	}
+}
+
 // ZoneState is a zone's counters and when they last changed.
 type ZoneState struct {
 	ZoneID    string

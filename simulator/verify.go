@@ -213,7 +213,7 @@ func checkCounters(rep *Report, spaces []apiSpace, zones []apiZone, sum occupanc
 			c = &occupancy.Counts{}
 			fromSpaces[sp.ZoneID] = c
 		}
-		c.Add(countOf(sp.Status))
+		c.Count(sp.Status)
 	}
 	var total occupancy.Counts
 	for _, z := range zones {
@@ -236,22 +236,6 @@ func checkCounters(rep *Report, spaces []apiSpace, zones []apiZone, sum occupanc
 	if total != sum {
 		bad("summary %+v, the zones add up to %+v", sum, total)
 	}
-}
-
-// countOf returns the counts of one space in status st.
-func countOf(st occupancy.Status) occupancy.Counts {
-	c := occupancy.Counts{Total: 1}
-	switch st {
-	case occupancy.StatusFree:
-		c.Free = 1
-	case occupancy.StatusOccupied:
-		c.Occupied = 1
-	case occupancy.StatusUnknown:
-		c.Unknown = 1
-	case occupancy.StatusClosed:
-		c.Closed = 1
-	}
-	return c
 }
 
 // apiSpace, apiZone and apiPage are the parts of the API's answers that

@@ -122,7 +122,7 @@ func (f *fakeAPI) counts(zone string) occupancy.Counts {
 	var c occupancy.Counts
 	for id, st := range f.status {
 		if f.zoneOf[id] == zone {
-			c.Add(countOf(st))
+			c.Count(st)
 		}
 	}
 	c.Add(f.zoneBias[zone])

@@ -191,17 +191,8 @@ func (a *agreeingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if zones[zone] == nil {
 			zones[zone] = &occupancy.Counts{}
 		}
-		c := occupancy.Counts{Total: 1}
-		switch st {
-		case occupancy.StatusFree:
-			c.Free = 1
-		case occupancy.StatusOccupied:
-			c.Occupied = 1
-		default:
-			c.Unknown = 1
-		}
-		zones[zone].Add(c)
-		sum.Add(c)
+		zones[zone].Count(st)
+		sum.Count(st)
 	}
 	var body any
 	switch r.URL.Path {

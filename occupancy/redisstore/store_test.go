@@ -116,17 +116,7 @@ func checkCounters(tb testing.TB, s *redisstore.Store, reg *occupancy.Registry) 
 		}
 		var want occupancy.Counts
 		for _, st := range states {
-			want.Total++
-			switch st.Status {
-			case occupancy.StatusFree:
-				want.Free++
-			case occupancy.StatusOccupied:
-				want.Occupied++
-			case occupancy.StatusUnknown:
-				want.Unknown++
-			case occupancy.StatusClosed:
-				want.Closed++
-			}
+			want.Count(st.Status)
 		}
 		if z.Counts != want {
 			tb.Fatalf("zone %s counters %+v, but its spaces add up to %+v", z.ZoneID, z.Counts, want)
