@@ -63,8 +63,8 @@ func TestCheckFindsAndRepairsDrift(t *testing.T) {
 			rdb.GeoAdd(ctx, "pk:{B}:free:standard", &redis.GeoLocation{Name: "B-2", Longitude: 121.64, Latitude: 29.859})
 		}, []driftKey{{"B", "free_set", "B-2"}, {"B", "free_set", "B-2"}}, true},
 		{"last-seen set wrong", func(ctx context.Context, rdb redis.UniversalClient) {
-			rdb.ZRem(ctx, "pk:{A}:seen", "A-1")                                      // live, missing
-			rdb.ZAdd(ctx, "pk:{A}:seen", redis.Z{Member: "A-3", Score: seenMS})      // unknown, present
+			rdb.ZRem(ctx, "pk:{A}:seen", "A-1")                                       // live, missing
+			rdb.ZAdd(ctx, "pk:{A}:seen", redis.Z{Member: "A-3", Score: seenMS})       // unknown, present
 			rdb.ZAdd(ctx, "pk:{B}:seen", redis.Z{Member: "B-1", Score: seenMS - 1e6}) // wrong time
 		}, []driftKey{{"A", "seen", "A-1"}, {"A", "seen", "A-3"}, {"B", "seen", "B-1"}}, true},
 		{"registry space without a state", func(ctx context.Context, rdb redis.UniversalClient) {
