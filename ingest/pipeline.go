@@ -125,6 +125,11 @@ func (p *Pipeline) Handler() HandlerFunc {
 	return p.Retry(p.DeadLetter(p.Recover(p.Apply)))
 }
 
+// HandlerWith is Handler with messages decoded by dec instead of Decode.
+func (p *Pipeline) HandlerWith(dec Decoder) HandlerFunc {
+	return p.Retry(p.DeadLetter(p.Recover(p.ApplyWith(dec))))
+}
+
 // StoreErr returns nil unless the store is in an outage: the last store
 // write failed and none has succeeded since. The error says since when.
 func (p *Pipeline) StoreErr() error { return p.health.err() }
@@ -142,7 +147,22 @@ func (e *errUnknownSensor) Error() string {
 // are counted here. It returns an EINVALID error for a bad message, an
 // unknown-sensor error, or the store's error.
 func (p *Pipeline) Apply(ctx context.Context, topic string, payload []byte) error {
-	r, err := Decode(topic, payload)
+	return p.apply(ctx, Decode, topic, payload)
+}
+
+// ApplyWith is Apply with messages decoded by dec; nil means Decode.
+func (p *Pipeline) ApplyWith(dec Decoder) HandlerFunc {
+	if dec == nil {
+		dec = Decode
+	}
+	return func(ctx context.Context, topic string, payload []byte) error {
+		return p.apply(ctx, dec, topic, payload)
+	}
+}
+
+// apply decodes with dec, validates and applies.
+func (p *Pipeline) apply(ctx context.Context, dec Decoder, topic string, payload []byte) error {
+	r, err := dec(topic, payload)
 	if err != nil {
 		return err
 	}

@@ -30,8 +30,14 @@ type Options struct {
 	// TLSConfig is used for ssl://, tls://, mqtts:// and wss:// brokers.
 	// Default: nil (Go's defaults).
 	TLSConfig *tls.Config
-	// Topic is the subscription filter. Default DefaultTopic.
+	// Topic is the subscription filter of the native format. Default
+	// DefaultTopic.
 	Topic string
+	// Routes are more subscriptions beside Topic, each with its own decoder
+	// (LoRaWANRoutes builds those of the network servers). A message goes to
+	// the first route whose filter matches its topic, Topic's first. Default:
+	// none.
+	Routes []Route
 	// SharedGroup, if set, subscribes to $share/SharedGroup/Topic so that
 	// several instances share the stream. Default: "" (no sharing).
 	SharedGroup string
@@ -114,15 +120,40 @@ func (o *Options) validate() error {
 	if _, err := url.Parse(o.BrokerURL); err != nil {
 		return fmt.Errorf("ingest: BrokerURL: %w", err)
 	}
+	seen := map[string]bool{o.Topic: true}
+	for _, r := range o.Routes {
+		if r.Topic == "" || seen[r.Topic] {
+			return fmt.Errorf("ingest: route topic %q is empty or repeated", r.Topic)
+		}
+		seen[r.Topic] = true
+	}
 	return nil
 }
 
-// filter returns the topic filter to subscribe to.
-func (o *Options) filter() string {
+// filter returns the topic filter to subscribe to for the native format.
+func (o *Options) filter() string { return o.share(o.Topic) }
+
+// share returns topic as subscribed to: with the $share prefix if set.
+func (o *Options) share(topic string) string {
 	if o.SharedGroup != "" {
-		return "$share/" + o.SharedGroup + "/" + o.Topic
+		return "$share/" + o.SharedGroup + "/" + topic
 	}
-	return o.Topic
+	return topic
+}
+
+// filters returns every filter subscribed to, the native one first.
+func (o *Options) filters() []string {
+	out := []string{o.filter()}
+	for _, r := range o.Routes {
+		out = append(out, o.share(r.Topic))
+	}
+	return out
+}
+
+// route is a subscription with its handler.
+type route struct {
+	topic  string // the filter without $share
+	handle HandlerFunc
 }
 
 // Subscriber receives sensor messages over MQTT at QoS 1 in a persistent
@@ -133,7 +164,7 @@ type Subscriber struct {
 	opts       Options
 	log        *slog.Logger
 	pipe       *Pipeline
-	handle     HandlerFunc
+	routes     []route // the native route first
 	client     mqtt.Client
 	queue      chan mqtt.Message
 	stop       chan struct{} // closed when Run begins to shut down
@@ -157,9 +188,12 @@ func New(opts Options) (*Subscriber, error) {
 	}
 	log := opts.Logger.With("component", "ingest", "client_id", opts.ClientID)
 	s := &Subscriber{
-		opts: opts, log: log, pipe: pipe, handle: pipe.Handler(),
+		opts: opts, log: log, pipe: pipe, routes: []route{{topic: opts.Topic, handle: pipe.Handler()}},
 		queue: make(chan mqtt.Message, opts.QueueSize), stop: make(chan struct{}),
 		connLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
+	}
+	for _, r := range opts.Routes {
+		s.routes = append(s.routes, route{topic: r.Topic, handle: pipe.HandlerWith(r.Decode)})
 	}
 	s.client = mqtt.NewClient(s.clientOptions())
 	// Read from the client at scrape time, so it cannot go stale when
@@ -225,7 +259,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	for range s.opts.Workers {
 		wg.Go(func() { s.work(workCtx) })
 	}
-	s.log.Info("connecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL), "filter", s.opts.filter(),
+	s.log.Info("connecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL), "filters", strings.Join(s.opts.filters(), " "),
 		"workers", s.opts.Workers, "queue", s.opts.QueueSize)
 	tok := s.client.Connect() // with ConnectRetry it completes once connected
 	select {
@@ -304,7 +338,37 @@ func (s *Subscriber) safeHandle(ctx context.Context, m mqtt.Message) (err error)
 			err = &PanicError{Value: v}
 		}
 	}()
-	return s.handle(ctx, m.Topic(), m.Payload())
+	return s.handlerFor(m.Topic())(ctx, m.Topic(), m.Payload())
+}
+
+// handlerFor returns the handler of the first route matching topic; the
+// native one if none does (it rejects a topic it does not know).
+func (s *Subscriber) handlerFor(topic string) HandlerFunc {
+	for _, r := range s.routes {
+		if matchTopic(r.topic, topic) {
+			return r.handle
+		}
+	}
+	return s.routes[0].handle
+}
+
+// matchTopic reports whether an MQTT topic filter (with + and #) matches a
+// topic name.
+func matchTopic(filter, topic string) bool {
+	for {
+		f, frest, fmore := strings.Cut(filter, "/")
+		if f == "#" {
+			return true
+		}
+		t, trest, tmore := strings.Cut(topic, "/")
+		if f != "+" && f != t {
+			return false
+		}
+		if !fmore || !tmore {
+			return fmore == tmore || (fmore && frest == "#")
+		}
+		filter, topic = frest, trest
+	}
 }
 
 // onMessage is paho's handler for every message. With OrderMatters false
@@ -333,10 +397,10 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 		err := s.subscribe(c)
 		if err == nil {
 			s.subscribed.Store(true)
-			s.log.Info("subscribed", "filter", s.opts.filter(), "qos", 1)
+			s.log.Info("subscribed", "filters", strings.Join(s.opts.filters(), " "), "qos", 1)
 			return
 		}
-		s.connLog.Log("subscribe failed, retrying", "filter", s.opts.filter(), "error", err.Error())
+		s.connLog.Log("subscribe failed, retrying", "filters", strings.Join(s.opts.filters(), " "), "error", err.Error())
 		select {
 		case <-s.stop:
 			return
@@ -349,11 +413,15 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 	}
 }
 
-// subscribe subscribes to the filter at QoS 1. The nil callback routes
+// subscribe subscribes to the filters at QoS 1. The nil callback routes
 // every message to the default handler, which was registered before
 // connecting so that messages queued in the session are not missed.
 func (s *Subscriber) subscribe(c mqtt.Client) error {
-	tok := c.Subscribe(s.opts.filter(), 1, nil)
+	subs := map[string]byte{}
+	for _, f := range s.opts.filters() {
+		subs[f] = 1
+	}
+	tok := c.SubscribeMultiple(subs, nil)
 	if !tok.WaitTimeout(s.opts.ConnectTimeout) {
 		return errors.New("no SUBACK within the connect timeout")
 	}
@@ -394,7 +462,7 @@ func (s *Subscriber) Ready() error {
 	case !s.client.IsConnectionOpen():
 		return fmt.Errorf("ingest: not connected to the MQTT broker %s", redactURL(s.opts.BrokerURL))
 	case !s.subscribed.Load():
-		return fmt.Errorf("ingest: not subscribed to %s", s.opts.filter())
+		return fmt.Errorf("ingest: not subscribed to %s", strings.Join(s.opts.filters(), " "))
 	}
 	return s.pipe.StoreErr()
 }
