@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,16 +34,42 @@ type publisherOptions struct {
 
 // pubCounters count what a publisher did. They are safe for concurrent use.
 type pubCounters struct {
-	sent, acked, errors atomic.Uint64
+	sent, acked, errors, retries atomic.Uint64
+}
+
+// Bounds of the wait between two attempts to publish a message whose
+// publish failed.
+const (
+	retryMin = 50 * time.Millisecond
+	retryMax = time.Second
+)
+
+// pending is a published message awaiting its outcome: the token, and what
+// to publish again if it fails.
+type pending struct {
+	tok     mqtt.Token
+	topic   string
+	payload []byte
 }
 
 // publisher publishes QoS 1 messages over a few MQTT connections, within a
 // rate limit and with a bounded number of messages awaiting their PUBACK.
 // It is the core shared by every way of driving the simulator.
+//
+// A message whose publish fails (a write on a connection the broker just
+// closed, say) is published again on the same connection, before the
+// watcher looks at any later message of that connection, until it is
+// acknowledged or the run gives up (abort): failed messages are retried in
+// the order they were published, and as a sensor always uses the same
+// connection, in each sensor's order. A retried copy may reach the broker
+// after newer messages that were already in flight, and twice if the first
+// attempt got through after all: both are harmless to a service that keeps
+// each sensor's newest reading, and nothing is lost.
 type publisher struct {
 	log     *slog.Logger
 	clients []mqtt.Client
-	queues  []chan mqtt.Token // per connection, FIFO; its capacity bounds in-flight messages
+	stores  []mqtt.Store   // per connection: paho keeps each QoS 1 message here until its PUBACK
+	queues  []chan pending // per connection, FIFO; its capacity bounds in-flight messages
 	limiter *rate.Limiter
 	abort   chan struct{}
 	wg      sync.WaitGroup
@@ -57,29 +84,32 @@ func dialPublisher(ctx context.Context, o publisherOptions, count *pubCounters) 
 		abort: make(chan struct{}), count: count}
 	suffix := randomHex(4)
 	for i := range o.Connections {
-		c, err := connect(ctx, o, fmt.Sprintf("%s-%s-%d", o.ClientID, suffix, i))
+		store := mqtt.NewOrderedMemoryStore()
+		c, err := connect(ctx, o, fmt.Sprintf("%s-%s-%d", o.ClientID, suffix, i), store)
 		if err != nil {
 			p.disconnect()
 			return nil, err
 		}
 		p.clients = append(p.clients, c)
-		q := make(chan mqtt.Token, o.MaxInflight)
+		p.stores = append(p.stores, store)
+		q := make(chan pending, o.MaxInflight)
 		p.queues = append(p.queues, q)
 		p.wg.Add(1)
-		go p.watch(q)
+		go p.watch(c, q)
 	}
 	return p, nil
 }
 
-// connect opens one MQTT connection. It reconnects on its own afterwards
-// and resends, in order, whatever was not acknowledged.
-func connect(ctx context.Context, o publisherOptions, id string) (mqtt.Client, error) {
+// connect opens one MQTT connection that keeps its unacknowledged messages
+// in store. It reconnects on its own afterwards and resends, in order,
+// whatever was not acknowledged.
+func connect(ctx context.Context, o publisherOptions, id string, store mqtt.Store) (mqtt.Client, error) {
 	log := o.Logger
 	co := mqtt.NewClientOptions().AddBroker(o.BrokerURL).SetClientID(id).
 		SetUsername(o.Username).SetPassword(o.Password).
 		SetCleanSession(true).SetAutoReconnect(true).SetMaxReconnectInterval(5 * time.Second).
 		SetConnectTimeout(10 * time.Second).SetKeepAlive(30 * time.Second).
-		SetWriteTimeout(30 * time.Second).SetStore(mqtt.NewOrderedMemoryStore()).
+		SetWriteTimeout(30 * time.Second).SetStore(store).
 		SetMaxResumePubInFlight(o.MaxInflight).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			log.Warn("connection to broker lost; reconnecting", "client_id", id, "err", err)
@@ -112,7 +142,7 @@ func (p *publisher) publish(ctx context.Context, conn int, topic string, payload
 	tok := p.clients[conn].Publish(topic, 1, false, payload)
 	p.count.sent.Add(1)
 	select {
-	case p.queues[conn] <- tok:
+	case p.queues[conn] <- pending{tok: tok, topic: topic, payload: payload}:
 		return nil
 	case <-ctx.Done():
 		p.count.errors.Add(1) // published, but its outcome will never be known
@@ -120,23 +150,55 @@ func (p *publisher) publish(ctx context.Context, conn int, topic string, payload
 	}
 }
 
-// watch waits for each token of one connection in turn and counts its
-// outcome.
-func (p *publisher) watch(q <-chan mqtt.Token) {
+// watch waits for each message of one connection in turn, publishes it
+// again until acknowledged if it failed, and counts its outcome.
+func (p *publisher) watch(c mqtt.Client, q <-chan pending) {
 	defer p.wg.Done()
-	for tok := range q {
+	for m := range q {
+		if p.await(c, m) {
+			p.count.acked.Add(1)
+		} else {
+			p.count.errors.Add(1)
+		}
+	}
+}
+
+// await waits for m's outcome and, while it is a failure, publishes m again
+// on c with a growing pause between attempts. It reports whether m was
+// acknowledged; false means the run gave up on it (abort).
+func (p *publisher) await(c mqtt.Client, m pending) bool {
+	delay := retryMin
+	for {
+		if !done(m.tok) {
+			select {
+			case <-m.tok.Done():
+			case <-p.abort:
+				return false
+			}
+		}
+		err := m.tok.Error()
+		if err == nil {
+			return true
+		}
+		p.logError(err)
 		select {
-		case <-tok.Done():
+		case <-time.After(delay):
 		case <-p.abort:
-			p.count.errors.Add(1)
-			continue
+			return false
 		}
-		if err := tok.Error(); err != nil {
-			p.count.errors.Add(1)
-			p.logError(err)
-			continue
-		}
-		p.count.acked.Add(1)
+		delay = min(2*delay, retryMax)
+		p.count.retries.Add(1)
+		m.tok = c.Publish(m.topic, 1, false, m.payload)
+	}
+}
+
+// done reports whether tok is complete, without blocking.
+func done(tok mqtt.Token) bool {
+	select {
+	case <-tok.Done():
+		return true
+	default:
+		return false
 	}
 }
 
@@ -151,6 +213,13 @@ func (p *publisher) logError(err error) {
 // drain waits until every published message is acknowledged or ctx ends,
 // counts those still unacknowledged as errors, and disconnects. It must not
 // run concurrently with publish.
+//
+// A token that succeeded does not always mean a PUBACK: when paho resends
+// its stored messages after a reconnect, it completes their first tokens as
+// it queues them again. So drain also waits until each connection's store
+// holds no outgoing message, i.e. every PUBACK is in, before it
+// disconnects; what is still there when ctx ends counts as errors instead
+// of acknowledged.
 func (p *publisher) drain(ctx context.Context) {
 	for _, q := range p.queues {
 		close(q)
@@ -159,12 +228,48 @@ func (p *publisher) drain(ctx context.Context) {
 	go func() { p.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if n := p.awaitStores(ctx); n > 0 {
+			p.log.Warn("gave up waiting for PUBACKs of resent messages", "unacknowledged", n)
+			p.count.acked.Add(-uint64(n))
+			p.count.errors.Add(uint64(n))
+		}
 	case <-ctx.Done():
 		p.log.Warn("gave up waiting for PUBACKs")
 		close(p.abort)
-		<-done
+		<-done // every message not acknowledged by now is counted as an error
 	}
 	p.disconnect()
+}
+
+// awaitStores polls the connections' stores until no outgoing message is
+// left in them or ctx ends, and returns how many are left.
+func (p *publisher) awaitStores(ctx context.Context) int {
+	for {
+		n := 0
+		for _, st := range p.stores {
+			n += outgoing(st)
+		}
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// outgoing counts the messages in a paho store that await their PUBACK
+// (paho names them "o.<message id>").
+func outgoing(st mqtt.Store) int {
+	n := 0
+	for _, k := range st.All() {
+		if strings.HasPrefix(k, "o.") {
+			n++
+		}
+	}
+	return n
 }
 
 // disconnect closes every connection.

@@ -16,7 +16,8 @@ type Stats struct {
 	Heartbeats uint64  // of which heartbeats
 	Sent       uint64  // messages handed to the broker: readings, duplicates, garbage
 	Acked      uint64  // messages the broker acknowledged (PUBACK)
-	Errors     uint64  // messages whose publish failed or was never acknowledged
+	Errors     uint64  // messages never acknowledged: the run gave up on them
+	Retries    uint64  // publishes of a message again after its publish failed
 	Duplicates uint64  // extra copies published by the duplicate fault
 	Reordered  uint64  // readings the reorder fault published after a newer one
 	Malformed  uint64  // garbage messages published
@@ -39,7 +40,7 @@ func (s *Simulator) Stats() Stats {
 	st := Stats{
 		Sensors: len(s.sensors), Silent: s.silent,
 		Readings: s.count.readings.Load(), Heartbeats: s.count.heartbeats.Load(),
-		Sent: s.pubs.sent.Load(), Acked: s.pubs.acked.Load(), Errors: s.pubs.errors.Load(),
+		Sent: s.pubs.sent.Load(), Acked: s.pubs.acked.Load(), Errors: s.pubs.errors.Load(), Retries: s.pubs.retries.Load(),
 		Duplicates: s.count.duplicates.Load(), Reordered: s.count.reordered.Load(),
 		Malformed: s.count.malformed.Load(), Rate: math.Float64frombits(s.count.rate.Load()),
 		Virtual: s.opts.Start.In(s.opts.Location),
@@ -67,8 +68,8 @@ func (st Stats) String() string {
 // Summary formats the final counts of a run on one line.
 func (st Stats) Summary() string {
 	return fmt.Sprintf("sensors %d (silent %d)  readings %d (heartbeats %d)  sent %d  acked %d  errors %d"+
-		"  duplicates %d  reordered %d  malformed %d  elapsed %s",
-		st.Sensors, st.Silent, st.Readings, st.Heartbeats, st.Sent, st.Acked, st.Errors,
+		"  retries %d  duplicates %d  reordered %d  malformed %d  elapsed %s",
+		st.Sensors, st.Silent, st.Readings, st.Heartbeats, st.Sent, st.Acked, st.Errors, st.Retries,
 		st.Duplicates, st.Reordered, st.Malformed, st.Elapsed.Round(time.Millisecond))
 }
 
