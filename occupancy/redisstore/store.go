@@ -132,10 +132,13 @@ func (s *Store) Init(ctx context.Context) error {
 	return nil
 }
 
-// loadScripts loads every script on every master, so pipelined EVALSHA finds
-// them. Call it again after Redis restarts (ApplyBatch does so by itself).
+// loadScripts loads every script, so pipelined EVALSHA finds them. On a
+// Redis Cluster go-redis' ScriptLoad sends SCRIPT LOAD to every master
+// (ClusterClient.ForEachShard), whichever slot a zone hashes to. Call it
+// again after Redis restarts (ApplyBatch does so by itself on NOSCRIPT; the
+// other scripts run through Script.Run, which falls back to EVAL).
 func (s *Store) loadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{applyScript, sweepScript, initScript} {
+	for _, sc := range []*redis.Script{applyScript, sweepScript, initScript, checkScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("redis store: load scripts: %w", err)
 		}
