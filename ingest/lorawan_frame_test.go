@@ -1,0 +1,176 @@
+package ingest
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+func f64(v float64) *float64 { return &v }
+
+func intp(v int) *int { return &v }
+
+// bosch start-up frame: debug codes 0-11, firmware 12-14, reset cause 15,
+// occupancy 16.
+func boschStartup(fw [3]byte, cause, occ byte) []byte {
+	b := []byte{0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 4, 5, 6, 7}
+	return append(b, fw[0], fw[1], fw[2], cause, occ)
+}
+
+func TestDecodeBoschTPS110(t *testing.T) {
+	tests := []struct {
+		name    string
+		port    int
+		b       []byte
+		want    Frame
+		wantErr string
+	}{
+		{"status occupied", 1, []byte{0x01}, Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: -1}, ""},
+		{"status free", 1, []byte{0x00}, Frame{Kind: FrameStatus, PrevStateMin: -1}, ""},
+		{"status other bits ignored", 1, []byte{0xfe}, Frame{Kind: FrameStatus, PrevStateMin: -1}, ""},
+		{"heartbeat without temperature", 2, []byte{0x01}, Frame{Kind: FrameHeartbeat, Occupied: true, PrevStateMin: -1}, ""},
+		{"heartbeat 21 °C", 2, []byte{0x00, 21}, Frame{Kind: FrameHeartbeat, TempC: f64(21), PrevStateMin: -1}, ""},
+		{"heartbeat -5 °C", 2, []byte{0x01, 0xfb}, Frame{Kind: FrameHeartbeat, Occupied: true, TempC: f64(-5), PrevStateMin: -1}, ""},
+		{"heartbeat implausible -128 °C dropped", 2, []byte{0x01, 0x80}, Frame{Kind: FrameHeartbeat, Occupied: true, PrevStateMin: -1}, ""},
+		{"heartbeat 127 °C dropped", 2, []byte{0x00, 0x7f}, Frame{Kind: FrameHeartbeat, PrevStateMin: -1}, ""},
+		{"start-up watchdog", 3, boschStartup([3]byte{1, 4, 2}, 1, 1),
+			Frame{Kind: FrameStartup, Occupied: true, Firmware: "1.4.2", ResetCause: occupancy.ResetWatchdog, PrevStateMin: -1}, ""},
+		{"start-up power on", 3, boschStartup([3]byte{2, 0, 17}, 2, 0),
+			Frame{Kind: FrameStartup, Firmware: "2.0.17", ResetCause: occupancy.ResetPowerOn, PrevStateMin: -1}, ""},
+		{"start-up system request", 3, boschStartup([3]byte{0, 9, 255}, 3, 0),
+			Frame{Kind: FrameStartup, Firmware: "0.9.255", ResetCause: occupancy.ResetSystemRequest, PrevStateMin: -1}, ""},
+		{"start-up other", 3, boschStartup([3]byte{1, 0, 0}, 4, 1),
+			Frame{Kind: FrameStartup, Occupied: true, Firmware: "1.0.0", ResetCause: occupancy.ResetOther, PrevStateMin: -1}, ""},
+		{"start-up undocumented cause", 3, boschStartup([3]byte{1, 0, 0}, 9, 0),
+			Frame{Kind: FrameStartup, Firmware: "1.0.0", ResetCause: "code_9", PrevStateMin: -1}, ""},
+		{"status empty", 1, nil, Frame{}, "status frame on port 1 is 0 bytes, want 1"},
+		{"status too long", 1, []byte{1, 0}, Frame{}, "status frame on port 1 is 2 bytes, want 1"},
+		{"heartbeat empty", 2, []byte{}, Frame{}, "is 0 bytes, want 1 or 2"},
+		{"heartbeat too long", 2, []byte{1, 2, 3}, Frame{}, "is 3 bytes, want 1 or 2"},
+		{"start-up short", 3, boschStartup([3]byte{1, 0, 0}, 1, 1)[:16], Frame{}, "is 16 bytes, want 17"},
+		{"start-up long", 3, append(boschStartup([3]byte{1, 0, 0}, 1, 1), 0), Frame{}, "is 18 bytes, want 17"},
+		{"port 0", 0, []byte{1}, Frame{}, "unknown port 0"},
+		{"port 4", 4, []byte{1}, Frame{}, "unknown port 4"},
+		{"port 255", 255, []byte{1}, Frame{}, "unknown port 255"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeBoschTPS110(tt.port, tt.b)
+			checkFrame(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestNwaveDuration(t *testing.T) {
+	tests := []struct {
+		c        byte
+		min      int
+		overflow bool
+	}{
+		{0, 0, false}, {1, 1, false}, {89, 89, false},
+		{90, 90, false}, {91, 95, false}, {119, 235, false},
+		{120, 240, false}, {121, 300, false}, {126, 600, false},
+		{127, 661, true},
+	}
+	for _, tt := range tests {
+		m, o := NwaveDuration(tt.c)
+		if m != tt.min || o != tt.overflow {
+			t.Errorf("NwaveDuration(%d) = %d, %v; want %d, %v", tt.c, m, o, tt.min, tt.overflow)
+		}
+	}
+}
+
+func TestDecodeNwave(t *testing.T) {
+	status := func(c byte, occ bool) []byte {
+		b := c << 1
+		if occ {
+			b |= 1
+		}
+		return []byte{b}
+	}
+	tests := []struct {
+		name    string
+		dec     FrameDecoder
+		port    int
+		b       []byte
+		want    Frame
+		wantErr string
+	}{
+		{"405 status occupied after 0 min", DecodeNwaveNPS405, 1, status(0, true), Frame{Kind: FrameStatus, Occupied: true}, ""},
+		{"405 status free after 89 min", DecodeNwaveNPS405, 1, status(89, false), Frame{Kind: FrameStatus, PrevStateMin: 89}, ""},
+		{"405 status c=90 is 90 min", DecodeNwaveNPS405, 1, status(90, true), Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: 90}, ""},
+		{"405 status c=119 is 235 min", DecodeNwaveNPS405, 1, status(119, false), Frame{Kind: FrameStatus, PrevStateMin: 235}, ""},
+		{"405 status c=120 is 240 min", DecodeNwaveNPS405, 1, status(120, true), Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: 240}, ""},
+		{"405 status c=126 is 600 min", DecodeNwaveNPS405, 1, status(126, false), Frame{Kind: FrameStatus, PrevStateMin: 600}, ""},
+		{"405 status c=127 overflow", DecodeNwaveNPS405, 1, status(127, true),
+			Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: 661, PrevStateOverflow: true}, ""},
+		{"310 status 0xff", DecodeNwaveNPS310, 1, []byte{0xff},
+			Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: 661, PrevStateOverflow: true}, ""},
+		{"405 heartbeat 3300 mV 21.5 °C", DecodeNwaveNPS405, 2, []byte{0x01, 0xc8, 0x17},
+			Frame{Kind: FrameHeartbeat, Occupied: true, BatteryMV: 3300, TempC: f64(21.5), PrevStateMin: -1}, ""},
+		{"405 heartbeat min battery, -54 °C", DecodeNwaveNPS405, 2, []byte{0x00, 0x00, 0x80},
+			Frame{Kind: FrameHeartbeat, BatteryMV: 2500, TempC: f64(-54), PrevStateMin: -1}, ""},
+		{"405 heartbeat max battery, 73.5 °C", DecodeNwaveNPS405, 2, []byte{0x00, 0xff, 0x7f},
+			Frame{Kind: FrameHeartbeat, BatteryMV: 3520, TempC: f64(73.5), PrevStateMin: -1}, ""},
+		{"405 heartbeat 10 °C at 0", DecodeNwaveNPS405, 2, []byte{0x01, 0x64, 0x00},
+			Frame{Kind: FrameHeartbeat, Occupied: true, BatteryMV: 2900, TempC: f64(10), PrevStateMin: -1}, ""},
+		{"310 heartbeat", DecodeNwaveNPS310, 2, []byte{0x01}, Frame{Kind: FrameHeartbeat, Occupied: true, PrevStateMin: -1}, ""},
+		{"405 start-up", DecodeNwaveNPS405, 3, []byte{3, 1, 7, 2, 1},
+			Frame{Kind: FrameStartup, Occupied: true, Firmware: "3.1.7", ResetCause: occupancy.ResetPowerOn, PrevStateMin: -1}, ""},
+		{"310 start-up", DecodeNwaveNPS310, 3, []byte{1, 2, 3, 0, 0},
+			Frame{Kind: FrameStartup, Firmware: "1.2.3", ResetCause: "code_0", PrevStateMin: -1}, ""},
+		{"405 status too long", DecodeNwaveNPS405, 1, []byte{1, 2}, Frame{}, "nwave-nps405 status frame on port 1 is 2 bytes, want 1"},
+		{"405 heartbeat of a 310", DecodeNwaveNPS405, 2, []byte{1}, Frame{}, "nwave-nps405 heartbeat frame on port 2 is 1 bytes, want 3"},
+		{"405 heartbeat 2 bytes", DecodeNwaveNPS405, 2, []byte{1, 2}, Frame{}, "is 2 bytes, want 3"},
+		{"310 heartbeat of a 405", DecodeNwaveNPS310, 2, []byte{1, 2, 3}, Frame{}, "nwave-nps310 heartbeat frame on port 2 is 3 bytes, want 1"},
+		{"310 heartbeat empty", DecodeNwaveNPS310, 2, nil, Frame{}, "is 0 bytes, want 1"},
+		{"start-up 4 bytes", DecodeNwaveNPS405, 3, []byte{1, 2, 3, 4}, Frame{}, "is 4 bytes, want 5"},
+		{"start-up 17 bytes (a Bosch one)", DecodeNwaveNPS310, 3, boschStartup([3]byte{1, 0, 0}, 1, 1), Frame{}, "is 17 bytes, want 5"},
+		{"port 0", DecodeNwaveNPS405, 0, []byte{1}, Frame{}, "unknown port 0"},
+		{"port 10", DecodeNwaveNPS310, 10, []byte{1}, Frame{}, "unknown port 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.dec(tt.port, tt.b)
+			checkFrame(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestFrameDecoderFor(t *testing.T) {
+	for _, m := range occupancy.Models {
+		_, ok := FrameDecoderFor(m)
+		if ok != m.LoRaWAN() {
+			t.Errorf("FrameDecoderFor(%s) found %v, want %v", m, ok, m.LoRaWAN())
+		}
+	}
+}
+
+// checkFrame compares a decoded frame or its error with the expected ones.
+func checkFrame(t *testing.T, got Frame, err error, want Frame, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || occupancy.ErrorCode(err) != occupancy.EINVALID || !strings.Contains(occupancy.ErrorMessage(err), wantErr) {
+			t.Fatalf("error = %v, want EINVALID containing %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("frame = %s, want %s", fmtFrame(got), fmtFrame(want))
+	}
+}
+
+func fmtFrame(f Frame) string {
+	temp := "nil"
+	if f.TempC != nil {
+		temp = fmt.Sprint(*f.TempC)
+	}
+	f.TempC = nil
+	return fmt.Sprintf("%+v TempC=%s", f, temp)
+}
