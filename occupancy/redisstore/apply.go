@@ -89,5 +89,22 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 		strconv.FormatFloat(sp.Lon, 'f', -1, 64),
 		strconv.FormatFloat(sp.Lat, 'f', -1, 64),
 	}
-	return keys, args
+	return keys, append(args, healthArgs(r)...)
+}
+
+// healthArgs are the health arguments of applyScript: temp_c, firmware,
+// reset_cause, rssi, snr; "" for what the reading does not report. The
+// reading has passed Validate, so the strings hold no '|'.
+func healthArgs(r occupancy.Reading) []any {
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	rssi := ""
+	if r.RSSI != nil {
+		rssi = strconv.Itoa(*r.RSSI)
+	}
+	return []any{opt(r.TempC), r.Firmware, r.ResetCause, rssi, opt(r.SNR)}
 }

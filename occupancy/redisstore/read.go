@@ -37,7 +37,30 @@ func decodeState(id, v string) occupancy.SpaceState {
 	}
 	st.Seq, _ = strconv.ParseUint(f[5], 10, 64)
 	st.BatteryMV, _ = strconv.Atoi(f[6])
+	if len(f) >= 12 { // states written before the health fields have 7
+		st.Health = decodeHealth(f[7:12])
+	}
 	return st
+}
+
+// decodeHealth unpacks temp_c|firmware|reset_cause|rssi|snr.
+func decodeHealth(f []string) occupancy.Health {
+	h := occupancy.Health{Firmware: f[1], ResetCause: f[2]}
+	h.TempC = optFloat(f[0])
+	if v, err := strconv.Atoi(f[3]); err == nil {
+		h.RSSI = &v
+	}
+	h.SNR = optFloat(f[4])
+	return h
+}
+
+// optFloat parses s, or returns nil if it is empty or not a number.
+func optFloat(s string) *float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil
+	}
+	return &v
 }
 
 func msTime(s string) time.Time {

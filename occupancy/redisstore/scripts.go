@@ -4,12 +4,15 @@ import "github.com/redis/go-redis/v9"
 
 // A space's state is one field of its zone's hash, packed as
 //
-//	status|occupied|since_ms|seen_ms|ts_us|seq|battery_mv
+//	status|occupied|since_ms|seen_ms|ts_us|seq|battery_mv|temp_c|firmware|reset_cause|rssi|snr
 //
 // status is f, o, u or c; occupied is the sensor's last word (1, 0 or empty);
 // since_ms is when the status began; seen_ms is when the sensor was last
 // heard (receive time); ts_us and seq are the sensor time and sequence of the
-// newest applied reading. Empty means never. One hash per zone keeps the
+// newest applied reading; battery_mv to snr are the sensor's health, each
+// the last value reported. Empty means never. States written before the
+// health fields existed have only the first seven fields; parse pads them.
+// One hash per zone keeps the
 // memory per space small and lets one script see a whole zone.
 //
 // Numbers are passed in and stored as the strings Go formatted: Lua's
@@ -19,7 +22,7 @@ local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
 local function parse(v)
   local t, i = {}, 1
   for f in string.gmatch(v .. '|', '([^|]*)|') do t[i] = f; i = i + 1 end
-  for j = i, 7 do t[j] = '' end
+  for j = i, 12 do t[j] = '' end
   return t
 end
 local function move(counters, from, to, now)
@@ -33,7 +36,8 @@ end
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
 // the space's kind. ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
-// 5 ts_ms, 6 now_ms, 7 battery_mv (” if not reported), 8 lon, 9 lat.
+// 5 ts_ms, 6 now_ms, 7 battery_mv (” if not reported), 8 lon, 9 lat,
+// 10-14 temp_c, firmware, reset_cause, rssi, snr (” if not reported).
 // Returns applied, duplicate or stale.
 var applyScript = redis.NewScript(luaCommon + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -41,7 +45,7 @@ local t
 if cur then
   t = parse(cur)
 else
-  t = {'u', '', '', '', '', '0', ''}
+  t = {'u', '', '', '', '', '0', '', '', '', '', '', ''}
   redis.call('HINCRBY', KEYS[2], 'total', 1)
   redis.call('HINCRBY', KEYS[2], 'unknown', 1)
 end
@@ -69,8 +73,11 @@ if nst ~= st then
   end
 end
 if ARGV[7] ~= '' then t[7] = ARGV[7] end
+for j = 8, 12 do
+  if ARGV[j + 2] ~= '' then t[j] = ARGV[j + 2] end
+end
 t[1], t[2], t[4], t[5], t[6] = nst, ARGV[2], ARGV[6], ARGV[3], ARGV[4]
-redis.call('HSET', KEYS[1], ARGV[1], table.concat(t, '|', 1, 7))
+redis.call('HSET', KEYS[1], ARGV[1], table.concat(t, '|', 1, 12))
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 return 'applied'
 `)
@@ -93,7 +100,7 @@ for _, id in ipairs(ids) do
       move(KEYS[2], t[1], 'u', ARGV[2])
       for i = 4, #KEYS do redis.call('ZREM', KEYS[i], id) end
       t[1], t[3] = 'u', ARGV[2]
-      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 7))
+      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
       n = n + 1
     end
   end
