@@ -5,6 +5,8 @@
 //	parksim run [flags]        publish sensor messages (parksim run -h)
 //	parksim verify [flags]     compare a saved truth with parkd's API
 //	parksim registry [flags]   generate a town registry
+//	parksim load [flags]       publish at a fixed rate
+//	parksim bench [flags]      run the benchmarks (docs/benchmarks.md)
 package main
 
 import (
@@ -22,6 +24,8 @@ usage:
                              optional faults, ground truth, and a verify at the end
   parksim verify [flags]     compare a truth saved by "run -truth" with parkd's API
   parksim registry [flags]   generate a town registry (zones.yaml and spaces.csv)
+  parksim load [flags]       publish at a fixed rate (load tests); every message changes its space
+  parksim bench [flags]      start Redis, Mosquitto and parkd privately and print the benchmark table
 
 "parksim COMMAND -h" lists the flags of a command.
 `
@@ -60,6 +64,10 @@ func (c *cli) main(args []string) int {
 		err = c.verify(args[1:])
 	case "registry":
 		err = runRegistry(args[1:])
+	case "load":
+		err = c.load(args[1:])
+	case "bench":
+		err = c.bench(args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(c.stdout, usageText)
 		return exitOK

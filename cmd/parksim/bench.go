@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/simulator/town"
+)
+
+// benchParts are the parts of `parksim bench`, in the order they run.
+var benchParts = []string{"a", "b", "c", "d", "e"}
+
+// benchFlags are the flags of `parksim bench`.
+type benchFlags struct {
+	only        string        // comma-separated parts
+	messages    uint64        // (a) and (b): messages published flat out
+	latRates    string        // (c): comma-separated msg/s
+	latDuration time.Duration // (c): per rate
+	sampleRate  float64       // (c): sampled messages per second
+	apiRate     int           // (d): requests per second per endpoint
+	apiDuration time.Duration // (d): per endpoint
+	ingestRate  float64       // (d): background ingest msg/s
+	sizes       string        // (e): comma-separated registry sizes
+	parkdBin    string        // prebuilt parkd, or "" to build ./cmd/parkd
+	keep        bool          // keep the temporary folder
+	connections int           // publisher MQTT connections
+}
+
+// benchFlagSet defines the flags of `parksim bench` into f.
+func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
+	fs := c.newFlagSet("bench", "parksim bench [flags]   (run it in the repository root)")
+	fs.StringVar(&f.only, "only", strings.Join(benchParts, ","), "parts to run: a broker rate, b parkd rate, c publish→visible latency, d API under load, e memory and RSS per registry size (f is measured with e)")
+	fs.Uint64Var(&f.messages, "messages", 50000, "(a, b) messages published as fast as the broker acknowledges")
+	fs.StringVar(&f.latRates, "lat-rates", "1000,5000", "(c) fixed publish rates in msg/s")
+	fs.DurationVar(&f.latDuration, "lat-duration", 10*time.Second, "(c) how long each rate runs")
+	fs.Float64Var(&f.sampleRate, "samples", 200, "(c) sampled messages per second whose visibility is polled")
+	fs.IntVar(&f.apiRate, "api-rate", 2000, "(d) requests per second to each endpoint")
+	fs.DurationVar(&f.apiDuration, "api-duration", 10*time.Second, "(d) how long each endpoint is attacked")
+	fs.Float64Var(&f.ingestRate, "ingest-rate", 5000, "(d) background ingest in msg/s")
+	fs.StringVar(&f.sizes, "sizes", "3000,100000,1000000", "(e, f) registry sizes in spaces")
+	fs.StringVar(&f.parkdBin, "parkd", "", "parkd `binary` to run (default: go build ./cmd/parkd)")
+	fs.BoolVar(&f.keep, "keep", false, "keep the temporary folder (server logs)")
+	fs.IntVar(&f.connections, "connections", 4, "MQTT connections of the publisher")
+	return fs
+}
+
+// bench is one `parksim bench` run: its servers and its results.
+type bench struct {
+	f          benchFlags
+	only       map[string]bool
+	out        io.Writer // the table
+	prog       io.Writer // progress lines
+	dir        string
+	bin        string // parkd binary
+	redis      *child
+	mosq       *child
+	rdb        *redis.Client
+	mqtt       string // broker URL
+	reg        *occupancy.Registry
+	regDir     string // the Qiuai registry, written for parkd
+	parkd      *parkdProc
+	http       *http.Client
+	rows       []benchRow
+	brokerRate float64 // (a), for the ratio of (b)
+}
+
+// benchRow is one line of the result table.
+type benchRow struct {
+	part, what, figure, target, verdict string
+}
+
+// bench is `parksim bench`.
+func (c *cli) bench(args []string) error {
+	var f benchFlags
+	if err := parse(c.benchFlagSet(&f), args); err != nil {
+		return err
+	}
+	b := &bench{f: f, only: map[string]bool{}, out: c.stdout, prog: c.stderr,
+		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	for _, p := range strings.Split(f.only, ",") {
+		p = strings.TrimSpace(p)
+		if p == "f" {
+			p = "e"
+		}
+		if !strings.Contains("abcde", p) || p == "" {
+			return usageError{fmt.Errorf("bench: unknown part %q in -only", p)}
+		}
+		b.only[p] = true
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer b.close()
+	if err := b.setUp(ctx); err != nil {
+		return err
+	}
+	err := b.runParts(ctx)
+	b.printTable()
+	return err
+}
+
+// setUp creates the temporary folder, starts Redis and Mosquitto, builds
+// parkd and writes the Qiuai registry.
+func (b *bench) setUp(ctx context.Context) error {
+	var err error
+	if b.dir, err = os.MkdirTemp("", "parksim-bench-"); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b.progress("bench: working in %s", b.dir)
+	var addr string
+	if b.redis, addr, err = startRedis(b.sub("redis")); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b.rdb = redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
+	if b.mosq, addr, err = startMosquitto(b.sub("mosquitto")); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b.mqtt = "tcp://" + addr
+	if b.bin = b.f.parkdBin; b.bin == "" {
+		b.progress("bench: building parkd")
+		if b.bin, err = buildParkd(ctx, b.dir); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	b.regDir = b.sub("qiuai")
+	if b.reg, err = writeTown(b.regDir, 0); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+// sub creates and returns a folder in the working folder.
+func (b *bench) sub(name string) string {
+	d := filepath.Join(b.dir, name)
+	_ = os.MkdirAll(d, 0o755)
+	return d
+}
+
+// writeTown generates a town of n spaces (0: Qiuai) into dir and loads it.
+func writeTown(dir string, n int) (*occupancy.Registry, error) {
+	zones, spaces, err := town.Generate(town.Options{Spaces: n, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	if err := town.WriteRegistry(dir, zones, spaces); err != nil {
+		return nil, err
+	}
+	return occupancy.NewRegistry(zones, spaces)
+}
+
+// runParts runs the chosen parts in order.
+func (b *bench) runParts(ctx context.Context) error {
+	steps := map[string]func(context.Context) error{
+		"a": b.partBroker, "b": b.partParkd, "c": b.partLatency, "d": b.partAPI, "e": b.partMemory,
+	}
+	for _, p := range benchParts {
+		if !b.only[p] {
+			continue
+		}
+		if p != "a" && p != "e" && b.parkd == nil {
+			if err := b.startMainParkd(ctx); err != nil {
+				return err
+			}
+		}
+		if p == "e" && b.parkd != nil {
+			b.parkd.stop()
+			b.parkd = nil
+		}
+		if err := steps[p](ctx); err != nil {
+			return fmt.Errorf("bench (%s): %w", p, err)
+		}
+	}
+	return nil
+}
+
+// startMainParkd starts the parkd of parts b–d on the Qiuai registry.
+func (b *bench) startMainParkd(ctx context.Context) error {
+	var err error
+	b.parkd, _, err = b.startParkd(ctx, "main", b.regDir, time.Minute)
+	return err
+}
+
+// close stops every server and removes the working folder unless -keep.
+func (b *bench) close() {
+	if b.parkd != nil {
+		b.parkd.stop()
+	}
+	if b.rdb != nil {
+		b.rdb.Close()
+	}
+	for _, c := range []*child{b.mosq, b.redis} {
+		if c != nil {
+			c.stop()
+		}
+	}
+	if b.dir == "" {
+		return
+	}
+	if b.f.keep {
+		fmt.Fprintf(b.prog, "bench: kept %s\n", b.dir)
+		return
+	}
+	os.RemoveAll(b.dir)
+}
+
+// progress writes one progress line.
+func (b *bench) progress(format string, args ...any) {
+	fmt.Fprintf(b.prog, format+"\n", args...)
+}
+
+// add records a result row and prints it at once as progress.
+func (b *bench) add(r benchRow) {
+	b.rows = append(b.rows, r)
+	b.progress("bench: (%s) %s: %s", r.part, r.what, r.figure)
+}
+
+// printTable prints the results.
+func (b *bench) printTable() {
+	if len(b.rows) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "part\tmeasure\tfigure\ttarget\tmet")
+	for _, r := range b.rows {
+		fmt.Fprintf(tw, "(%s)\t%s\t%s\t%s\t%s\n", r.part, r.what, r.figure, r.target, r.verdict)
+	}
+	tw.Flush()
+}
+
+// verdict says whether a figure meets its target.
+func verdict(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "NO"
+}
+
+// parseList parses a comma-separated list of numbers.
+func parseList(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			return nil, usageError{fmt.Errorf("bench: bad number %q in %q", f, s)}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// errTimeout is a wait that did not end in time.
+var errTimeout = errors.New("timed out")

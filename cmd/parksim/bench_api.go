@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/qiuai/parking/simulator"
+)
+
+// apiEndpoint is one endpoint attacked in (d).
+type apiEndpoint struct {
+	name    string
+	targets []vegeta.Target
+	p99     time.Duration // target p99, 0: none
+}
+
+// partAPI is (d): API latency and throughput of nearby, summary and zones,
+// one endpoint at a time at -api-rate, while ingest runs at -ingest-rate.
+func (b *bench) partAPI(ctx context.Context) error {
+	endpoints := b.apiEndpoints()
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	o := b.loadOptions()
+	o.Rate, o.Progress = b.f.ingestRate, nil
+	o.Duration = time.Duration(len(endpoints)+1) * (b.f.apiDuration + 2*time.Second)
+	loadDone := make(chan simulator.LoadStats, 1)
+	go func() {
+		st, _ := simulator.Load(lctx, o)
+		loadDone <- st
+	}()
+	time.Sleep(time.Second) // ingest reaches its rate
+	for _, ep := range endpoints {
+		b.progress("bench: (d) %s at %d req/s for %v, ingest at %.0f msg/s", ep.name, b.f.apiRate, b.f.apiDuration, b.f.ingestRate)
+		m := b.attack(ep)
+		row := benchRow{part: "d", what: fmt.Sprintf("%s at %d req/s, ingest %.0f msg/s: p50/p99, throughput", ep.name, b.f.apiRate, b.f.ingestRate),
+			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms)",
+				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max)),
+			target: "-", verdict: "-"}
+		if len(m.Errors) > 0 {
+			row.figure += "; errors: " + strings.Join(m.Errors[:min(3, len(m.Errors))], "; ")
+		}
+		if ep.p99 > 0 {
+			row.target = fmt.Sprintf("p99 ≤ %v", ep.p99)
+			row.verdict = verdict(m.Latencies.P99 <= ep.p99 && m.Success == 1)
+		}
+		b.add(row)
+	}
+	cancel()
+	st := <-loadDone
+	b.add(benchRow{part: "d", what: "background ingest during (d)", target: "-", verdict: "-",
+		figure: fmt.Sprintf("%d msgs in %.1fs (%.0f msg/s)", st.Sent, st.Elapsed.Seconds(), float64(st.Sent)/st.Elapsed.Seconds())})
+	if n, err := rss(b.parkd.pid()); err == nil {
+		b.add(benchRow{part: "f", what: "parkd RSS after (d), Qiuai registry", figure: mb(n), target: "-", verdict: "-"})
+	}
+	return nil
+}
+
+// ms renders a duration in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// apiEndpoints are the endpoints of (d) and their targets: nearby around
+// random spaces of the registry (radius 300 m, 10 results), summary, zones.
+func (b *bench) apiEndpoints() []apiEndpoint {
+	rng := rand.New(rand.NewPCG(1, 2))
+	spaces := b.reg.Spaces()
+	nearby := make([]vegeta.Target, 1000)
+	for i := range nearby {
+		sp := spaces[rng.IntN(len(spaces))]
+		lat, lon := sp.Lat+(rng.Float64()-0.5)*0.002, sp.Lon+(rng.Float64()-0.5)*0.002
+		nearby[i] = vegeta.Target{Method: "GET",
+			URL: fmt.Sprintf("%s/api/v1/nearby?lat=%.6f&lon=%.6f&radius_m=300&limit=10", b.parkd.base, lat, lon)}
+	}
+	return []apiEndpoint{
+		{name: "/api/v1/nearby", targets: nearby, p99: 10 * time.Millisecond},
+		{name: "/api/v1/summary", targets: []vegeta.Target{{Method: "GET", URL: b.parkd.base + "/api/v1/summary"}}},
+		{name: "/api/v1/zones", targets: []vegeta.Target{{Method: "GET", URL: b.parkd.base + "/api/v1/zones"}}},
+	}
+}
+
+// attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate
+// for the API duration and returns its metrics.
+func (b *bench) attack(ep apiEndpoint) vegeta.Metrics {
+	atk := vegeta.NewAttacker(vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true),
+		vegeta.Connections(256), vegeta.Workers(32), vegeta.MaxWorkers(512))
+	rate := vegeta.Rate{Freq: b.f.apiRate, Per: time.Second}
+	var m vegeta.Metrics
+	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiDuration, ep.name) {
+		m.Add(r)
+	}
+	m.Close()
+	return m
+}

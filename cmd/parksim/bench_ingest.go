@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/qiuai/parking/simulator"
+)
+
+// loadOptions are the options every bench load shares.
+func (b *bench) loadOptions() simulator.LoadOptions {
+	return simulator.LoadOptions{BrokerURL: b.mqtt, Registry: b.reg, ClientID: "bench-load",
+		Connections: b.f.connections, MaxInflight: 500, Progress: b.prog, ProgressInterval: 2 * time.Second}
+}
+
+// partBroker is (a): the same flat-out stream to a plain paho subscriber at
+// QoS 1 (it acknowledges each message as it arrives) instead of parkd.
+func (b *bench) partBroker(ctx context.Context) error {
+	var got atomic.Uint64
+	var last atomic.Int64
+	n := b.f.messages
+	done := make(chan struct{})
+	opts := mqtt.NewClientOptions().AddBroker(b.mqtt).SetClientID("bench-plain-subscriber").
+		SetCleanSession(true).SetAutoReconnect(false)
+	sub := mqtt.NewClient(opts)
+	if tok := sub.Connect(); tok.Wait() && tok.Error() != nil {
+		return fmt.Errorf("plain subscriber: %w", tok.Error())
+	}
+	defer sub.Disconnect(100)
+	if tok := sub.Subscribe(simulator.TopicPrefix+"+"+simulator.TopicSuffix, 1, func(mqtt.Client, mqtt.Message) {
+		last.Store(time.Now().UnixNano())
+		if got.Add(1) == n {
+			close(done)
+		}
+	}); tok.Wait() && tok.Error() != nil {
+		return fmt.Errorf("plain subscriber: %w", tok.Error())
+	}
+	b.progress("bench: (a) %d messages flat out to a plain subscriber", n)
+	start := time.Now()
+	o := b.loadOptions()
+	o.Rate, o.Count = -1, n
+	st, err := simulator.Load(ctx, o)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("plain subscriber got %d of %d messages: %w", got.Load(), n, errTimeout)
+	}
+	took := time.Unix(0, last.Load()).Sub(start)
+	b.brokerRate = float64(n) / took.Seconds()
+	b.add(benchRow{part: "a", what: "bare broker delivery rate (QoS 1, plain subscriber)",
+		figure: fmt.Sprintf("%.0f msg/s (%d msgs in %.2fs; publisher acked %.0f msg/s)", b.brokerRate, n,
+			took.Seconds(), float64(st.Acked)/st.Drained.Seconds()), target: "-", verdict: "-"})
+	return nil
+}
+
+// partParkd is (b): the same stream to parkd; its processed rate is read
+// from parkd_ingest_messages_total.
+func (b *bench) partParkd(ctx context.Context) error {
+	n := b.f.messages
+	base, err := b.parkd.processed()
+	if err != nil {
+		return err
+	}
+	b.progress("bench: (b) %d messages flat out to parkd", n)
+	start := time.Now()
+	o := b.loadOptions()
+	o.Rate, o.Count = -1, n
+	if _, err := simulator.Load(ctx, o); err != nil {
+		return err
+	}
+	end, err := b.waitProcessed(ctx, base+float64(n), 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	took := end.Sub(start)
+	r := float64(n) / took.Seconds()
+	row := benchRow{part: "b", what: "parkd end-to-end processed rate, same stream",
+		figure: fmt.Sprintf("%.0f msg/s (%d msgs in %.2fs)", r, n, took.Seconds())}
+	if b.brokerRate > 0 {
+		ratio := r / b.brokerRate
+		row.figure += fmt.Sprintf("; (b)/(a) = %.2f", ratio)
+		row.target, row.verdict = "(b)/(a) ≥ 0.8", verdict(ratio >= 0.8)
+	} else {
+		row.target, row.verdict = "(b)/(a) ≥ 0.8 (run with a)", "-"
+	}
+	b.add(row)
+	return nil
+}
+
+// waitProcessed polls parkd's metrics until it has processed want messages
+// in total, and returns when it saw that.
+func (b *bench) waitProcessed(ctx context.Context, want float64, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	lastLog := time.Now()
+	for {
+		got, err := b.parkd.processed()
+		if err != nil {
+			return time.Time{}, err
+		}
+		if got >= want {
+			return time.Now(), nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("parkd processed %.0f of %.0f messages: %w", got, want, errTimeout)
+		}
+		if time.Since(lastLog) > 2*time.Second {
+			b.progress("bench: waiting for parkd: %.0f messages to go", want-got)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// visibleTimeout is how long a sampled message may take to show in the API
+// before it counts as not visible.
+const visibleTimeout = 5 * time.Second
+
+// latencyResult is what one fixed-rate latency run measured.
+type latencyResult struct {
+	mu       sync.Mutex
+	hist     *hdrhistogram.Histogram // microseconds; guarded by mu
+	timedOut atomic.Uint64
+	sent     uint64
+}
+
+// record adds one latency.
+func (r *latencyResult) record(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = r.hist.RecordValue(d.Microseconds())
+}
+
+// partLatency is (c): publish → visible-in-API latency at fixed rates.
+func (b *bench) partLatency(ctx context.Context) error {
+	rates, err := parseList(b.f.latRates)
+	if err != nil {
+		return err
+	}
+	for _, r := range rates {
+		res, err := b.latencyAt(ctx, r)
+		if err != nil {
+			return err
+		}
+		h := res.hist
+		p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
+		limit := 50 * time.Millisecond
+		if r <= 1000 {
+			limit = 20 * time.Millisecond
+		}
+		ms := func(q float64) string {
+			return fmt.Sprintf("%.1f", float64(h.ValueAtQuantile(q))/1000)
+		}
+		b.add(benchRow{part: "c", what: fmt.Sprintf("publish → visible at %.0f msg/s, p50/p99/p99.9", r),
+			figure: fmt.Sprintf("%s / %s / %s ms (max %.1f ms; %d samples, %d not visible in %v; %d msgs sent)",
+				ms(50), ms(99), ms(99.9), float64(h.Max())/1000, h.TotalCount(), res.timedOut.Load(),
+				visibleTimeout, res.sent),
+			target: fmt.Sprintf("p99 ≤ %v", limit), verdict: verdict(p99 <= limit && res.timedOut.Load() == 0)})
+	}
+	return nil
+}
+
+// latencyAt publishes at rate for latDuration and polls the API for a
+// sample of the messages until each shows. Samples of the first second
+// (warm-up) are not recorded.
+func (b *bench) latencyAt(ctx context.Context, rate float64) (*latencyResult, error) {
+	res := &latencyResult{hist: hdrhistogram.New(1, int64(visibleTimeout/time.Microsecond), 3)}
+	every := max(1, int(rate/b.f.sampleRate))
+	samples := make(chan simulator.LoadSample, 100000)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range samples {
+				b.pollVisible(ctx, s, res)
+			}
+		}()
+	}
+	b.progress("bench: (c) %.0f msg/s for %v, polling the API for 1 message in %d", rate, b.f.latDuration, every)
+	warm := time.Now().Add(time.Second)
+	o := b.loadOptions()
+	o.Rate, o.Duration, o.SampleEvery = rate, b.f.latDuration, every
+	o.OnSample = func(s simulator.LoadSample) {
+		if s.Published.After(warm) {
+			select {
+			case samples <- s:
+			default: // the pollers are hopelessly behind; the timeouts will say so
+			}
+		}
+	}
+	st, err := simulator.Load(ctx, o)
+	close(samples)
+	wg.Wait()
+	res.sent = st.Sent
+	return res, err
+}
+
+// spaceView is the part of GET /api/v1/spaces/{id} the poll reads.
+type spaceView struct {
+	Status string     `json:"status"`
+	Since  *time.Time `json:"since"`
+}
+
+// pollVisible polls GET /api/v1/spaces/{id} until the space shows the
+// sampled reading or a newer one of its sensor (since ≥ its sensor time:
+// every load message changes the status, so since is its sensor time once
+// applied), then records the time since it was published.
+func (b *bench) pollVisible(ctx context.Context, s simulator.LoadSample, res *latencyResult) {
+	url := b.parkd.base + "/api/v1/spaces/" + s.SpaceID
+	want := s.TS.UnixMilli()
+	deadline := s.Published.Add(visibleTimeout)
+	for ctx.Err() == nil {
+		if v, err := b.getSpace(url); err == nil && v.Since != nil && v.Since.UnixMilli() >= want {
+			res.record(time.Since(s.Published))
+			return
+		}
+		if time.Now().After(deadline) {
+			res.timedOut.Add(1)
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// getSpace reads one space from the API.
+func (b *bench) getSpace(url string) (spaceView, error) {
+	var v spaceView
+	resp, err := b.http.Get(url)
+	if err != nil {
+		return v, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return v, json.NewDecoder(resp.Body).Decode(&v)
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+	"github.com/qiuai/parking/simulator/town"
+)
+
+// partMemory is (e) and (f): for each registry size, the Redis memory per
+// space and parkd's RSS once the registry is loaded, and again once every
+// sensor has reported once; and the time parkd takes to load the registry.
+func (b *bench) partMemory(ctx context.Context) error {
+	sizes, err := parseList(b.f.sizes)
+	if err != nil {
+		return err
+	}
+	for _, s := range sizes {
+		if err := b.memoryAt(ctx, int(s)); err != nil {
+			return fmt.Errorf("%d spaces: %w", int(s), err)
+		}
+	}
+	return nil
+}
+
+// memoryAt measures one registry size on an emptied Redis.
+func (b *bench) memoryAt(ctx context.Context, n int) error {
+	if err := b.rdb.FlushAll(ctx).Err(); err != nil { // the bench's private redis-server
+		return err
+	}
+	base, err := b.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	b.progress("bench: (e) generating a town of %d spaces", n)
+	dir := b.sub(fmt.Sprintf("town-%d", n))
+	zones, spaces, err := town.Generate(town.Options{Spaces: n, Seed: 1})
+	if err != nil {
+		return err
+	}
+	if err := town.WriteRegistry(dir, zones, spaces); err != nil {
+		return err
+	}
+	reg, err := occupancy.NewRegistry(zones, spaces)
+	if err != nil {
+		return err
+	}
+	b.progress("bench: (e) starting parkd on %d spaces", n)
+	p, took, err := b.startParkd(ctx, fmt.Sprintf("size-%d", n), dir, 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	loaded, err := b.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	rssLoaded, _ := rss(p.pid())
+	label := fmt.Sprintf("%d spaces", n)
+	perSpace := float64(loaded-base) / float64(n)
+	b.add(benchRow{part: "e", what: label + ": parkd start → ready (registry load + store init)",
+		figure: fmt.Sprintf("%.2f s", took.Seconds()), target: loadTarget(n, took), verdict: loadVerdict(n, took)})
+	b.add(benchRow{part: "e", what: label + ": Redis per registered space (no reading yet)",
+		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perSpace, mb(loaded-base)), target: "≤ 200 B", verdict: verdict(perSpace <= 200)})
+	if err := b.fill(ctx, reg); err != nil {
+		return err
+	}
+	filled, err := b.usedMemory(ctx)
+	if err != nil {
+		return err
+	}
+	perFilled := float64(filled-base) / float64(n)
+	b.add(benchRow{part: "e", what: label + ": Redis per space, every sensor reported once (half free)",
+		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perFilled, mb(filled-base)), target: "≤ 200 B", verdict: verdict(perFilled <= 200)})
+	b.exercise(p, reg)
+	rssUsed, _ := rss(p.pid())
+	b.add(benchRow{part: "f", what: label + ": parkd RSS after load / after serving requests",
+		figure: mb(rssLoaded) + " / " + mb(rssUsed), target: rssTarget(n), verdict: rssVerdict(n, max(rssLoaded, rssUsed))})
+	return nil
+}
+
+// loadTarget and the functions below give the targets that apply to the
+// 1M-space registry.
+func loadTarget(n int, _ time.Duration) string {
+	if n >= 1_000_000 {
+		return "≤ 30 s"
+	}
+	return "-"
+}
+
+func loadVerdict(n int, took time.Duration) string {
+	if n >= 1_000_000 {
+		return verdict(took <= 30*time.Second)
+	}
+	return "-"
+}
+
+func rssTarget(n int) string {
+	if n >= 1_000_000 {
+		return "≤ 300 MB"
+	}
+	return "-"
+}
+
+func rssVerdict(n int, rss int64) string {
+	if n >= 1_000_000 {
+		return verdict(rss <= 300_000_000)
+	}
+	return "-"
+}
+
+// usedMemory returns Redis's INFO memory used_memory.
+func (b *bench) usedMemory(ctx context.Context) (int64, error) {
+	info, err := b.rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no used_memory in INFO memory")
+}
+
+// fill applies one reading per space straight to the store (pipelined
+// batches, bypassing MQTT so a million spaces take seconds, not minutes):
+// every other space occupied.
+func (b *bench) fill(ctx context.Context, reg *occupancy.Registry) error {
+	st, err := redisstore.New(redisstore.Options{Client: b.rdb, Registry: reg})
+	if err != nil {
+		return err
+	}
+	// No Init: parkd has written the states and loaded the scripts.
+	spaces := reg.Spaces()
+	const batch = 500
+	var next, done atomic.Int64
+	now := time.Now()
+	stop := b.ticker(2*time.Second, func(w io.Writer) {
+		fmt.Fprintf(w, "bench: (e) applied one reading to %d of %d spaces\n", done.Load(), len(spaces))
+	})
+	defer stop()
+	g, gctx := errgroup.WithContext(ctx)
+	for range 4 {
+		g.Go(func() error {
+			rs := make([]occupancy.Reading, 0, batch)
+			for {
+				i := int(next.Add(batch)) - batch
+				if i >= len(spaces) {
+					return nil
+				}
+				rs = rs[:0]
+				for j, sp := range spaces[i:min(i+batch, len(spaces))] {
+					rs = append(rs, occupancy.Reading{SensorID: sp.SensorID, Occupied: (i+j)%2 == 0,
+						TS: now, Seq: 1, Kind: occupancy.ReadingStatus, BatteryMV: 3600})
+				}
+				_, errs := st.ApplyBatch(gctx, rs)
+				for _, err := range errs {
+					if err != nil {
+						return err
+					}
+				}
+				done.Add(int64(len(rs)))
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// exercise sends parkd a few hundred API requests, so its RSS includes
+// serving.
+func (b *bench) exercise(p *parkdProc, reg *occupancy.Registry) {
+	spaces := reg.Spaces()
+	for i := range 300 {
+		sp := spaces[(i*7919)%len(spaces)]
+		for _, path := range []string{"/api/v1/summary", "/api/v1/zones",
+			fmt.Sprintf("/api/v1/nearby?lat=%.6f&lon=%.6f&radius_m=300&limit=10", sp.Lat, sp.Lon),
+			"/api/v1/spaces/" + sp.ID} {
+			if resp, err := b.http.Get(p.base + path); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
+}
+
+// ticker calls f with the progress writer every d until stop is called.
+func (b *bench) ticker(d time.Duration, f func(io.Writer)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				f(b.prog)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
