@@ -59,12 +59,21 @@ type spaceJSON struct {
 	SensorID   string           `json:"sensor_id"`
 	Phase      int              `json:"phase,omitempty"`
 	BatteryMV  int              `json:"battery_mv,omitempty"`
+	// Sensor model and health: each left out when unknown.
+	Model      occupancy.Model `json:"model,omitempty"`
+	TempC      *float64        `json:"temp_c,omitempty"`
+	Firmware   string          `json:"firmware,omitempty"`
+	ResetCause string          `json:"reset_cause,omitempty"`
+	RSSI       *int            `json:"rssi,omitempty"`
+	SNR        *float64        `json:"snr,omitempty"`
 }
 
 func newSpaceJSON(sp occupancy.Space, st occupancy.SpaceState) spaceJSON {
 	return spaceJSON{ID: sp.ID, ZoneID: sp.ZoneID, Kind: sp.Kind, Lat: sp.Lat, Lon: sp.Lon,
 		Status: st.Status, Since: jsonTime(st.Since), LastSeen: jsonTime(st.LastSeen),
-		MaxStayMin: sp.MaxStayMin, SensorID: sp.SensorID, Phase: sp.Phase, BatteryMV: st.BatteryMV}
+		MaxStayMin: sp.MaxStayMin, SensorID: sp.SensorID, Phase: sp.Phase, BatteryMV: st.BatteryMV,
+		Model: sp.Model, TempC: st.Health.TempC, Firmware: st.Health.Firmware, ResetCause: st.Health.ResetCause,
+		RSSI: st.Health.RSSI, SNR: st.Health.SNR}
 }
 
 // nearbyJSON is a free space found near a point.
