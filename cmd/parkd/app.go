@@ -43,7 +43,8 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w (set PARKD_HTTP_ADDR to another address)", cfg.HTTP.Addr, err)
 	}
-	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", cfg.MQTT.URL,
+	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", redisstore.RedactURL(cfg.MQTT.URL),
+		"redis", redisstore.RedactURL(cfg.Redis.URL),
 		"client_id", cfg.MQTT.ClientID, "spaces", len(a.reg.Spaces()), "zones", len(a.reg.Zones()))
 	for _, f := range started {
 		f(addr)
@@ -60,7 +61,11 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	}
 	a := &app{cfg: cfg, log: log, reg: reg, metrics: prometheus.NewRegistry(), ready: make(chan struct{})}
 	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rdb, err := redisstore.NewClient(cfg.Redis.URL)
+	rdb, err := newRedisClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mqttTLS, err := cfg.MQTT.TLS.build("mqtt")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +75,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
-		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Topic: cfg.MQTT.Topic,
+		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
 		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
 		Store: a.store, Registerer: a.metrics, Logger: log})
 	if err != nil {

@@ -9,24 +9,29 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
 // Config is parkd's configuration: the YAML file, then the PARKD_*
 // environment variables over it. configs/parkd.yaml documents every field.
 type Config struct {
 	MQTT struct {
-		URL         string `yaml:"url"`
-		ClientID    string `yaml:"client_id"`
-		Username    string `yaml:"username"`
-		Password    string `yaml:"password"`
-		Topic       string `yaml:"topic"`
-		SharedGroup string `yaml:"shared_group"`
-		Workers     int    `yaml:"workers"`
-		Queue       int    `yaml:"queue"`
+		URL         string    `yaml:"url"`
+		ClientID    string    `yaml:"client_id"`
+		Username    string    `yaml:"username"`
+		Password    string    `yaml:"password"`
+		Topic       string    `yaml:"topic"`
+		SharedGroup string    `yaml:"shared_group"`
+		Workers     int       `yaml:"workers"`
+		Queue       int       `yaml:"queue"`
+		TLS         TLSConfig `yaml:"tls"`
 	} `yaml:"mqtt"`
 	Redis struct {
-		URL    string `yaml:"url"`
-		Prefix string `yaml:"prefix"`
+		URL      string    `yaml:"url"`
+		Password string    `yaml:"password"`
+		Prefix   string    `yaml:"prefix"`
+		TLS      TLSConfig `yaml:"tls"`
 	} `yaml:"redis"`
 	HTTP struct {
 		Addr            string        `yaml:"addr"`
@@ -89,28 +94,45 @@ func loadConfig(path string, required bool, getenv func(string) string) (Config,
 // secret from a file (Docker and systemd credentials).
 func (c *Config) applyEnv(getenv func(string) string) error {
 	str := map[string]*string{
-		"PARKD_MQTT_URL":          &c.MQTT.URL,
-		"PARKD_MQTT_CLIENT_ID":    &c.MQTT.ClientID,
-		"PARKD_MQTT_USERNAME":     &c.MQTT.Username,
-		"PARKD_MQTT_PASSWORD":     &c.MQTT.Password,
-		"PARKD_MQTT_SHARED_GROUP": &c.MQTT.SharedGroup,
-		"PARKD_REDIS_URL":         &c.Redis.URL,
-		"PARKD_HTTP_ADDR":         &c.HTTP.Addr,
-		"PARKD_REGISTRY":          &c.Registry,
-		"PARKD_LOG_LEVEL":         &c.Log.Level,
-		"PARKD_LOG_FORMAT":        &c.Log.Format,
+		"PARKD_MQTT_URL":              &c.MQTT.URL,
+		"PARKD_MQTT_CLIENT_ID":        &c.MQTT.ClientID,
+		"PARKD_MQTT_USERNAME":         &c.MQTT.Username,
+		"PARKD_MQTT_PASSWORD":         &c.MQTT.Password,
+		"PARKD_MQTT_SHARED_GROUP":     &c.MQTT.SharedGroup,
+		"PARKD_REDIS_URL":             &c.Redis.URL,
+		"PARKD_REDIS_PASSWORD":        &c.Redis.Password,
+		"PARKD_MQTT_TLS_CA_FILE":      &c.MQTT.TLS.CAFile,
+		"PARKD_MQTT_TLS_CERT_FILE":    &c.MQTT.TLS.CertFile,
+		"PARKD_MQTT_TLS_KEY_FILE":     &c.MQTT.TLS.KeyFile,
+		"PARKD_MQTT_TLS_SERVER_NAME":  &c.MQTT.TLS.ServerName,
+		"PARKD_REDIS_TLS_CA_FILE":     &c.Redis.TLS.CAFile,
+		"PARKD_REDIS_TLS_CERT_FILE":   &c.Redis.TLS.CertFile,
+		"PARKD_REDIS_TLS_KEY_FILE":    &c.Redis.TLS.KeyFile,
+		"PARKD_REDIS_TLS_SERVER_NAME": &c.Redis.TLS.ServerName,
+		"PARKD_HTTP_ADDR":             &c.HTTP.Addr,
+		"PARKD_REGISTRY":              &c.Registry,
+		"PARKD_LOG_LEVEL":             &c.Log.Level,
+		"PARKD_LOG_FORMAT":            &c.Log.Format,
 	}
 	for name, dst := range str {
 		if v := getenv(name); v != "" {
 			*dst = v
 		}
 	}
-	if f := getenv("PARKD_MQTT_PASSWORD_FILE"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("config: PARKD_MQTT_PASSWORD_FILE: %w", err)
+	// Secrets may come from files instead (Docker and systemd credentials).
+	secrets := map[string]*string{
+		"PARKD_MQTT_PASSWORD_FILE":  &c.MQTT.Password,
+		"PARKD_REDIS_PASSWORD_FILE": &c.Redis.Password,
+		"PARKD_REDIS_URL_FILE":      &c.Redis.URL,
+	}
+	for name, dst := range secrets {
+		if f := getenv(name); f != "" {
+			v, err := readSecretFile(name, f)
+			if err != nil {
+				return err
+			}
+			*dst = v
 		}
-		c.MQTT.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if v := getenv("PARKD_OFFLINE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -132,6 +154,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: sweep_interval %s must be positive", c.SweepInterval)
 	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1:
 		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
+	case c.MQTT.TLS.set() && !mqttTLSScheme(c.MQTT.URL):
+		return fmt.Errorf("config: mqtt.tls is set but mqtt.url %s is not ssl://, tls://, mqtts:// or wss://", redisstore.RedactURL(c.MQTT.URL))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -18,6 +18,7 @@ import (
 
 	"github.com/qiuai/parking/configs"
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
 	"github.com/qiuai/parking/simulator"
 )
 
@@ -42,7 +43,7 @@ func runDemo(ctx context.Context, cfg Config, opts demoOptions, log *slog.Logger
 	}
 	defer broker.Close()
 	cfg.MQTT.URL = brokerURL
-	redisName := "Redis at " + cfg.Redis.URL + " (PARKD_REDIS_URL)"
+	redisName := "Redis at " + redisstore.RedactURL(cfg.Redis.URL) + " (PARKD_REDIS_URL)"
 	if !opts.redisFromEnv {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {

@@ -19,13 +19,17 @@ const usage = `parkd: the Qiuai parking occupancy service.
 
 Usage:
   parkd [-config FILE]   run the service (MQTT ingest, Redis state, HTTP API)
+  parkd check [-repair]  check (and repair) the counters and indexes in Redis
+                         against the spaces' states; parkd check -h for more
   parkd -demo            run everything in one process: embedded MQTT broker,
                          embedded Redis (unless PARKD_REDIS_URL is set), the
                          Qiuai registry and the sensor simulator
 
 Environment variables override the config file: PARKD_MQTT_URL,
 PARKD_MQTT_CLIENT_ID, PARKD_MQTT_USERNAME, PARKD_MQTT_PASSWORD(_FILE),
-PARKD_MQTT_SHARED_GROUP, PARKD_REDIS_URL, PARKD_HTTP_ADDR, PARKD_REGISTRY,
+PARKD_MQTT_SHARED_GROUP, PARKD_MQTT_TLS_{CA,CERT,KEY}_FILE,
+PARKD_MQTT_TLS_SERVER_NAME, PARKD_REDIS_URL(_FILE), PARKD_REDIS_PASSWORD(_FILE),
+PARKD_REDIS_TLS_{CA,CERT,KEY}_FILE, PARKD_REDIS_TLS_SERVER_NAME, PARKD_HTTP_ADDR, PARKD_REGISTRY,
 PARKD_OFFLINE_AFTER, PARKD_LOG_LEVEL, PARKD_LOG_FORMAT. See configs/parkd.yaml.
 
 Options:
@@ -45,6 +49,9 @@ func main() {
 
 // realMain parses the command line and runs parkd until ctx is done.
 func realMain(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(ctx, args[1:], getenv, os.Stdout, stderr)
+	}
 	fs := flag.NewFlagSet("parkd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
