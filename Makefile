@@ -20,7 +20,7 @@ GO ?= go
 # servers. -timeout caps each package's test binary.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help test test-short build demo vet fmt clean deps
+.PHONY: help test test-short build demo vet fmt clean deps bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -36,6 +36,15 @@ test-short: deps ## the quick tests only (skips the slow end-to-end and load sui
 
 build: ## build bin/parkd and bin/parksim
 	$(GO) build -o bin/ ./cmd/parkd ./cmd/parksim
+
+# BENCHFLAGS picks parts and durations of `parksim bench` (parksim bench -h),
+# e.g. make bench BENCHFLAGS='-only c -lat-duration 60s'. The default run
+# takes about 4 minutes on 2 cores; docs/benchmarks.md has the figures.
+BENCHFLAGS ?=
+
+bench: deps ## benchmark table: broker vs parkd rate, latency, API under load, memory (docs/benchmarks.md)
+	$(GO) build -o bin/ ./cmd/parkd ./cmd/parksim
+	bin/parksim bench -parkd bin/parkd $(BENCHFLAGS)
 
 demo: ## run the whole system on embedded MQTT and Redis with the simulator
 	$(GO) run ./cmd/parkd -demo
