@@ -35,3 +35,6 @@ func csMsg(devEUI string, at time.Time, fcnt uint32, port int, frame string) str
 
 // b64 encodes frame bytes.
 func b64(b ...byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// formatF prints a float with 3 decimals.
+func formatF(v float64) string { return fmt.Sprintf("%.3f", v) }
