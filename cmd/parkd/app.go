@@ -77,7 +77,8 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
 		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
-		Store: a.store, Registerer: a.metrics, Logger: log})
+		Routes: ingest.LoRaWANRoutes(reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
+		Store:  a.store, Registerer: a.metrics, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,12 @@ type Config struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
+	// LoRaWAN network servers' uplinks, read on the mqtt broker beside the
+	// native topic; an empty topic turns its format off.
+	LoRaWAN struct {
+		TTSTopic        string `yaml:"tts_topic"`        // The Things Stack v3
+		ChirpStackTopic string `yaml:"chirpstack_topic"` // ChirpStack v4
+	} `yaml:"lorawan"`
 }
 
 // defaultConfig holds every default; the YAML file and environment only
@@ -64,6 +70,8 @@ func defaultConfig() Config {
 	c.SweepInterval = 30 * time.Second
 	c.Log.Level = "info"
 	c.Log.Format = "text"
+	c.LoRaWAN.TTSTopic = "v3/+/devices/+/up"
+	c.LoRaWAN.ChirpStackTopic = "application/+/device/+/event/up"
 	return c
 }
 
