@@ -22,6 +22,9 @@ var statusOf = map[string]int{
 	occupancy.EINVALID:  http.StatusBadRequest,
 	occupancy.ECONFLICT: http.StatusConflict,
 	eMethodNotAllowed:   http.StatusMethodNotAllowed,
+	eUnauthorized:       http.StatusUnauthorized,
+	eForbidden:          http.StatusForbidden,
+	eRateLimited:        http.StatusTooManyRequests,
 }
 
 // errorBody is the single shape of every error answer.

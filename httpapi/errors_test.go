@@ -47,6 +47,7 @@ func TestErrorShape(t *testing.T) {
 // or proxy timeout would, so the store's dial retries end quickly.
 func TestInternalError(t *testing.T) {
 	e := newEnv(t)
+	e.bearer = viewerToken // /ingest/rejected is for staff
 	e.redis.Stop(t)
 	for _, target := range []string{"/api/v1/summary", "/api/v1/zones", "/api/v1/zones/ZA",
 		"/api/v1/spaces/ZA-01", "/api/v1/spaces", "/api/v1/nearby?lat=29.85&lon=121.64",
@@ -55,7 +56,9 @@ func TestInternalError(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			w := httptest.NewRecorder()
-			e.router.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", target, nil))
+			req := httptest.NewRequestWithContext(ctx, "GET", target, nil)
+			req.Header.Set("Authorization", "Bearer "+e.bearer)
+			e.router.ServeHTTP(w, req)
 			got := expectError(t, w, http.StatusInternalServerError, "internal")
 			if got.Error.Message != "internal error" {
 				t.Errorf("message %q leaks detail; want %q", got.Error.Message, "internal error")

@@ -26,6 +26,12 @@ type Store interface {
 	// Nearby returns the free spaces nearest q's point, nearest first.
 	// EINVALID for a bad query.
 	Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error)
+	// NearestFreeZones returns up to n zones with free spaces of q's kind
+	// and zone type, nearest first, whatever q's radius. EINVALID for a bad
+	// query.
+	NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error)
+	// States returns the states of registry spaces, in the same order.
+	States(ctx context.Context, spaces []occupancy.Space) ([]occupancy.SpaceState, error)
 	// DeadLetters returns up to limit of the newest rejected messages,
 	// newest first.
 	DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error)

@@ -68,7 +68,18 @@ type env struct {
 	prom   *prometheus.Registry
 	logs   *syncBuffer
 	router *gin.Engine
+	// bearer, when set, is sent as "Authorization: Bearer …" by do and get.
+	bearer string
 }
+
+// Staff tokens every test router knows (newEnv sets them).
+const (
+	viewerToken   = "viewer-token-0123456789"
+	operatorToken = "operator-token-0123456789"
+	adminToken    = "admin-token-0123456789abc"
+)
+
+var testTokens = []Token{{RoleViewer, viewerToken}, {RoleOperator, operatorToken}, {RoleAdmin, adminToken}}
 
 // loadRegistry loads testdata/registry: zone ZA (7 spaces 10 m apart going
 // north from ZA-01, of every kind) and zone ZB (3 spaces) 1 km north.
@@ -85,7 +96,13 @@ func loadRegistry(tb testing.TB) *occupancy.Registry {
 // edit may change the router options before NewRouter.
 func newEnv(tb testing.TB, edit ...func(*Options)) *env {
 	tb.Helper()
-	e := &env{reg: loadRegistry(tb), redis: testenv.MustStartRedis(tb), clk: &clock{now: t0},
+	return newEnvReg(tb, loadRegistry(tb), edit...)
+}
+
+// newEnvReg is newEnv on another registry.
+func newEnvReg(tb testing.TB, reg *occupancy.Registry, edit ...func(*Options)) *env {
+	tb.Helper()
+	e := &env{reg: reg, redis: testenv.MustStartRedis(tb), clk: &clock{now: t0},
 		prom: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	// The client parkd uses, so timeouts behave as in production.
 	rdb, err := redisstore.NewClient(e.redis.URL)
@@ -100,7 +117,7 @@ func newEnv(tb testing.TB, edit ...func(*Options)) *env {
 	if err := e.store.Init(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	opts := Options{Store: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now,
+	opts := Options{Store: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&opts)
@@ -127,7 +144,11 @@ func (e *env) apply(tb testing.TB, spaceID string, occupied bool, ts time.Time) 
 func (e *env) do(tb testing.TB, method, target string) *httptest.ResponseRecorder {
 	tb.Helper()
 	w := httptest.NewRecorder()
-	e.router.ServeHTTP(w, httptest.NewRequest(method, target, nil))
+	req := httptest.NewRequest(method, target, nil)
+	if e.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+	}
+	e.router.ServeHTTP(w, req)
 	return w
 }
 

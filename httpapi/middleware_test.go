@@ -100,6 +100,7 @@ func TestRequestLog(t *testing.T) {
 
 func TestRejected(t *testing.T) {
 	e := newEnv(t)
+	e.bearer = viewerToken
 	ctx := context.Background()
 	for i, reason := range []string{"first", "second", "third"} {
 		err := e.store.AddDeadLetter(ctx, occupancy.DeadLetter{

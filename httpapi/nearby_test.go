@@ -43,6 +43,8 @@ func TestNearbyBadQuery(t *testing.T) {
 		{"limit overflows", ok + "&limit=99999999999999999999999", "limit"},
 		{"limit twice", ok + "&limit=1&limit=2", "limit"},
 		{"kind unknown", ok + "&kind=motorbike", "kind"},
+		{"zone type unknown", ok + "&zone_type=garage", "zone_type"},
+		{"zone type twice", ok + "&zone_type=on_street&zone_type=off_street", "zone_type"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,10 +81,13 @@ func TestNearby(t *testing.T) {
 		{"kind ev, none free near", "&kind=ev", []string{}},
 		{"small radius", "&radius_m=25", []string{"ZA-02", "ZA-03"}},
 		{"wide radius reaches zone ZB", "&radius_m=2000", []string{"ZA-02", "ZA-03", "ZA-04", "ZA-07", "ZB-01", "ZB-02"}},
+		{"zone type on street", "&radius_m=2000&zone_type=on_street", []string{"ZA-02", "ZA-03", "ZA-04", "ZA-07"}},
+		{"zone type off street", "&radius_m=2000&zone_type=off_street", []string{"ZB-01", "ZB-02"}},
+		{"zone type and kind", "&radius_m=2000&zone_type=off_street&kind=ev", []string{"ZB-02"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var got struct{ Spaces []spaceOut }
+			var got nearbyOut
 			e.get(t, "/api/v1/nearby?lat=29.85&lon=121.64"+tc.extra, http.StatusOK, &got)
 			if got.Spaces == nil {
 				t.Fatal(`"spaces" is null or missing; want a list`)
@@ -104,10 +109,74 @@ func TestNearby(t *testing.T) {
 
 	// A space taken is no longer offered.
 	e.apply(t, "ZA-02", true, t0)
-	var got struct{ Spaces []spaceOut }
+	var got nearbyOut
 	e.get(t, "/api/v1/nearby?lat=29.85&lon=121.64&limit=1", http.StatusOK, &got)
 	if len(got.Spaces) != 1 || got.Spaces[0].ID != "ZA-03" {
 		t.Errorf("after ZA-02 was taken: %+v, want only ZA-03", got.Spaces)
+	}
+}
+
+// nearbyOut mirrors the nearby answer.
+type nearbyOut struct {
+	Spaces       []spaceOut       `json:"spaces"`
+	NearestZones *[]nearbyZoneOut `json:"nearest_zones_with_free"`
+}
+
+type nearbyZoneOut struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Type      string  `json:"type"`
+	Lat       float64 `json:"lat"`
+	Lon       float64 `json:"lon"`
+	DistanceM float64 `json:"distance_m"`
+	Free      int     `json:"free"`
+}
+
+// TestNearbyNothingFree checks that an answer with no free space in the
+// radius names the nearest zones that have free spaces of the asked kind
+// and zone type, and that an answer with spaces does not.
+func TestNearbyNothingFree(t *testing.T) {
+	e := newEnv(t)
+	nearbyState(t, e)
+	zb, _ := e.reg.Zone("ZB")
+	za, _ := e.reg.Zone("ZA")
+	toZB := math.Round(occupancy.Distance(29.85, 121.64, zb.Lat, zb.Lon)*10) / 10
+	toZA := math.Round(occupancy.Distance(29.85, 121.64, za.Lat, za.Lon)*10) / 10
+	tests := []struct {
+		name, extra string
+		want        []nearbyZoneOut // nil: the field must be absent
+	}{
+		{"spaces found: no zones", "", nil},
+		{"off street only, ZB is 1 km away", "&zone_type=off_street",
+			[]nearbyZoneOut{{ID: "ZB", Name: zb.Name, Type: "off_street", Lat: zb.Lat, Lon: zb.Lon, DistanceM: toZB, Free: 2}}},
+		{"ev: ZA's is unknown, ZB's is free", "&kind=ev",
+			[]nearbyZoneOut{{ID: "ZB", Name: zb.Name, Type: "off_street", Lat: zb.Lat, Lon: zb.Lon, DistanceM: toZB, Free: 1}}},
+		{"1 m around the occupied ZA-01: both zones, nearest first", "&radius_m=1", []nearbyZoneOut{
+			{ID: "ZA", Name: za.Name, Type: "on_street", Lat: za.Lat, Lon: za.Lon, DistanceM: toZA, Free: 4},
+			{ID: "ZB", Name: zb.Name, Type: "off_street", Lat: zb.Lat, Lon: zb.Lon, DistanceM: toZB, Free: 2}}},
+		{"on-street ev: none free anywhere", "&kind=ev&zone_type=on_street", []nearbyZoneOut{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			target := "/api/v1/nearby?lat=29.85&lon=121.64" + tc.extra
+			var got nearbyOut
+			e.get(t, target, http.StatusOK, &got)
+			if tc.want == nil {
+				if got.NearestZones != nil || len(got.Spaces) == 0 {
+					t.Fatalf("got %+v, want spaces and no nearest_zones_with_free", got)
+				}
+				return
+			}
+			if got.Spaces == nil || len(got.Spaces) != 0 {
+				t.Fatalf("spaces %+v, want []", got.Spaces)
+			}
+			if got.NearestZones == nil {
+				t.Fatal("nearest_zones_with_free is missing")
+			}
+			if !slices.Equal(*got.NearestZones, tc.want) {
+				t.Errorf("nearest_zones_with_free %+v, want %+v", *got.NearestZones, tc.want)
+			}
+		})
 	}
 }
 
@@ -139,8 +208,9 @@ func TestParseNearby(t *testing.T) {
 	}{
 		{"defaults", "lat=29.85&lon=121.64",
 			occupancy.NearbyQuery{Lat: 29.85, Lon: 121.64, RadiusM: 500, Limit: 10}},
-		{"every parameter", "lat=-33.5&lon=-70.25&radius_m=1e3&limit=100&kind=ev",
-			occupancy.NearbyQuery{Lat: -33.5, Lon: -70.25, RadiusM: 1000, Limit: 100, Kind: occupancy.KindEV}},
+		{"every parameter", "lat=-33.5&lon=-70.25&radius_m=1e3&limit=100&kind=ev&zone_type=off_street",
+			occupancy.NearbyQuery{Lat: -33.5, Lon: -70.25, RadiusM: 1000, Limit: 100, Kind: occupancy.KindEV,
+				ZoneType: occupancy.OffStreet}},
 		{"empty optional parameters take defaults", "lat=0&lon=0&radius_m=&limit=&kind=",
 			occupancy.NearbyQuery{RadiusM: 500, Limit: 10}},
 		{"unknown parameters are ignored", "lat=1&lon=2&zoom=3",

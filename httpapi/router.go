@@ -16,6 +16,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,6 +50,14 @@ type Options struct {
 	// and X-Real-IP headers are believed for the client IP. Default none:
 	// the client IP is the connection's remote address.
 	TrustedProxies []string
+	// Tokens are the staff bearer tokens. Default none: every staff
+	// endpoint answers 401.
+	Tokens []Token
+	// PublicRate is how many requests a second each client IP may make to
+	// the public API (/api/v1, /api/openapi.json, /ngsi-ld/v1), with bursts
+	// of twice that. Callers with a valid staff token, probes and /metrics
+	// are not limited. Default 0: no limit (parkd's configuration sets 20).
+	PublicRate float64
 	// Debug runs Gin in debug mode (route list and warnings on stdout).
 	// Default false: release mode. Gin's mode is process-wide.
 	Debug bool
@@ -113,8 +122,11 @@ func NewRouter(opts Options) *gin.Engine {
 		errorsMiddleware(log),
 		bodyLimitMiddleware(opts.MaxBodyBytes),
 	)
-	r.NoRoute(noRoute)
-	r.NoMethod(noMethod)
+	auth := newAuthenticator(opts.Tokens)
+	// Unknown admin paths and methods answer 401/403 before 404/405, so
+	// only admins learn what the admin API holds.
+	r.NoRoute(auth.authenticate, guardAdminPaths, noRoute)
+	r.NoMethod(auth.authenticate, guardAdminPaths, noMethod)
 
 	h := &handler{store: opts.Store, reg: opts.Registry, now: opts.Now, log: log}
 	probes := r.Group("/", noStore)
@@ -122,8 +134,13 @@ func NewRouter(opts Options) *gin.Engine {
 	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 
-	api := r.Group("/api/v1", noStore)
-	h.routes(api)
+	public := []gin.HandlerFunc{auth.authenticate}
+	if opts.PublicRate > 0 {
+		public = append(public, newIPLimiter(opts.PublicRate, opts.Now).rateLimit)
+	}
+	r.GET("/api/openapi.json", append(public, serveOpenAPI)...)
+	h.routes(r.Group("/api/v1", append(public, noStore)...))
+	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore)...))
 	return r
 }
 
@@ -135,6 +152,30 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces", h.listSpaces)
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
-	// Issue 5 puts this behind staff auth (role viewer).
-	api.GET("/ingest/rejected", h.listRejected)
+
+	// Staff: a bearer token of role viewer or above.
+	staff := api.Group("", requireRole(RoleViewer))
+	staff.GET("/ingest/rejected", h.listRejected)
+
+	// Admin: every route under /api/v1/admin needs role admin. Register
+	// admin routes on this group only.
+	h.adminRoutes(api.Group("/admin", requireRole(RoleAdmin))) // adminPrefix
+}
+
+// adminPrefix starts every admin path.
+const adminPrefix = "/api/v1/admin"
+
+// guardAdminPaths requires role admin for any path under adminPrefix.
+func guardAdminPaths(c *gin.Context) {
+	if p := c.Request.URL.Path; p == adminPrefix || strings.HasPrefix(p, adminPrefix+"/") {
+		requireRole(RoleAdmin)(c)
+		return
+	}
+	c.Next()
+}
+
+// adminRoutes registers the /api/v1/admin/* routes; the group already
+// requires role admin.
+func (h *handler) adminRoutes(admin *gin.RouterGroup) {
+	admin.POST("/check", h.check) // consistency check and repair: admin.go
 }

@@ -12,9 +12,10 @@ const (
 // NearbyQuery asks for the free spaces nearest a point.
 type NearbyQuery struct {
 	Lat, Lon float64
-	RadiusM  float64 // 1..MaxNearbyRadiusM
-	Limit    int     // 1..MaxNearbyLimit
-	Kind     Kind    // "" for any kind
+	RadiusM  float64  // 1..MaxNearbyRadiusM
+	Limit    int      // 1..MaxNearbyLimit
+	Kind     Kind     // "" for any kind
+	ZoneType ZoneType // "" for any zone type
 }
 
 // Validate checks the query's ranges and returns EINVALID naming the field.
@@ -29,6 +30,8 @@ func (q *NearbyQuery) Validate() error {
 		return Errorf(EINVALID, "limit must be 1-%d", MaxNearbyLimit)
 	case q.Kind != "" && !q.Kind.Valid():
 		return Errorf(EINVALID, "kind %q is not standard, accessible, ev or loading", q.Kind)
+	case q.ZoneType != "" && q.ZoneType != OnStreet && q.ZoneType != OffStreet:
+		return Errorf(EINVALID, "zone_type %q is not on_street or off_street", q.ZoneType)
 	}
 	return nil
 }
@@ -38,6 +41,14 @@ type NearbySpace struct {
 	Space     Space
 	State     SpaceState
 	DistanceM float64
+}
+
+// NearbyZone is a zone with free spaces, found when a nearby query finds no
+// free space within its radius.
+type NearbyZone struct {
+	Zone      Zone
+	DistanceM float64 // from the query's point to the zone's centre
+	Free      int     // free spaces of the query's kind (any kind if none)
 }
 
 // SpaceFilter selects spaces for a paged listing.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +55,15 @@ func runDemo(ctx context.Context, cfg Config, opts demoOptions, log *slog.Logger
 		cfg.Redis.URL = "redis://" + mr.Addr() + "/0"
 		redisName = "embedded Redis (miniredis) at " + mr.Addr() + ", in memory"
 	}
+	staff := "tokens from PARKD_TOKENS / PARKD_TOKENS_FILE"
+	if cfg.HTTP.Tokens == "" {
+		tok, err := demoAdminToken()
+		if err != nil {
+			return err
+		}
+		cfg.HTTP.Tokens = "admin:" + tok
+		staff = "admin token " + tok + " (new each run; Authorization: Bearer …)"
+	}
 	started := func(addr net.Addr) {
 		base := "http://" + addr.String()
 		fmt.Fprintf(os.Stderr, `
@@ -64,12 +75,24 @@ parkd demo is running:
   API           %s/api/v1/summary   %s/api/v1/zones
                 %s/api/v1/nearby?lat=29.8521&lon=121.6402&radius_m=300
   metrics       %s/metrics
+  OpenAPI       %s/api/openapi.json
+  staff         %s
 Stop with Ctrl-C.
 
-`, brokerURL, redisName, regName, len(reg.Spaces()), len(reg.Zones()), opts.accel, base, base, base, base)
+`, brokerURL, redisName, regName, len(reg.Spaces()), len(reg.Zones()), opts.accel, base, base, base, base,
+			base, staff)
 		go runSimulator(ctx, brokerURL, reg, opts.accel, log)
 	}
 	return run(ctx, cfg, reg, log, started)
+}
+
+// demoAdminToken returns a random admin token for the demo's staff API.
+func demoAdminToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("demo: admin token: %w", err)
+	}
+	return "demo-" + hex.EncodeToString(b), nil
 }
 
 // demoRegistry loads the registry from dir when it exists, else the Qiuai

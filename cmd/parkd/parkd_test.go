@@ -34,8 +34,13 @@ func testConfig(mqttURL, redisURL, registry string) Config {
 	cfg.MQTT.ClientID = "parkd-test"
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	cfg.HTTP.Tokens = "viewer:" + testViewerToken
+	cfg.HTTP.PublicRate = 0 // these tests poll the API fast; httpapi tests the limit
 	return cfg
 }
+
+// testViewerToken is the staff token p.get sends.
+const testViewerToken = "test-viewer-token-0123456789"
 
 // startParkd runs parkd with cfg until the test ends or stop is called, and
 // returns once /readyz says ready.
@@ -84,7 +89,12 @@ func startParkd(t *testing.T, cfg Config) *parkd {
 // get fetches path and decodes a JSON answer into v (if non-nil).
 func (p *parkd) get(t *testing.T, path string, v any) (int, string) {
 	t.Helper()
-	resp, err := http.Get(p.base + path)
+	req, err := http.NewRequest(http.MethodGet, p.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testViewerToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

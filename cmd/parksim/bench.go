@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,7 +47,7 @@ type benchFlags struct {
 func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs := c.newFlagSet("bench", "parksim bench [flags]   (run it in the repository root)")
 	fs.StringVar(&f.only, "only", strings.Join(benchParts, ","), "parts to run: a broker rate, b parkd rate, c publish→visible latency, d API under load, e memory and RSS per registry size (f is measured with e)")
-	fs.Uint64Var(&f.messages, "messages", 50000, "(a, b) messages published as fast as the broker acknowledges")
+	fs.Uint64Var(&f.messages, "messages", 100000, "(a, b) messages published as fast as the broker acknowledges")
 	fs.StringVar(&f.latRates, "lat-rates", "1000,5000", "(c) fixed publish rates in msg/s")
 	fs.DurationVar(&f.latDuration, "lat-duration", 10*time.Second, "(c) how long each rate runs")
 	fs.Float64Var(&f.sampleRate, "samples", 200, "(c) sampled messages per second whose visibility is polled")
@@ -76,7 +78,8 @@ type bench struct {
 	parkd      *parkdProc
 	http       *http.Client
 	rows       []benchRow
-	brokerRate float64 // (a), for the ratio of (b)
+	header     []string // the machine and versions, printed above the table
+	brokerRate float64  // (a), for the ratio of (b)
 }
 
 // benchRow is one line of the result table.
@@ -136,6 +139,7 @@ func (b *bench) setUp(ctx context.Context) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 	}
+	b.header = machineInfo()
 	b.regDir = b.sub("qiuai")
 	if b.reg, err = writeTown(b.regDir, 0); err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -233,6 +237,10 @@ func (b *bench) printTable() {
 	if len(b.rows) == 0 {
 		return
 	}
+	for _, h := range b.header {
+		fmt.Fprintln(b.out, h)
+	}
+	fmt.Fprintf(b.out, "load average at the end: %s\n\n", loadAvg())
 	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "part\tmeasure\tfigure\ttarget\tmet")
 	for _, r := range b.rows {
@@ -264,3 +272,33 @@ func parseList(s string) ([]float64, error) {
 
 // errTimeout is a wait that did not end in time.
 var errTimeout = errors.New("timed out")
+
+// machineInfo describes the machine and the servers' versions.
+func machineInfo() []string {
+	version := func(name, pkg string, args ...string) string {
+		bin, err := findProgram(name, pkg)
+		if err != nil {
+			return err.Error()
+		}
+		out, _ := exec.Command(bin, args...).CombinedOutput()
+		line, _, _ := strings.Cut(string(out), "\n")
+		return strings.TrimSpace(line)
+	}
+	return []string{
+		fmt.Sprintf("machine: %d CPUs, %s, %s/%s", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH),
+		"redis: " + version("redis-server", "redis-server", "--version"),
+		"mosquitto: " + version("mosquitto", "mosquitto", "-h"),
+		"load average at the start: " + loadAvg(),
+	}
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages: other work on the
+// machine shows in the figures.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}

@@ -2,9 +2,11 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -57,7 +59,8 @@ func (s *Store) nearbyKeys(q occupancy.NearbyQuery) []string {
 	var keys []string
 	for _, z := range s.reg.Zones() {
 		// A little slack for GEO's 52-bit precision and the spherical model.
-		if occupancy.Distance(q.Lat, q.Lon, z.Lat, z.Lon)-s.reg.ZoneRadius(z.ID) > q.RadiusM+1 {
+		if q.ZoneType != "" && z.Type != q.ZoneType ||
+			occupancy.Distance(q.Lat, q.Lon, z.Lat, z.Lon)-s.reg.ZoneRadius(z.ID) > q.RadiusM+1 {
 			continue
 		}
 		k := s.zones[z.ID]
@@ -92,4 +95,68 @@ func (s *Store) keepFree(ctx context.Context, found []occupancy.NearbySpace, lim
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// nearestZonesBatch is how many zones NearestFreeZones reads per round trip,
+// nearest first.
+const nearestZonesBatch = 16
+
+// NearestFreeZones returns up to n zones that have free spaces of q's kind
+// and zone type, nearest q's point first, whatever q's radius: what to offer
+// a driver when Nearby finds nothing. Distance is to the zone's centre.
+// EINVALID for a bad query.
+func (s *Store) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	var cand []occupancy.NearbyZone
+	for _, z := range s.reg.Zones() {
+		if q.ZoneType == "" || z.Type == q.ZoneType {
+			cand = append(cand, occupancy.NearbyZone{Zone: z, DistanceM: occupancy.Distance(q.Lat, q.Lon, z.Lat, z.Lon)})
+		}
+	}
+	sort.SliceStable(cand, func(i, j int) bool { return cand[i].DistanceM < cand[j].DistanceM })
+	out := make([]occupancy.NearbyZone, 0, n)
+	for i := 0; i < len(cand) && len(out) < n; i += nearestZonesBatch {
+		batch := cand[i:min(i+nearestZonesBatch, len(cand))]
+		if err := s.countFree(ctx, batch, q.Kind); err != nil {
+			return nil, err
+		}
+		for _, z := range batch {
+			if z.Free > 0 && len(out) < n {
+				z.DistanceM = math.Round(z.DistanceM*10) / 10
+				out = append(out, z)
+			}
+		}
+	}
+	return out, nil
+}
+
+// countFree fills in each zone's free spaces: the zone counter for any kind,
+// the size of the kind's free set otherwise. One round trip.
+func (s *Store) countFree(ctx context.Context, zones []occupancy.NearbyZone, kind occupancy.Kind) error {
+	counters := make([]*redis.StringCmd, len(zones))
+	sets := make([]*redis.IntCmd, len(zones))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			k := s.zones[z.Zone.ID]
+			if kind == "" {
+				counters[i] = p.HGet(ctx, k.counters, "free")
+			} else {
+				sets[i] = p.ZCard(ctx, k.free[kind])
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("redis store: nearest free zones: %w", err)
+	}
+	for i := range zones {
+		if kind == "" {
+			zones[i].Free, _ = strconv.Atoi(counters[i].Val())
+		} else {
+			zones[i].Free = int(sets[i].Val())
+		}
+	}
+	return nil
 }
