@@ -101,6 +101,7 @@ func (c *cli) bench(args []string) error {
 			p = "e"
 		}
 		if !strings.Contains("abcde", p) || p == "" {
+			fmt.Fprintf(c.stderr, "parksim bench: unknown part %q in -only (a, b, c, d, e, f)\n", p)
 			return usageError{fmt.Errorf("bench: unknown part %q in -only", p)}
 		}
 		b.only[p] = true
@@ -133,7 +134,7 @@ func (b *bench) setUp(ctx context.Context) error {
 		return fmt.Errorf("bench: %w", err)
 	}
 	b.mqtt = "tcp://" + addr
-	if b.bin = b.f.parkdBin; b.bin == "" {
+	if b.bin = b.f.parkdBin; b.bin == "" && (len(b.only) > 1 || !b.only["a"]) { // (a) alone needs no parkd
 		b.progress("bench: building parkd")
 		if b.bin, err = buildParkd(ctx, b.dir); err != nil {
 			return fmt.Errorf("bench: %w", err)
