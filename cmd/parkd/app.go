@@ -83,7 +83,8 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Registry: reg, Gatherer: a.metrics,
-		Registerer: a.metrics, Logger: log, Checks: a.checks()})
+		Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
+		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
 	return a, nil
 }

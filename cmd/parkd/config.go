@@ -36,6 +36,11 @@ type Config struct {
 	HTTP struct {
 		Addr            string        `yaml:"addr"`
 		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+		// Staff access and public rate limit: see staff.go.
+		Tokens         string   `yaml:"-"` // PARKD_TOKENS or PARKD_TOKENS_FILE only, never the YAML file
+		TokensFile     string   `yaml:"tokens_file"`
+		PublicRate     float64  `yaml:"public_rate"`
+		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
 	Registry      string        `yaml:"registry"`
 	OfflineAfter  time.Duration `yaml:"offline_after"`
@@ -65,6 +70,7 @@ func defaultConfig() Config {
 	c.Redis.Prefix = "pk"
 	c.HTTP.Addr = "127.0.0.1:8080"
 	c.HTTP.ShutdownTimeout = 15 * time.Second
+	c.HTTP.PublicRate = 20
 	c.Registry = "configs/qiuai"
 	c.OfflineAfter = 30 * time.Minute
 	c.SweepInterval = 30 * time.Second
@@ -141,6 +147,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 			*dst = v
 		}
+	}
+	if err := c.applyHTTPEnv(getenv); err != nil {
+		return err
 	}
 	if v := getenv("PARKD_OFFLINE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
