@@ -20,7 +20,7 @@ GO ?= go
 # servers. -timeout caps each package's test binary.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help test test-short build demo vet fmt clean deps bench
+.PHONY: help test test-short build demo vet fmt clean deps bench fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -30,6 +30,20 @@ deps: ## install redis-server, redis-tools, mosquitto (and gcc) when missing
 
 test: deps ## install what the tests need, then run every test against real Redis and Mosquitto
 	$(GO) test $(TESTFLAGS) ./...
+
+# Every `func FuzzX` in a _test.go file is fuzzed for FUZZTIME (CI: `make
+# fuzz` after `make test`; 9 targets, about 2 minutes on 2 cores). A failure
+# leaves the input in the package's testdata/fuzz/FuzzX/, which then runs as
+# a regression case in every `go test`. Longer: make fuzz FUZZTIME=5m.
+FUZZTIME ?= 10s
+
+fuzz: ## fuzz each Fuzz target for FUZZTIME (default 10s): decoders, registry loader, query parsing
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$t $$(dirname $$f)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) $$(dirname $$f); \
+	  done; \
+	done
 
 test-short: deps ## the quick tests only (skips the slow end-to-end and load suites)
 	$(GO) test -short -count=1 ./...
