@@ -106,6 +106,11 @@ func (c *cli) bench(args []string) error {
 		}
 		b.only[p] = true
 	}
+	for _, l := range []string{f.latRates, f.sizes} {
+		if _, err := parseList(l); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer b.close()
@@ -264,7 +269,7 @@ func parseList(s string) ([]float64, error) {
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || v <= 0 {
-			return nil, usageError{fmt.Errorf("bench: bad number %q in %q", f, s)}
+			return nil, fmt.Errorf("bad number %q in %q", f, s)
 		}
 		out = append(out, v)
 	}
