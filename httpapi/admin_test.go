@@ -74,3 +74,28 @@ func TestAdminCheckRefusesABadRepairValue(t *testing.T) {
 	w := postCheck(t, checkRouter(e), "?repair=yes")
 	expectError(t, w, http.StatusBadRequest, "invalid", "repair", "true or false")
 }
+
+func TestAdminCheckRouteNeedsTheAdminRole(t *testing.T) {
+	const admin, viewer = "admin-secret-0123456789", "viewer-secret-0123456789"
+	e := newEnv(t, func(o *Options) {
+		o.Tokens = []Token{{Role: RoleAdmin, Secret: admin}, {Role: RoleViewer, Secret: viewer}}
+	})
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{
+		{"", http.StatusUnauthorized},
+		{viewer, http.StatusForbidden},
+		{admin, http.StatusOK},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/admin/check?repair=false", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Fatalf("token %.5s…: status %d, want %d; body %s", tc.token, w.Code, tc.want, w.Body)
+		}
+	}
+}
