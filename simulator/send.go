@@ -11,7 +11,7 @@ import (
 // be held back (reorder), or release a message held earlier after itself,
 // be published twice, and be followed by a garbage message.
 func (s *Simulator) send(ctx context.Context, sn *sensor, m message) {
-	payload := encode(&m)
+	payload := s.encodeFor(sn, &m)
 	s.count.readings.Add(1)
 	if m.kind == occupancy.ReadingHeartbeat {
 		s.count.heartbeats.Add(1)

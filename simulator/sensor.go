@@ -22,6 +22,7 @@ type sensor struct {
 	occupied bool
 	seq      uint64
 	lastTS   int64   // Unix ms of the last message, so ts strictly increases
+	stateTS  int64   // Unix ms of the last Nwave status frame: the previous state's start
 	battery  float64 // mV, drains slowly
 	tempOff  int     // this sensor's offset from the air temperature, tenths of °C
 	held     *heldMsg
@@ -50,7 +51,7 @@ func (s *Simulator) layout(rng *rand.Rand) {
 		sp := &spaces[i]
 		sn := &s.sensors[i]
 		slot := slices.Index(occupancy.Kinds, sp.Kind)
-		*sn = sensor{space: sp, topic: Topic(sp.SensorID), demand: demands[sp.ZoneID].kinds[slot], slot: slot,
+		*sn = sensor{space: sp, topic: topicOf(s.opts.Format, sp), demand: demands[sp.ZoneID].kinds[slot], slot: slot,
 			conn: i % s.opts.Publishers, tempOff: rng.IntN(41) - 20,
 			battery: 3450 + 200*rng.Float64(), truth: Expected{SensorID: sp.SensorID}}
 		if rng.Float64() < lowBatteryShare {

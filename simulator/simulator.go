@@ -58,6 +58,10 @@ type Options struct {
 	// DrainTimeout is how long Run waits, once publishing stops, for the
 	// PUBACKs of messages in flight. Default 30s.
 	DrainTimeout time.Duration
+	// Format is the wire format: FormatNative, or FormatTTN / FormatChirpStack
+	// for the registry's LoRaWAN spaces (native spaces always send the
+	// native JSON). Default FormatNative.
+	Format Format
 	// Faults are injected on request. Default: none.
 	Faults Faults
 	// Seed makes a run repeatable: the same seed and options give the same
@@ -110,6 +114,9 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Format == "" {
+		o.Format = FormatNative
+	}
 	if o.ProgressInterval == 0 {
 		o.ProgressInterval = time.Second
 	}
@@ -134,6 +141,9 @@ func (o *Options) validate() error {
 		return fmt.Errorf("simulator: MaxRate %v must be above 0", o.MaxRate)
 	case o.Publishers < 1 || o.MaxInflight < 1:
 		return errors.New("simulator: Publishers and MaxInflight must be at least 1")
+	}
+	if _, err := ParseFormat(string(o.Format)); err != nil {
+		return err
 	}
 	return o.Faults.validate()
 }
