@@ -21,8 +21,10 @@ func runRegistry(args []string) error {
 	out := fs.String("out", "configs/qiuai", "folder to write zones.yaml and spaces.csv into")
 	spaces := fs.Int("spaces", 0, "number of spaces: 0 for the Qiuai town as designed, more for a synthetic city of that size")
 	seed := fs.Int64("seed", 1, "seed of the synthetic city (the Qiuai town does not depend on it)")
+	models := fs.String("models", "", "comma-separated sensor `models` given to the spaces in turn (native, bosch-tps110, nwave-nps405, nwave-nps310);\n"+
+		"LoRaWAN spaces get a DevEUI derived from their sensor id and spaces.csv a model column (default: none, no column)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: parksim registry [-out DIR] [-spaces N] [-seed N]")
+		fmt.Fprintln(fs.Output(), "usage: parksim registry [-out DIR] [-spaces N] [-seed N] [-models LIST]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -31,17 +33,38 @@ func runRegistry(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("registry: unexpected argument %q", fs.Arg(0))
 	}
-	return registryWrite(os.Stdout, *out, town.Options{Spaces: *spaces, Seed: *seed})
+	ms, err := parseModels(*models)
+	if err != nil {
+		return err
+	}
+	return registryWrite(os.Stdout, *out, town.Options{Spaces: *spaces, Seed: *seed}, ms...)
 }
 
-// registryWrite generates the town, writes it into dir, checks that it loads,
-// and reports to w.
-func registryWrite(w io.Writer, dir string, opts town.Options) error {
+// parseModels parses the -models list.
+func parseModels(list string) ([]occupancy.Model, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []occupancy.Model
+	for _, name := range strings.Split(list, ",") {
+		m := occupancy.Model(strings.TrimSpace(name))
+		if m == "" || !m.Valid() {
+			return nil, fmt.Errorf("registry: model %q is not native, bosch-tps110, nwave-nps405 or nwave-nps310", name)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// registryWrite generates the town, gives its spaces the models in turn (if
+// any), writes it into dir, checks that it loads, and reports to w.
+func registryWrite(w io.Writer, dir string, opts town.Options, models ...occupancy.Model) error {
 	start := time.Now()
 	zones, spaces, err := town.Generate(opts)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
+	town.AssignModels(spaces, models)
 	generated := time.Since(start)
 	if err := town.WriteRegistry(dir, zones, spaces); err != nil {
 		return fmt.Errorf("registry: %w", err)

@@ -55,6 +55,8 @@ func (c *cli) runFlagSet(f *runFlags) *flag.FlagSet {
 	fs.Float64Var(&o.Faults.MalformedPct, "malformed", 0, "garbage messages per 100 real ones (`percent`), in addition to them")
 	fs.Float64Var(&o.Faults.SilentPct, "silent", 0, "`percent` of sensors that never send")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the demand model and the faults: the same seed repeats a run")
+	fs.Func("format", "message `format`: native (default), ttn or chirpstack: the registry's LoRaWAN spaces send their model's frames in The Things Stack or ChirpStack uplinks",
+		func(s string) (err error) { o.Format, err = simulator.ParseFormat(s); return err })
 	fs.StringVar(&f.verifyURL, "verify", "", "after the run, verify parkd's API at `URL` (e.g. http://127.0.0.1:8080); exit 1 on a mismatch")
 	fs.DurationVar(&f.verifyTimeout, "verify-timeout", 30*time.Second, "how long verify retries until everything matches")
 	fs.StringVar(&f.truthFile, "truth", "", "save the ground truth as JSON to `FILE` (for parksim verify)")

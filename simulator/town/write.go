@@ -15,8 +15,13 @@ import (
 )
 
 // SpacesHeader is the header row WriteRegistry gives spaces.csv: the
-// contract's columns and the rollout phase.
+// contract's columns and the rollout phase. A registry with sensor models
+// has a last column, model (see ModelsHeader).
 const SpacesHeader = "space_id,zone_id,sensor_id,lat,lon,kind,max_stay_min,phase"
+
+// ModelsHeader is SpacesHeader with the model column, written when any
+// space has a model.
+const ModelsHeader = SpacesHeader + ",model"
 
 // WriteRegistry checks a registry as occupancy.NewRegistry would load it,
 // then writes it into dir (created if missing) as zones.yaml and spaces.csv,
@@ -120,7 +125,12 @@ func writeZones(w io.Writer, zones []occupancy.Zone, spaces []occupancy.Space) e
 // writeSpaces writes spaces.csv. Ids are safe to write unquoted: check has
 // made sure they hold only letters, digits, '-', '_' and '.'.
 func writeSpaces(w io.Writer, spaces []occupancy.Space) error {
-	if _, err := io.WriteString(w, SpacesHeader+"\n"); err != nil {
+	header := SpacesHeader
+	models := hasModels(spaces)
+	if models {
+		header = ModelsHeader
+	}
+	if _, err := io.WriteString(w, header+"\n"); err != nil {
 		return err
 	}
 	line := make([]byte, 0, 128)
@@ -133,6 +143,9 @@ func writeSpaces(w io.Writer, spaces []occupancy.Space) error {
 		line = append(append(line, ','), s.Kind...)
 		line = strconv.AppendInt(append(line, ','), int64(s.MaxStayMin), 10)
 		line = strconv.AppendInt(append(line, ','), int64(s.Phase), 10)
+		if models {
+			line = append(append(line, ','), s.Model...)
+		}
 		if _, err := w.Write(append(line, '\n')); err != nil {
 			return err
 		}

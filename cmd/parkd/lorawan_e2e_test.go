@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/qiuai/parking/internal/testenv"
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/simulator"
+	"github.com/qiuai/parking/simulator/town"
+)
+
+// TestLoRaWANSimulatorVerifiesClean runs the simulator in each LoRaWAN
+// format over a town of Bosch, Nwave and native sensors, with faults,
+// through real Mosquitto into parkd (default lorawan topics) on real Redis:
+// the API must agree with the ground truth for every space, and a LoRaWAN
+// space must show the health its frames carried.
+func TestLoRaWANSimulatorVerifiesClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end simulator runs")
+	}
+	dir := filepath.Join(t.TempDir(), "registry")
+	zones, spaces, err := town.Generate(town.Options{Spaces: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	town.AssignModels(spaces, []occupancy.Model{occupancy.ModelBoschTPS110, occupancy.ModelNwaveNPS405,
+		occupancy.ModelNwaveNPS310, occupancy.ModelNative})
+	if err := town.WriteRegistry(dir, zones, spaces); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := occupancy.LoadRegistry(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []simulator.Format{simulator.FormatTTN, simulator.FormatChirpStack} {
+		t.Run(string(f), func(t *testing.T) {
+			mosq, rds := testenv.MustStartMosquitto(t), testenv.MustStartRedis(t)
+			p := startParkd(t, testConfig(mosq.URL, rds.URL, dir))
+			sim, err := simulator.New(simulator.Options{BrokerURL: mosq.URL, Registry: reg, Format: f,
+				Accel: 600, Duration: 3 * time.Second, Heartbeat: 2 * time.Second, Seed: 11,
+				Faults: simulator.Faults{DuplicatePct: 5, ReorderPct: 5, MalformedPct: 2, SilentPct: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := sim.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := simulator.Verify(ctx, p.base, sim.Truth(), simulator.VerifyOptions{Timeout: 30 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK() {
+				t.Fatalf("verify: %s\nmismatches: %+v\ncounters: %v", rep.String(), rep.Mismatches, rep.Counters)
+			}
+			got := p.ingestCounts(t)
+			t.Logf("verify: %s; ingest: %v", rep.String(), got)
+			if got["applied"] == 0 || got["duplicate"] == 0 || got["stale"] == 0 || got["invalid"] == 0 || got["unknown_sensor"] != 0 {
+				t.Errorf("ingest counts %v: want applied, duplicates, stale and invalid, no unknown sensor", got)
+			}
+			p.checkCountersAddUp(t)
+			checkHealthShown(t, p, reg, sim.Truth())
+		})
+	}
+}
+
+// checkHealthShown checks the API shows an NPS405 space's battery,
+// temperature, firmware, reset cause and radio quality, and a native
+// space none of the LoRaWAN ones.
+func checkHealthShown(t *testing.T, p *parkd, reg *occupancy.Registry, truth map[string]simulator.Expected) {
+	t.Helper()
+	var nwave, native bool
+	for _, sp := range reg.Spaces() {
+		if !truth[sp.ID].Sent {
+			continue
+		}
+		var s struct {
+			Model      string   `json:"model"`
+			BatteryMV  int      `json:"battery_mv"`
+			TempC      *float64 `json:"temp_c"`
+			Firmware   string   `json:"firmware"`
+			ResetCause string   `json:"reset_cause"`
+			RSSI       *int     `json:"rssi"`
+			SNR        *float64 `json:"snr"`
+		}
+		switch {
+		case sp.Model == occupancy.ModelNwaveNPS405 && !nwave:
+			nwave = true
+			p.get(t, "/api/v1/spaces/"+sp.ID, &s)
+			if s.Model != "nwave-nps405" || s.Firmware != "1.4.2" || s.ResetCause != "power_on" ||
+				s.RSSI == nil || *s.RSSI > -71 || *s.RSSI < -120 || s.SNR == nil {
+				t.Errorf("NPS405 space %s shows %+v", sp.ID, s)
+			}
+		case (sp.Model == "" || sp.Model == occupancy.ModelNative) && !native:
+			native = true
+			p.get(t, "/api/v1/spaces/"+sp.ID, &s)
+			if s.Firmware != "" || s.RSSI != nil || s.SNR != nil || s.BatteryMV == 0 {
+				t.Errorf("native space %s shows %+v", sp.ID, s)
+			}
+		}
+	}
+	if !nwave || !native {
+		t.Errorf("no NPS405 (%v) or native (%v) space heard from", nwave, native)
+	}
+}
