@@ -6,6 +6,15 @@
 //
 // Decode parses the native sensor format (CONTRACT.md "Sensor messages").
 //
+// LoRaWAN sensors arrive in their network server's envelope: DecodeTTS (The
+// Things Stack v3) and DecodeChirpStack (ChirpStack v4) extract the DevEUI,
+// receive time, frame counter, port, raw frame bytes and best gateway's
+// RSSI/SNR; DecodeBoschTPS110, DecodeNwaveNPS405 and DecodeNwaveNPS310 decode
+// the frame bytes (SENSORS.md). LoRaWANDecoder joins the two through the
+// registry (the space's model picks the frame decoder), and LoRaWANRoutes
+// gives the Subscriber one Route per envelope: each subscription filter has
+// its own decoder, all behind the same pipeline.
+//
 // A Pipeline is the message handling, a plain HandlerFunc behind
 // middleware: Retry(DeadLetter(Recover(Apply))).
 //   - Apply decodes, validates (Reading.Validate) and calls Store.Apply.

@@ -3,6 +3,7 @@ package occupancy_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -93,5 +94,42 @@ func TestNormalizeDevEUI(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("NormalizeDevEUI(%q) = %q, %v; want %q", in, got, ok, want)
 		}
+	}
+}
+
+func TestValidateHealthFields(t *testing.T) {
+	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	i := func(v int) *int { return &v }
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name    string
+		edit    func(r *occupancy.Reading)
+		wantErr string
+	}{
+		{"all reported", func(r *occupancy.Reading) {
+			r.Firmware, r.ResetCause, r.RSSI, r.SNR = "1.4.2", occupancy.ResetWatchdog, i(-120), f(-7.5)
+		}, ""},
+		{"firmware with a bar", func(r *occupancy.Reading) { r.Firmware = "1|2" }, "firmware"},
+		{"firmware too long", func(r *occupancy.Reading) { r.Firmware = strings.Repeat("1", 33) }, "firmware"},
+		{"reset cause with a bar", func(r *occupancy.Reading) { r.ResetCause = "a|b" }, "reset cause"},
+		{"rssi too low", func(r *occupancy.Reading) { r.RSSI = i(-201) }, "rssi -201"},
+		{"rssi too high", func(r *occupancy.Reading) { r.RSSI = i(51) }, "rssi 51"},
+		{"snr too high", func(r *occupancy.Reading) { r.SNR = f(50.5) }, "snr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := occupancy.Reading{SensorID: "70b3d57ed0065a01", TS: now}
+			tt.edit(&r)
+			err := r.Validate(now)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(occupancy.ErrorMessage(err), tt.wantErr) {
+				t.Fatalf("Validate = %v, want an error about %s", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -1,0 +1,64 @@
+package ingest
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestNewValidatesRoutes(t *testing.T) {
+	dec := LoRaWANDecoder(DecodeTTS, loraRegistry(t))
+	tests := []struct {
+		name    string
+		routes  []Route
+		wantErr string
+	}{
+		{"two LoRaWAN routes", LoRaWANRoutes(loraRegistry(t), DefaultTTSTopic, DefaultChirpStackTopic), ""},
+		{"empty topics leave their route out", LoRaWANRoutes(loraRegistry(t), "", ""), ""},
+		{"route on the native topic", []Route{{Topic: DefaultTopic, Decode: dec}}, "empty or repeated"},
+		{"route repeated", []Route{{Topic: DefaultTTSTopic, Decode: dec}, {Topic: DefaultTTSTopic, Decode: dec}}, "empty or repeated"},
+		{"route without topic", []Route{{Decode: dec}}, "empty or repeated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Options{BrokerURL: "tcp://127.0.0.1:1", ClientID: "c", Store: newRecStore(), Topic: DefaultTopic, Routes: tt.routes})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := len(s.opts.filters()), 1+len(tt.routes); got != want {
+					t.Errorf("%d filters, want %d", got, want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if n := len(LoRaWANRoutes(loraRegistry(t), DefaultTTSTopic, "")); n != 1 {
+		t.Errorf("LoRaWANRoutes with one topic gave %d routes", n)
+	}
+}
+
+// TestHandlerForRoutes checks that each message goes to the handler of the
+// first filter matching its topic, and to the native one otherwise.
+func TestHandlerForRoutes(t *testing.T) {
+	var got string
+	mk := func(name string) HandlerFunc {
+		return func(_ context.Context, _ string, _ []byte) error { got = name; return nil }
+	}
+	s := &Subscriber{routes: []route{{DefaultTopic, mk("native")}, {DefaultTTSTopic, mk("tts")}, {DefaultChirpStackTopic, mk("cs")}}}
+	for topic, want := range map[string]string{
+		"parking/v1/sensors/S-1/up":                      "native",
+		"v3/app@tenant/devices/d/up":                     "tts",
+		"application/u/device/0004a30b001c2f3e/event/up": "cs",
+		"v3/app/devices/d/join":                          "native",
+	} {
+		got = ""
+		_ = s.handlerFor(topic)(context.Background(), topic, nil)
+		if got != want {
+			t.Errorf("%s went to %q, want %q", topic, got, want)
+		}
+	}
+}
