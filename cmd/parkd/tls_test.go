@@ -152,9 +152,9 @@ func TestMQTTOverTLSWithClientCertificate(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := paho.NewClient(paho.NewClientOptions().AddBroker(tlsURL).SetClientID("tls-probe").
-				SetTLSConfig(conf).SetConnectTimeout(3 * time.Second).SetConnectRetry(false))
+				SetTLSConfig(conf).SetConnectTimeout(10 * time.Second).SetConnectRetry(false))
 			tok := c.Connect()
-			if !tok.WaitTimeout(5*time.Second) || tok.Error() == nil {
+			if !tok.WaitTimeout(15*time.Second) || tok.Error() == nil {
 				c.Disconnect(0)
 				t.Fatal("connected; want the TLS handshake to fail")
 			}
@@ -162,8 +162,8 @@ func TestMQTTOverTLSWithClientCertificate(t *testing.T) {
 	}
 	t.Run("plain tcp to the TLS listener is refused", func(t *testing.T) {
 		c := paho.NewClient(paho.NewClientOptions().AddBroker(strings.Replace(tlsURL, "ssl://", "tcp://", 1)).
-			SetClientID("plain-probe").SetConnectTimeout(3 * time.Second))
-		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() == nil {
+			SetClientID("plain-probe").SetConnectTimeout(10 * time.Second))
+		if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() == nil {
 			c.Disconnect(0)
 			t.Fatal("connected without TLS")
 		}
@@ -228,7 +228,7 @@ func TestRedisOverTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			rep, err := checkStore(ctx, cfg, true) // a real round trip: scripts over TLS
 			if tc.works && (err != nil || rep.Spaces != 5) {

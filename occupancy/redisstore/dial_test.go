@@ -108,19 +108,21 @@ func TestRedactURL(t *testing.T) {
 }
 
 // TestPingAnswersFastWhenRedisIsDown makes sure a readiness check with a 1 s
-// budget gets its answer inside it when nothing listens.
+// budget gets its answer inside it when nothing listens: the client itself
+// gives up (about 350 ms: 3 tries of 2 dials), not the context. go-redis'
+// defaults (3 retries of 5 dials) would take over 2 s.
 func TestPingAnswersFastWhenRedisIsDown(t *testing.T) {
 	c, err := redisstore.NewClient(fmt.Sprintf("redis://127.0.0.1:%d/0", testenv.FreePort(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
 	err = c.Ping(ctx).Err()
-	if took := time.Since(start); err == nil || took > 800*time.Millisecond {
-		t.Fatalf("ping of a closed port: %v after %s, want an error well inside 1s", err, took)
+	if took := time.Since(start); err == nil || took >= time.Second || ctx.Err() != nil {
+		t.Fatalf("ping of a closed port: %v after %s, want the client to give up inside 1s", err, took)
 	}
 }
 
