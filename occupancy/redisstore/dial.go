@@ -36,8 +36,10 @@ type DialOptions struct {
 	// Default: the URL's.
 	Password string
 	// TLSConfig is used for the rediss schemes and is an error with the
-	// others. Its ServerName defaults to the URL's host. Default: the
-	// system's roots, server name from the URL.
+	// others. Without a ServerName each connection checks the certificate
+	// against the host it dials (for Cluster and Sentinel, the node's or
+	// sentinel's address as announced, not the URL's). Default: the
+	// system's roots.
 	TLSConfig *tls.Config
 }
 
@@ -102,6 +104,7 @@ func dialCluster(u string, o DialOptions) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis store: parse cluster url: %w", scrub(err))
 	}
+	perNodeServerName(opt.TLSConfig)
 	opt.ContextTimeoutEnabled = true
 	opt.DialTimeout = orDefault(opt.DialTimeout, defaultDialTimeout)
 	opt.DialerRetries = orDefault(opt.DialerRetries, defaultDialerRetries)
@@ -142,6 +145,7 @@ func dialSentinel(raw string, o DialOptions) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis store: parse sentinel url: %w", scrub(err))
 	}
+	perNodeServerName(opt.TLSConfig)
 	opt.Username, opt.Password = user, pass
 	opt.SentinelUsername, opt.SentinelPassword = sentUser, sentPass
 	opt.ContextTimeoutEnabled = true
@@ -170,6 +174,15 @@ func tlsFor(fromURL, given *tls.Config) *tls.Config {
 		c.MinVersion = tls.VersionTLS12
 	}
 	return c
+}
+
+// perNodeServerName drops the server name go-redis took from the URL's
+// first host: the other nodes (cluster nodes, the master a sentinel names)
+// have their own names, which crypto/tls takes from each dialed address.
+func perNodeServerName(c *tls.Config) {
+	if c != nil {
+		c.ServerName = ""
+	}
 }
 
 func orDefault[T comparable](v, def T) T {

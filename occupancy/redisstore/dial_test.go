@@ -53,11 +53,18 @@ func TestDialChoosesTheDeployment(t *testing.T) {
 				t.Fatalf("options %+v", o)
 			}
 		}},
-		{name: "cluster over tls", url: "rediss+cluster://n1:7000", check: func(t *testing.T, c redis.UniversalClient) {
-			if o := c.(*redis.ClusterClient).Options(); o.TLSConfig == nil || o.TLSConfig.ServerName != "n1" {
-				t.Fatalf("tls %+v", o.TLSConfig)
-			}
-		}},
+		{name: "cluster over tls checks each node's own name", url: "rediss+cluster://n1:7000?addr=n2:7000",
+			check: func(t *testing.T, c redis.UniversalClient) {
+				if o := c.(*redis.ClusterClient).Options(); o.TLSConfig == nil || o.TLSConfig.ServerName != "" {
+					t.Fatalf("tls %+v", o.TLSConfig)
+				}
+			}},
+		{name: "cluster over tls with a given server name", url: "rediss+cluster://n1:7000",
+			tls: &tls.Config{ServerName: "redis.internal"}, check: func(t *testing.T, c redis.UniversalClient) {
+				if o := c.(*redis.ClusterClient).Options(); o.TLSConfig == nil || o.TLSConfig.ServerName != "redis.internal" {
+					t.Fatalf("tls %+v", o.TLSConfig)
+				}
+			}},
 		{name: "sentinel", url: "redis+sentinel://:pw@s1:26379/mymaster/3?addr=s2:26379&sentinel_password=sp",
 			check: func(t *testing.T, c redis.UniversalClient) {
 				if _, ok := c.(*redis.Client); !ok {
