@@ -208,3 +208,18 @@ func roundDiv(a, b int) int { return int(math.Round(float64(a) / float64(b))) }
 
 // clampInt limits v to [lo, hi].
 func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// warnFormat warns when a LoRaWAN format is asked for but no space of the
+// registry has a LoRaWAN model: every sensor will speak the native format.
+func (s *Simulator) warnFormat() {
+	if s.opts.Format == FormatNative {
+		return
+	}
+	for _, sp := range s.opts.Registry.Spaces() {
+		if sp.Model.LoRaWAN() {
+			return
+		}
+	}
+	s.log.Warn("no space of the registry has a LoRaWAN model: every sensor sends the native format "+
+		"(parksim registry -models writes a registry with models)", "format", string(s.opts.Format))
+}

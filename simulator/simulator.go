@@ -185,5 +185,6 @@ func New(opts Options) (*Simulator, error) {
 		faults: newInjector(opts.Faults, rand.New(rand.NewPCG(uint64(opts.Seed), 2))),
 	}
 	s.layout(rand.New(rand.NewPCG(uint64(opts.Seed), 0)))
+	s.warnFormat()
 	return s, nil
 }
