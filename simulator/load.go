@@ -61,6 +61,17 @@ type LoadOptions struct {
 	Progress io.Writer
 	// ProgressInterval is the period of the progress line. Default 1s.
 	ProgressInterval time.Duration
+	// State, if set, carries each sensor's occupancy and sequence number
+	// from one Load to the next, so that a later run's messages still flip
+	// their spaces. Default: every sensor starts unoccupied at sequence 0.
+	State *LoadState
+}
+
+// LoadState is what Load remembers of each sensor between runs (see
+// LoadOptions.State). The zero value is ready to use. Loads sharing a
+// LoadState must not run at the same time.
+type LoadState struct {
+	last map[string]loadSensor // by sensor id
 }
 
 // setDefaults fills in every default of o. It is the one place they live.
@@ -175,7 +186,8 @@ func (r *loadRun) run(ctx context.Context) LoadStats {
 	r.start = r.o.Now()
 	stopProgress := r.progress()
 	var wg sync.WaitGroup
-	for c, sensors := range r.sensorsByConn() {
+	conns := r.sensorsByConn()
+	for c, sensors := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -183,6 +195,7 @@ func (r *loadRun) run(ctx context.Context) LoadStats {
 		}()
 	}
 	wg.Wait()
+	r.saveState(conns)
 	elapsed := r.o.Now().Sub(r.start)
 	dctx, dcancel := context.WithTimeout(context.Background(), r.o.DrainTimeout)
 	defer dcancel()
@@ -192,14 +205,37 @@ func (r *loadRun) run(ctx context.Context) LoadStats {
 		Elapsed: elapsed, Drained: r.o.Now().Sub(r.start)}
 }
 
-// sensorsByConn deals the sensors out to the connections.
+// sensorsByConn deals the sensors out to the connections, each with its
+// state from the previous run if there is one.
 func (r *loadRun) sensorsByConn() [][]loadSensor {
 	out := make([][]loadSensor, r.o.Connections)
 	for i, sp := range r.o.Registry.Spaces()[:r.o.Sensors] {
 		c := i % r.o.Connections
-		out[c] = append(out[c], loadSensor{space: sp, topic: Topic(sp.SensorID)})
+		sn := loadSensor{space: sp, topic: Topic(sp.SensorID)}
+		if st := r.o.State; st != nil {
+			if prev, ok := st.last[sp.SensorID]; ok {
+				sn.occupied, sn.seq = prev.occupied, prev.seq
+			}
+		}
+		out[c] = append(out[c], sn)
 	}
 	return out
+}
+
+// saveState records each sensor's last message in State.
+func (r *loadRun) saveState(conns [][]loadSensor) {
+	st := r.o.State
+	if st == nil {
+		return
+	}
+	if st.last == nil {
+		st.last = map[string]loadSensor{}
+	}
+	for _, sensors := range conns {
+		for _, sn := range sensors {
+			st.last[sn.space.SensorID] = sn
+		}
+	}
 }
 
 // publishLoop publishes the messages of one connection's sensors, in turn,
@@ -222,6 +258,7 @@ func (r *loadRun) publishLoop(ctx context.Context, conn int, sensors []loadSenso
 		m := message{occupied: sn.occupied, ts: now.UnixMilli(), seq: sn.seq,
 			kind: occupancy.ReadingStatus, batteryMV: 3600, tempDeci: 215}
 		if r.pub.publish(ctx, conn, sn.topic, encode(&m)) != nil {
+			sn.occupied, sn.seq = !sn.occupied, sn.seq-1 // not sent
 			return
 		}
 		if r.o.SampleEvery > 0 && r.o.OnSample != nil && n%uint64(r.o.SampleEvery) == 0 {

@@ -129,6 +129,25 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// TestLoadStateContinuesSensors runs two loads sharing a LoadState: the
+// second one's messages continue each sensor's sequence and still flip it.
+func TestLoadStateContinuesSensors(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	reg := testRegistry(t, 2)
+	sub := subscribe(t, broker.URL)
+	state := &LoadState{}
+	total := 0
+	for _, n := range []uint64{5, 37} { // the first run leaves sensors in both states
+		st, err := Load(context.Background(), LoadOptions{BrokerURL: broker.URL, Registry: reg, Rate: -1, Count: n, State: state})
+		if err != nil || st.Acked != n {
+			t.Fatalf("load %d: %+v %v", n, st, err)
+		}
+		total += int(n)
+	}
+	waitFor(t, func() bool { return sub.count() >= total })
+	checkLoadStream(t, sub, total) // one stream: seq +1 and a flip at every message
+}
+
 // TestLoadNeedsBrokerAndRegistry checks the required options.
 func TestLoadNeedsBrokerAndRegistry(t *testing.T) {
 	if _, err := Load(context.Background(), LoadOptions{Registry: testRegistry(t, 1)}); err == nil {

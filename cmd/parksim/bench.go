@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/simulator"
 	"github.com/qiuai/parking/simulator/town"
 )
 
@@ -80,6 +81,9 @@ type bench struct {
 	rows       []benchRow
 	header     []string // the machine and versions, printed above the table
 	brokerRate float64  // (a), for the ratio of (b)
+	// state continues the sensors of the loads parkd sees (b, c, d), so
+	// every message flips its space: (c) needs that to see it applied.
+	state simulator.LoadState
 }
 
 // benchRow is one line of the result table.

@@ -54,9 +54,8 @@ func (b *bench) partAPI(ctx context.Context) error {
 	st := <-loadDone
 	b.add(benchRow{part: "d", what: "background ingest during (d)", target: "-", verdict: "-",
 		figure: fmt.Sprintf("%d msgs in %.1fs (%.0f msg/s)", st.Sent, st.Elapsed.Seconds(), float64(st.Sent)/st.Elapsed.Seconds())})
-	if n, err := rss(b.parkd.pid()); err == nil {
-		b.add(benchRow{part: "f", what: "parkd RSS after (d), Qiuai registry", figure: mb(n), target: "-", verdict: "-"})
-	}
+	_, desc := b.parkd.memory()
+	b.add(benchRow{part: "f", what: "parkd RSS after (d), Qiuai registry", figure: desc, target: "-", verdict: "-"})
 	return nil
 }
 

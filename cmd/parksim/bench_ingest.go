@@ -15,10 +15,12 @@ import (
 	"github.com/qiuai/parking/simulator"
 )
 
-// loadOptions are the options every bench load shares.
+// loadOptions are the options every bench load shares; the loads parkd
+// sees continue each other's sensors.
 func (b *bench) loadOptions() simulator.LoadOptions {
 	return simulator.LoadOptions{BrokerURL: b.mqtt, Registry: b.reg, ClientID: "bench-load",
-		Connections: b.f.connections, MaxInflight: 500, Progress: b.prog, ProgressInterval: 2 * time.Second}
+		Connections: b.f.connections, MaxInflight: 500, Progress: b.prog, ProgressInterval: 2 * time.Second,
+		State: &b.state}
 }
 
 // partBroker is (a): the same flat-out stream to a plain paho subscriber at
@@ -46,7 +48,7 @@ func (b *bench) partBroker(ctx context.Context) error {
 	b.progress("bench: (a) %d messages flat out to a plain subscriber", n)
 	start := time.Now()
 	o := b.loadOptions()
-	o.Rate, o.Count = -1, n
+	o.Rate, o.Count, o.State = -1, n, nil // parkd does not see this stream
 	st, err := simulator.Load(ctx, o)
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ func (b *bench) memoryAt(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	rssLoaded, _ := rss(p.pid())
+	rssLoaded, descLoaded := p.memory()
 	label := fmt.Sprintf("%d spaces", n)
 	perSpace := float64(loaded-base) / float64(n)
 	b.add(benchRow{part: "e", what: label + ": parkd start → ready (registry load + store init)",
@@ -83,9 +83,9 @@ func (b *bench) memoryAt(ctx context.Context, n int) error {
 	b.add(benchRow{part: "e", what: label + ": Redis per space, every sensor reported once (half free)",
 		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perFilled, mb(filled-base)), target: "≤ 200 B", verdict: verdict(perFilled <= 200)})
 	b.exercise(p, reg)
-	rssUsed, _ := rss(p.pid())
+	rssUsed, descUsed := p.memory()
 	b.add(benchRow{part: "f", what: label + ": parkd RSS after load / after serving requests",
-		figure: mb(rssLoaded) + " / " + mb(rssUsed), target: rssTarget(n), verdict: rssVerdict(n, max(rssLoaded, rssUsed))})
+		figure: descLoaded + " / " + descUsed, target: rssTarget(n), verdict: rssVerdict(n, max(rssLoaded, rssUsed))})
 	return nil
 }
 

@@ -67,6 +67,12 @@ func (p *parkdProc) ready() error {
 
 // processed returns parkd_ingest_messages_total summed over its results.
 func (p *parkdProc) processed() (float64, error) {
+	return p.metric("parkd_ingest_messages_total{")
+}
+
+// metric returns the sum of the /metrics samples whose line starts with
+// prefix (a metric name, with "{" to take every label set of a vector).
+func (p *parkdProc) metric(prefix string) (float64, error) {
 	resp, err := p.http.Get(p.base + "/metrics")
 	if err != nil {
 		return 0, fmt.Errorf("metrics: %w", err)
@@ -77,7 +83,7 @@ func (p *parkdProc) processed() (float64, error) {
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "parkd_ingest_messages_total{") {
+		if !strings.HasPrefix(line, prefix) {
 			continue
 		}
 		f := strings.Fields(line)
@@ -88,6 +94,19 @@ func (p *parkdProc) processed() (float64, error) {
 		sum += v
 	}
 	return sum, sc.Err()
+}
+
+// memory describes parkd's RSS and Go heap in use.
+func (p *parkdProc) memory() (rssBytes int64, desc string) {
+	n, err := rss(p.pid())
+	if err != nil {
+		return 0, "RSS unknown: " + err.Error()
+	}
+	desc = mb(n)
+	if heap, err := p.metric("go_memstats_heap_inuse_bytes "); err == nil {
+		desc += fmt.Sprintf(" (Go heap in use %s)", mb(int64(heap)))
+	}
+	return n, desc
 }
 
 // rss returns the resident set size of the process in bytes.
