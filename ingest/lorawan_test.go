@@ -90,6 +90,11 @@ func TestDecodeChirpStack(t *testing.T) {
 		{"captured heartbeat, fCnt 0 left out, tie on RSSI", chirpStackTopic, string(readCapture(t, "chirpstack-heartbeat-nofcnt.json")), Uplink{
 			DevEUI: "0004a30b001c2f3f", ReceivedAt: time.Date(2026, 11, 25, 8, 10, 0, 0, time.UTC),
 			FPort: 2, Payload: []byte{0x01}, RSSI: intp(-70), SNR: f64(11.5)}, ""},
+		{"time with nanoseconds and +00:00, as ChirpStack writes it", chirpStackTopic,
+			`{"time":"2022-07-18T09:34:15.775023242+00:00","deviceInfo":{"devEui":"0004a30b001c2f3e"},"fCnt":4,"fPort":1,"data":"qg==",` +
+				`"rxInfo":[{"gatewayId":"0016c001f153a14c","rssi":-36,"snr":10.5,"crcStatus":"CRC_OK"}]}`, Uplink{
+				DevEUI: "0004a30b001c2f3e", ReceivedAt: time.Date(2022, 7, 18, 9, 34, 15, 775023242, time.UTC),
+				FCnt: 4, FPort: 1, Payload: []byte{0xaa}, RSSI: intp(-36), SNR: f64(10.5)}, ""},
 		{"DevEUI from the topic", "application/a/device/0004A30B001C2F40/event/up",
 			`{"time":"2026-11-25T08:00:00Z","fPort":1,"data":"AA=="}`, Uplink{
 				DevEUI: "0004a30b001c2f40", ReceivedAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), FPort: 1, Payload: []byte{0}}, ""},
