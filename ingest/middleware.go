@@ -89,15 +89,16 @@ func rejection(err error) (result, reason string, ok bool) {
 
 // Retry runs next until it succeeds or ctx is done, waiting between
 // attempts with exponential backoff (RetryMin doubling up to RetryMax) and
-// jitter. Every error is retried: by the time it gets here, a message is
-// either handled or waiting on the store. It returns nil on success and an
+// jitter; each attempt gets at most AttemptTimeout. Every error is retried:
+// by the time it gets here, a message is either handled or waiting on the
+// store. It returns nil on success and an
 // error only when ctx ended first, in which case the message must not be
 // acknowledged. Failures feed StoreErr and the outage metrics.
 func (p *Pipeline) Retry(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, topic string, payload []byte) error {
 		delay := p.retryMin
 		for {
-			err := next(ctx, topic, payload)
+			err := p.attemptOnce(ctx, next, topic, payload)
 			if err == nil {
 				p.storeUp()
 				return nil
@@ -112,6 +113,13 @@ func (p *Pipeline) Retry(next HandlerFunc) HandlerFunc {
 			delay = min(2*delay, p.retryMax)
 		}
 	}
+}
+
+// attemptOnce runs next once, within AttemptTimeout.
+func (p *Pipeline) attemptOnce(ctx context.Context, next HandlerFunc, topic string, payload []byte) error {
+	actx, cancel := context.WithTimeout(ctx, p.attempt)
+	defer cancel()
+	return next(actx, topic, payload)
 }
 
 // storeDown records a failed attempt.

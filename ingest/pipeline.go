@@ -53,6 +53,12 @@ type PipelineOptions struct {
 	RetryMin time.Duration
 	// RetryMax caps the delay between retries. Default 5s.
 	RetryMax time.Duration
+	// AttemptTimeout bounds one attempt to handle a message (its store
+	// writes). A Redis that accepts connections but does not answer (hung,
+	// frozen, a half-open connection) then counts as down, in the outage
+	// metrics and readiness, instead of holding the workers silently; the
+	// attempt is retried like any failure. Default 2s.
+	AttemptTimeout time.Duration
 	// LogEvery is the least time between two log lines about bad messages
 	// (or about the store being down); lines in between are counted and the
 	// count is reported in the next one. Default 1s.
@@ -77,6 +83,9 @@ func (o *PipelineOptions) setDefaults() {
 		o.RetryMax = 5 * time.Second
 	}
 	o.RetryMax = max(o.RetryMax, o.RetryMin)
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = 2 * time.Second
+	}
 	if o.LogEvery <= 0 {
 		o.LogEvery = time.Second
 	}
@@ -93,9 +102,10 @@ type Pipeline struct {
 	health   *storeHealth
 	retryMin time.Duration
 	retryMax time.Duration
-	badLog   *rateLog // rejected messages
-	downLog  *rateLog // store failures
-	panicLog *rateLog // recovered panics
+	attempt  time.Duration // AttemptTimeout
+	badLog   *rateLog      // rejected messages
+	downLog  *rateLog      // store failures
+	panicLog *rateLog      // recovered panics
 }
 
 // NewPipeline returns a Pipeline. It fails if Store is missing or the
@@ -113,7 +123,7 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	return &Pipeline{
 		store: o.Store, now: o.Now, log: log, m: m,
 		health:   &storeHealth{now: o.Now, m: m},
-		retryMin: o.RetryMin, retryMax: o.RetryMax,
+		retryMin: o.RetryMin, retryMax: o.RetryMax, attempt: o.AttemptTimeout,
 		badLog:   newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
 		downLog:  newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
 		panicLog: newRateLog(log, slog.LevelError, o.LogEvery, o.Now),
