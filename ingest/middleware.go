@@ -91,9 +91,9 @@ func rejection(err error) (result, reason string, ok bool) {
 // attempts with exponential backoff (RetryMin doubling up to RetryMax) and
 // jitter; each attempt gets at most AttemptTimeout. Every error is retried:
 // by the time it gets here, a message is either handled or waiting on the
-// store. It returns nil on success and an
-// error only when ctx ended first, in which case the message must not be
-// acknowledged. Failures feed StoreErr and the outage metrics.
+// store. It returns nil on success and an error only when ctx ended first,
+// in which case the message must not be acknowledged. Failures feed
+// StoreErr and the outage metrics.
 func (p *Pipeline) Retry(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, topic string, payload []byte) error {
 		delay := p.retryMin

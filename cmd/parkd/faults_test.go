@@ -79,8 +79,7 @@ type rig struct {
 	store    *redisstore.Store
 	parkds   []*instance
 	sim      *simulator.Simulator
-	start    time.Time     // when the stream began
-	dur      time.Duration // how long it published
+	start    time.Time // when the stream began
 	faults   faultTally
 }
 
@@ -152,11 +151,16 @@ func (r *rig) stream(seed int64, dur time.Duration, timeline func()) simulator.S
 	if st.Errors != 0 || st.Acked != st.Sent {
 		t.Fatalf("simulator: sent %d, acked %d, errors %d: the broker must have every message", st.Sent, st.Acked, st.Errors)
 	}
-	r.dur = dur
-	if rate := float64(st.Sent) / dur.Seconds(); rate < minRate {
+	if rate := rateOf(st); rate < minRate {
 		t.Errorf("simulator sent %.0f msg/s on average, want at least %d", rate, minRate)
 	}
 	return st
+}
+
+// rateOf is the simulator's average rate over its whole run, the wait for
+// the last PUBACKs included.
+func rateOf(st simulator.Stats) float64 {
+	return float64(st.Sent) / st.Elapsed.Seconds()
 }
 
 // at waits until d after the stream began.
@@ -201,6 +205,7 @@ func (r *rig) check(scenario string, st simulator.Stats) {
 			rep.Counters, strings.Join(tails, "\n"))
 	}
 	(&parkd{base: r.parkds[0].base}).checkCountersAddUp(t)
+	r.checkNothingRejected()
 	drift, err := r.store.Check(ctx, false)
 	if err != nil {
 		t.Fatalf("check: %v", err)
@@ -212,9 +217,30 @@ func (r *rig) check(scenario string, st simulator.Stats) {
 	t.Logf("FAULT SUMMARY %s: sent %d (%.0f msg/s; readings %d, duplicates %d, reordered %d, publish retries %d), "+
 		"parkd kills %d, parkd restarts %d, redis restarts %d, redis pauses %d, broker restarts %d; "+
 		"spaces %d, mismatches %d, missing %d, counter errors %d, drift %d (%s)",
-		scenario, st.Sent, float64(st.Sent)/r.dur.Seconds(), st.Readings, st.Duplicates, st.Reordered, st.Retries,
+		scenario, st.Sent, rateOf(st), st.Readings, st.Duplicates, st.Reordered, st.Retries,
 		f.parkdKills, f.parkdRestarts, f.redisRestarts, f.redisPauses, f.brokerRestarts,
 		rep.Spaces, rep.Mismatched, rep.Missing, rep.CounterErrs, len(drift.Drift), rep.String())
+}
+
+// checkNothingRejected asserts that no instance rejected a message or
+// recovered a panic (the stream has no malformed messages: a store error
+// such as NOSCRIPT after a Redis restart must be retried, never rejected),
+// and that no log mentions NOSCRIPT.
+func (r *rig) checkNothingRejected() {
+	t := r.t
+	t.Helper()
+	for _, p := range r.parkds {
+		m := p.mustMetrics()
+		for _, series := range []string{`parkd_ingest_messages_total{result="invalid"}`,
+			`parkd_ingest_messages_total{result="unknown_sensor"}`, "parkd_ingest_panics_total"} {
+			if m[series] != 0 {
+				t.Errorf("%s: %s = %v, want 0", p.name, series, m[series])
+			}
+		}
+		if b, err := os.ReadFile(p.log); err == nil && strings.Contains(string(b), "NOSCRIPT") {
+			t.Errorf("%s logged NOSCRIPT: the scripts must be loaded again after a Redis restart\n%s", p.name, p.tail(20))
+		}
+	}
 }
 
 // TestFaultParkdKilled SIGKILLs parkd twice in the middle of the stream,
