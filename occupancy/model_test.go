@@ -133,3 +133,17 @@ func TestValidateHealthFields(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryDevEUIDuplicateInOtherCase(t *testing.T) {
+	zones, err := occupancy.ReadZones(strings.NewReader(modelZones))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = occupancy.NewRegistry(zones, []occupancy.Space{
+		{ID: "A", ZoneID: "Z1", SensorID: "70B3D57ED0065A01", Lat: 29.85, Lon: 121.64, Kind: occupancy.KindStandard, Model: occupancy.ModelBoschTPS110},
+		{ID: "B", ZoneID: "Z1", SensorID: "70b3d57ed0065a01", Lat: 29.85, Lon: 121.64, Kind: occupancy.KindStandard, Model: occupancy.ModelNwaveNPS405},
+	})
+	if err == nil || !strings.Contains(occupancy.ErrorMessage(err), "sensor 70b3d57ed0065a01 is already on space A") {
+		t.Fatalf("NewRegistry = %v, want a duplicate sensor error", err)
+	}
+}
