@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
@@ -85,9 +87,21 @@ func checkStore(ctx context.Context, cfg Config, repair bool) (redisstore.CheckR
 	return store.Check(ctx, repair)
 }
 
-// printReport writes one line per drift item and a summary.
+// maxReportLines caps the drift lines of the text report; -json lists all.
+const maxReportLines = 100
+
+// printReport writes one line per drift item (at most maxReportLines) and a
+// summary with the count of each kind.
 func printReport(w io.Writer, rep redisstore.CheckReport) {
-	for _, d := range rep.Drift {
+	kinds := map[string]int{}
+	for i, d := range rep.Drift {
+		kinds[d.Kind]++
+		if i == maxReportLines {
+			fmt.Fprintf(w, "… and %d more (-json lists them all)\n", len(rep.Drift)-maxReportLines)
+		}
+		if i >= maxReportLines {
+			continue
+		}
 		state := "not fixed"
 		if d.Fixed {
 			state = "fixed"
@@ -96,4 +110,7 @@ func printReport(w io.Writer, rep redisstore.CheckReport) {
 	}
 	fmt.Fprintf(w, "checked %d zones, %d spaces: %d drift item(s), %d not fixed\n",
 		rep.Zones, rep.Spaces, len(rep.Drift), rep.Unfixed())
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		fmt.Fprintf(w, "  %s: %d\n", k, kinds[k])
+	}
 }

@@ -63,6 +63,13 @@ func TestCheckCommand(t *testing.T) {
 	if out, err := check(); err != nil || !strings.Contains(out, "0 drift item(s)") {
 		t.Fatalf("after repair: %v\n%s", err, out)
 	}
+	// An empty Redis: every space is missing; the text report stays short.
+	srv.Client(t).FlushAll(ctx)
+	out, err = check()
+	if !errors.Is(err, errDrift) || strings.Count(out, "\n") > maxReportLines+10 ||
+		!strings.Contains(out, "missing_state: 5") {
+		t.Fatalf("empty Redis: %v\n%s", err, out)
+	}
 }
 
 func TestCheckCommandDispatchAndErrors(t *testing.T) {
@@ -77,5 +84,19 @@ func TestCheckCommandDispatchAndErrors(t *testing.T) {
 	err := runCheck(context.Background(), nil, func(k string) string { return env[k] }, &stderr, &stderr)
 	if err == nil || errors.Is(err, errDrift) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("check against a closed port: %v; want a connection error without the password", err)
+	}
+}
+
+func TestCheckReportTextIsCapped(t *testing.T) {
+	rep := redisstore.CheckReport{Zones: 1, Spaces: 250}
+	for i := range 250 {
+		rep.Drift = append(rep.Drift, redisstore.Drift{Zone: "Z01", Kind: redisstore.DriftMissing, What: strconv.Itoa(i)})
+	}
+	var out bytes.Buffer
+	printReport(&out, rep)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != maxReportLines+3 || !strings.Contains(out.String(), "… and 150 more") ||
+		lines[len(lines)-1] != "  missing_state: 250" {
+		t.Fatalf("%d lines:\n%s", len(lines), out.String())
 	}
 }

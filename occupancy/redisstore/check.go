@@ -49,6 +49,10 @@ const (
 	// "free:KIND") lacks a free space or holds a space that is not free or
 	// not of that kind.
 	DriftFreeSet = "free_set"
+	// DriftFreeSetPosition: a free space is in its geo set at a point more
+	// than about a metre from its registry coordinates (Expected and Found
+	// are "lon,lat").
+	DriftFreeSetPosition = "free_set_position"
 	// DriftSeen: the last-seen set lacks a free or occupied space, holds an
 	// unknown or unregistered space, or holds a time (ms) other than the
 	// state's last-seen time. A closed space may or may not be in it (the
@@ -187,6 +191,14 @@ for i = 3, #ARGV, 4 do
     elseif has and not want then
       drift('free_set', id, '', key, fixed)
       if repair then redis.call('ZREM', KEYS[3 + j], id) end
+    elseif has then
+      local pos = redis.call('GEOPOS', KEYS[3 + j], id)[1]
+      if not pos or math.abs(tonumber(pos[1]) - tonumber(lon)) > 1e-5 or math.abs(tonumber(pos[2]) - tonumber(lat)) > 1e-5 then
+        local found = ''
+        if pos then found = pos[1] .. ',' .. pos[2] end
+        drift('free_set_position', id, lon .. ',' .. lat, found, fixed)
+        if repair then redis.call('GEOADD', KEYS[3 + j], lon, lat, id) end
+      end
     end
   end
   local live = t[1] == 'f' or t[1] == 'o'

@@ -62,6 +62,9 @@ func TestCheckFindsAndRepairsDrift(t *testing.T) {
 			rdb.ZRem(ctx, "pk:{B}:free:ev", "B-2")
 			rdb.GeoAdd(ctx, "pk:{B}:free:standard", &redis.GeoLocation{Name: "B-2", Longitude: 121.64, Latitude: 29.859})
 		}, []driftKey{{"B", "free_set", "B-2"}, {"B", "free_set", "B-2"}}, true},
+		{"free space at the wrong point", func(ctx context.Context, rdb redis.UniversalClient) {
+			rdb.GeoAdd(ctx, "pk:{A}:free:standard", &redis.GeoLocation{Name: "A-1", Longitude: 121.65, Latitude: 29.85})
+		}, []driftKey{{"A", "free_set_position", "A-1"}}, true},
 		{"last-seen set wrong", func(ctx context.Context, rdb redis.UniversalClient) {
 			rdb.ZRem(ctx, "pk:{A}:seen", "A-1")                                       // live, missing
 			rdb.ZAdd(ctx, "pk:{A}:seen", redis.Z{Member: "A-3", Score: seenMS})       // unknown, present

@@ -80,10 +80,16 @@ func TestStoreOnRedisCluster(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// Every worker sends the same readings (duplicates), odd
+				// workers newest first (reordering).
 				var rs []occupancy.Reading
-				for seq := uint64(2); seq <= 40; seq++ {
+				for i := uint64(2); i <= 40; i++ {
+					seq := i
+					if w%2 == 1 {
+						seq = 42 - i
+					}
 					for _, sp := range reg.Spaces() {
-						rs = append(rs, reading(sp.SensorID, (seq+uint64(w))%3 == 0, t0.Add(time.Duration(seq)*time.Second), seq))
+						rs = append(rs, reading(sp.SensorID, seq%3 == 0, t0.Add(time.Duration(seq)*time.Second), seq))
 					}
 				}
 				_, errs := s.ApplyBatch(ctx, rs)
