@@ -17,6 +17,10 @@ import (
 //
 //	GET /ngsi-ld/v1/entities?type=ParkingSpot|OnStreetParking|OffStreetParking&limit=&offset=&count=
 //
+// The answer is application/ld+json with @context in each entity, or, for
+// a client that accepts only application/json, plain JSON with the
+// @context in a Link header.
+//
 // Errors keep the service's one error shape ({"error": {"code", "message"}}),
 // not NGSI-LD's ProblemDetails.
 
@@ -40,8 +44,13 @@ var ngsiContext = []string{
 	"https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld",
 }
 
-// ngsiContentType is the content type of the entity answers.
+// ngsiContentType is the content type of the entity answers, unless the
+// client asks for plain application/json.
 const ngsiContentType = "application/ld+json"
+
+// ngsiContextLink is the Link header that carries the @context of a plain
+// JSON answer (the NGSI-LD core context is implied).
+var ngsiContextLink = "<" + ngsiContext[0] + `>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`
 
 // ngsiProperty is an NGSI-LD Property.
 type ngsiProperty struct {
@@ -77,7 +86,7 @@ type spotEntity struct {
 	Category       ngsiProperty     `json:"category"`
 	Location       ngsiGeoProperty  `json:"location"`
 	RefParkingSite ngsiRelationship `json:"refParkingSite"`
-	Context        []string         `json:"@context"`
+	Context        []string         `json:"@context,omitempty"`
 }
 
 // siteEntity is a zone as an OnStreetParking or OffStreetParking.
@@ -90,7 +99,7 @@ type siteEntity struct {
 	AvailableSpotNumber ngsiProperty    `json:"availableSpotNumber"`
 	OccupiedSpotNumber  ngsiProperty    `json:"occupiedSpotNumber"`
 	Occupancy           ngsiProperty    `json:"occupancy"` // occupied / total, 0-1
-	Context             []string        `json:"@context"`
+	Context             []string        `json:"@context,omitempty"`
 }
 
 // ngsiTime formats t as NGSI-LD's DateTime, or "" for the zero time.
@@ -235,8 +244,30 @@ func (h *handler) ngsiEntities(c *gin.Context) {
 	if q.count {
 		c.Header("NGSILD-Results-Count", strconv.Itoa(total))
 	}
+	// As NGSI-LD says: application/ld+json (the default) carries @context
+	// in each entity; application/json carries it in a Link header.
+	if c.NegotiateFormat(ngsiContentType, "application/json") == "application/json" {
+		withoutContext(out)
+		c.Header("Link", ngsiContextLink)
+		c.JSON(http.StatusOK, out)
+		return
+	}
 	c.Header("Content-Type", ngsiContentType) // c.JSON keeps a content type already set
 	c.JSON(http.StatusOK, out)
+}
+
+// withoutContext drops @context from each entity.
+func withoutContext(entities []any) {
+	for i, e := range entities {
+		switch ent := e.(type) {
+		case spotEntity:
+			ent.Context = nil
+			entities[i] = ent
+		case siteEntity:
+			ent.Context = nil
+			entities[i] = ent
+		}
+	}
 }
 
 // page returns the bounds of the page [offset, offset+limit) of n items.

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,5 +225,35 @@ func TestNGSIDefaultLimit(t *testing.T) {
 	got, _ = ngsiGet(t, e, "/ngsi-ld/v1/entities?type=ParkingSpot&limit=1000")
 	if len(got) != 25 {
 		t.Errorf("limit=1000: %d entities, want all 25", len(got))
+	}
+}
+
+func TestNGSIPlainJSON(t *testing.T) {
+	e := newEnv(t)
+	for _, accept := range []string{"application/json", "application/ld+json", "*/*", ""} {
+		t.Run(accept, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/ngsi-ld/v1/entities?type=OnStreetParking", nil)
+			if accept != "" {
+				req.Header.Set("Accept", accept)
+			}
+			w := httptest.NewRecorder()
+			e.router.ServeHTTP(w, req)
+			var got []map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || len(got) != 1 {
+				t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+			}
+			_, inBody := got[0]["@context"]
+			ct, link := w.Header().Get("Content-Type"), w.Header().Get("Link")
+			if accept == "application/json" {
+				if !strings.HasPrefix(ct, "application/json") || inBody ||
+					!strings.Contains(link, `rel="http://www.w3.org/ns/json-ld#context"`) {
+					t.Errorf("Content-Type %q, @context in body %v, Link %q; want JSON with the context in Link", ct, inBody, link)
+				}
+				return
+			}
+			if ct != "application/ld+json" || !inBody || link != "" {
+				t.Errorf("Content-Type %q, @context in body %v, Link %q; want JSON-LD with @context", ct, inBody, link)
+			}
+		})
 	}
 }

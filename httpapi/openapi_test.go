@@ -171,6 +171,14 @@ func TestOpenAPI(t *testing.T) {
 		e.bearer = ""
 	})
 
+	t.Run("NGSI-LD as plain JSON", func(t *testing.T) {
+		req := httptest.NewRequest("GET", "/ngsi-ld/v1/entities?type=ParkingSpot&limit=3", nil)
+		req.Header.Set("Accept", "application/json")
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, req)
+		s.check(t, req, w)
+	})
+
 	t.Run("readyz not ready", func(t *testing.T) {
 		down := newEnv(t, func(o *Options) {
 			o.Checks = []Check{{Name: "redis", Func: func(ctx context.Context) error { return io.EOF }}}
