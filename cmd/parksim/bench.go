@@ -42,6 +42,7 @@ type benchFlags struct {
 	parkdBin    string        // prebuilt parkd, or "" to build ./cmd/parkd
 	keep        bool          // keep the temporary folder
 	connections int           // publisher MQTT connections
+	redisConfig string        // extra redis-server settings, "name value, name value"
 }
 
 // benchFlagSet defines the flags of `parksim bench` into f.
@@ -59,6 +60,7 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs.StringVar(&f.parkdBin, "parkd", "", "parkd `binary` to run (default: go build ./cmd/parkd)")
 	fs.BoolVar(&f.keep, "keep", false, "keep the temporary folder (server logs)")
 	fs.IntVar(&f.connections, "connections", 4, "MQTT connections of the publisher")
+	fs.StringVar(&f.redisConfig, "redis-config", "", "extra redis-server `settings`, comma-separated, e.g. \"hash-max-listpack-entries 1024, zset-max-listpack-entries 1024\"")
 	return fs
 }
 
@@ -135,7 +137,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	}
 	b.progress("bench: working in %s", b.dir)
 	var addr string
-	if b.redis, addr, err = startRedis(b.sub("redis")); err != nil {
+	if b.redis, addr, err = startRedis(b.sub("redis"), redisArgs(b.f.redisConfig)...); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	b.rdb = redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true})
@@ -150,6 +152,9 @@ func (b *bench) setUp(ctx context.Context) error {
 		}
 	}
 	b.header = machineInfo()
+	if b.f.redisConfig != "" {
+		b.header = append(b.header, "extra redis-server settings: "+b.f.redisConfig)
+	}
 	b.regDir = b.sub("qiuai")
 	if b.reg, err = writeTown(b.regDir, 0); err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -311,4 +316,15 @@ func loadAvg() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// redisArgs turns "name value, name value" into redis-server arguments.
+func redisArgs(conf string) []string {
+	var args []string
+	for _, setting := range strings.Split(conf, ",") {
+		if f := strings.Fields(setting); len(f) > 0 {
+			args = append(args, append([]string{"--" + f[0]}, f[1:]...)...)
+		}
+	}
+	return args
 }

@@ -148,17 +148,18 @@ func tcpProbe(addr string) func() error {
 }
 
 // startRedis starts a redis-server configured like configs/redis.conf
-// (append-only file, fsync every second, noeviction) with its files in dir.
-func startRedis(dir string) (*child, string, error) {
+// (append-only file, fsync every second, noeviction) with its files in dir;
+// extra arguments ("--name", "value", …) come last and override those.
+func startRedis(dir string, extra ...string) (*child, string, error) {
 	bin, err := findProgram("redis-server", "redis-server")
 	if err != nil {
 		return nil, "", err
 	}
 	return startOnPort("redis-server", func(port int) (*child, error) {
-		return startChild("redis-server", filepath.Join(dir, "redis.log"), dir, nil, bin,
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no",
+		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no",
 			"--logfile", "", "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-			"--maxmemory-policy", "noeviction")
+			"--maxmemory-policy", "noeviction"}
+		return startChild("redis-server", filepath.Join(dir, "redis.log"), dir, nil, bin, append(args, extra...)...)
 	})
 }
 
