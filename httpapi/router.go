@@ -153,9 +153,11 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
 
-	// Staff: a bearer token of role viewer or above.
-	staff := api.Group("", requireRole(RoleViewer))
-	staff.GET("/ingest/rejected", h.listRejected)
+	// Staff: a bearer token of role viewer or above. Staff reads (sensor
+	// health, incidents) go on viewer; staff actions (closures, incident
+	// ack/resolve) on an api.Group("", requireRole(RoleOperator)).
+	viewer := api.Group("", requireRole(RoleViewer))
+	viewer.GET("/ingest/rejected", h.listRejected)
 
 	// Admin: every route under /api/v1/admin needs role admin. Register
 	// admin routes on this group only.
