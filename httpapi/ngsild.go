@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +17,7 @@ import (
 // Models (dataModel.Parking), normalized form, read-only:
 //
 //	GET /ngsi-ld/v1/entities?type=ParkingSpot|OnStreetParking|OffStreetParking&limit=&offset=&count=
+//	GET /ngsi-ld/v1/entities/{urn}
 //
 // The answer is application/ld+json with @context in each entity, or, for
 // a client that accepts only application/json, plain JSON with the
@@ -175,6 +177,65 @@ func newSiteEntity(z occupancy.Zone, st occupancy.ZoneState) siteEntity {
 // ngsiRoutes registers the NGSI-LD API under /ngsi-ld/v1.
 func (h *handler) ngsiRoutes(g *gin.RouterGroup) {
 	g.GET("/entities", h.ngsiEntities)
+	g.GET("/entities/:id", h.ngsiEntity)
+}
+
+// ngsiEntity answers GET /ngsi-ld/v1/entities/{urn}: one ParkingSpot,
+// OnStreetParking or OffStreetParking, or 404.
+func (h *handler) ngsiEntity(c *gin.Context) {
+	urn := c.Param("id")
+	typ, id, ok := strings.Cut(strings.TrimPrefix(urn, "urn:ngsi-ld:"), ":")
+	if !strings.HasPrefix(urn, "urn:ngsi-ld:") || !ok || id == "" {
+		invalid(c, "entity id %q is not urn:ngsi-ld:TYPE:ID", truncate(urn, 100))
+		return
+	}
+	notFound := occupancy.Errorf(occupancy.ENOTFOUND, "entity %s not found", truncate(urn, 100))
+	var ent any
+	var err error
+	switch typ {
+	case ngsiParkingSpot:
+		ent, err = h.spotEntity(c, id)
+	case ngsiOnStreetParking, ngsiOffStreetParking:
+		ent, err = h.siteEntity(c, typ, id)
+	default:
+		err = notFound
+	}
+	if occupancy.ErrorCode(err) == occupancy.ENOTFOUND {
+		err = notFound
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeNGSI(c, []any{ent}, true)
+}
+
+// spotEntity returns the ParkingSpot of space id. ENOTFOUND if none.
+func (h *handler) spotEntity(c *gin.Context, id string) (any, error) {
+	sp, ok := h.reg.Space(id)
+	if !ok {
+		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "no space %s", id)
+	}
+	st, err := h.store.Space(c.Request.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	z, _ := h.reg.Zone(sp.ZoneID)
+	return newSpotEntity(sp, z, st), nil
+}
+
+// siteEntity returns zone id as a parking site of type typ. ENOTFOUND if
+// there is no such zone of that type.
+func (h *handler) siteEntity(c *gin.Context, typ, id string) (any, error) {
+	z, ok := h.reg.Zone(id)
+	if !ok || siteType(z.Type) != typ {
+		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "no %s %s", typ, id)
+	}
+	st, err := h.store.Zone(c.Request.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return newSiteEntity(z, st), nil
 }
 
 // ngsiQuery is a parsed entity query.
@@ -244,16 +305,24 @@ func (h *handler) ngsiEntities(c *gin.Context) {
 	if q.count {
 		c.Header("NGSILD-Results-Count", strconv.Itoa(total))
 	}
-	// As NGSI-LD says: application/ld+json (the default) carries @context
-	// in each entity; application/json carries it in a Link header.
+	writeNGSI(c, out, false)
+}
+
+// writeNGSI answers 200 with the entities, or with the only one when single.
+// As NGSI-LD says: application/ld+json (the default) carries @context in
+// each entity; application/json carries it in a Link header.
+func writeNGSI(c *gin.Context, entities []any, single bool) {
 	if c.NegotiateFormat(ngsiContentType, "application/json") == "application/json" {
-		withoutContext(out)
+		withoutContext(entities)
 		c.Header("Link", ngsiContextLink)
-		c.JSON(http.StatusOK, out)
-		return
+	} else {
+		c.Header("Content-Type", ngsiContentType) // c.JSON keeps a content type already set
 	}
-	c.Header("Content-Type", ngsiContentType) // c.JSON keeps a content type already set
-	c.JSON(http.StatusOK, out)
+	var body any = entities
+	if single {
+		body = entities[0]
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 // withoutContext drops @context from each entity.

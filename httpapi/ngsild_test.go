@@ -257,3 +257,34 @@ func TestNGSIPlainJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestNGSIEntityByID(t *testing.T) {
+	e := newEnv(t)
+	e.apply(t, "ZA-02", false, t0.Add(-time.Minute))
+	var spot ngsiEntity
+	w := e.get(t, "/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:ZA-02", http.StatusOK, &spot)
+	if ct := w.Header().Get("Content-Type"); ct != "application/ld+json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if spot.ID != "urn:ngsi-ld:ParkingSpot:ZA-02" || spot.Status == nil || spot.Status.Value != "free" || len(spot.Context) == 0 {
+		t.Errorf("entity %+v, want ZA-02 free with @context", spot)
+	}
+	var site ngsiEntity
+	e.get(t, "/ngsi-ld/v1/entities/urn:ngsi-ld:OnStreetParking:ZA", http.StatusOK, &site)
+	if site.Type != "OnStreetParking" || site.AvailableSpotNumber == nil || site.AvailableSpotNumber.Value != 1.0 {
+		t.Errorf("entity %+v, want ZA with 1 available", site)
+	}
+	for _, tc := range []struct {
+		id   string
+		want int
+		code string
+	}{
+		{"urn:ngsi-ld:ParkingSpot:NOPE", 404, "not_found"},
+		{"urn:ngsi-ld:OffStreetParking:ZA", 404, "not_found"}, // ZA is on street
+		{"urn:ngsi-ld:Vehicle:ZA-02", 404, "not_found"},
+		{"urn:ngsi-ld:ParkingSpot:", 400, "invalid"},
+		{"ZA-02", 400, "invalid"},
+	} {
+		expectError(t, e.do(t, "GET", "/ngsi-ld/v1/entities/"+tc.id), tc.want, tc.code)
+	}
+}

@@ -149,6 +149,10 @@ func TestOpenAPI(t *testing.T) {
 		{"/ngsi-ld/v1/entities?type=OffStreetParking&limit=1&offset=0", "", 200},
 		{"/ngsi-ld/v1/entities?type=Vehicle", "", 400},
 		{"/ngsi-ld/v1/entities", "", 400},
+		{"/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:ZA-02", "", 200},
+		{"/ngsi-ld/v1/entities/urn:ngsi-ld:OffStreetParking:ZB", "", 200},
+		{"/ngsi-ld/v1/entities/urn:ngsi-ld:OnStreetParking:ZB", "", 404},
+		{"/ngsi-ld/v1/entities/ZA-02", "", 400},
 		{"/api/openapi.json", "", 200},
 		{"POST /api/v1/admin/check", adminToken, 200},
 		{"POST /api/v1/admin/check?repair=true", adminToken, 200},
@@ -204,7 +208,7 @@ func TestOpenAPI(t *testing.T) {
 		for _, target := range []string{"/api/v1/summary", "/api/v1/zones", "/api/v1/zones/ZA", "/api/v1/spaces",
 			"/api/v1/spaces/ZA-01", "/api/v1/nearby?lat=29.85&lon=121.64", "/api/v1/ingest/rejected",
 			"/ngsi-ld/v1/entities?type=ParkingSpot", "/ngsi-ld/v1/entities?type=OffStreetParking",
-			"POST /api/v1/admin/check"} {
+			"/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:ZA-01", "POST /api/v1/admin/check"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			method := "GET"
 			if m, rest, ok := strings.Cut(target, " "); ok {
