@@ -63,7 +63,11 @@ func NewClient(url string) (redis.UniversalClient, error) {
 // Sentinel-managed master, as o.URL says. It does not connect yet: the
 // first command does. Command timeouts follow the caller's context.
 func Dial(o DialOptions) (redis.UniversalClient, error) {
-	scheme, _, _ := strings.Cut(o.URL, "://")
+	scheme, _, ok := strings.Cut(o.URL, "://")
+	if !ok || strings.ContainsAny(scheme, "@:/") {
+		// Not echoed: it may hold a password.
+		return nil, fmt.Errorf("redis store: the url does not start with a scheme such as redis://")
+	}
 	base, mode, _ := strings.Cut(scheme, "+")
 	if base != "redis" && base != "rediss" {
 		return nil, fmt.Errorf("redis store: url scheme %q is not redis, rediss, redis+cluster, redis+sentinel or their rediss forms", scheme)

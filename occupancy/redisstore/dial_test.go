@@ -72,6 +72,7 @@ func TestDialChoosesTheDeployment(t *testing.T) {
 				}
 			}},
 		{name: "unknown scheme", url: "http://h:1", err: `scheme "http"`},
+		{name: "no scheme", url: "u:hunter2@h:1", err: "does not start with a scheme"},
 		{name: "unknown mode", url: "redis+ring://h:1", err: `unknown mode "ring"`},
 		{name: "tls options on a plain url", url: "redis://h:1/0", tls: &tls.Config{}, err: "use rediss"},
 		{name: "sentinel without master", url: "redis+sentinel://s1:26379", err: "not /master"},
