@@ -312,6 +312,7 @@ func (h *handler) ngsiEntities(c *gin.Context) {
 // As NGSI-LD says: application/ld+json (the default) carries @context in
 // each entity; application/json carries it in a Link header.
 func writeNGSI(c *gin.Context, entities []any, single bool) {
+	c.Header("Vary", "Accept")
 	if c.NegotiateFormat(ngsiContentType, "application/json") == "application/json" {
 		withoutContext(entities)
 		c.Header("Link", ngsiContextLink)
