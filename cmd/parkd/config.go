@@ -171,6 +171,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: sweep_interval %s must be positive", c.SweepInterval)
 	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1:
 		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
+	case !parses(c.MQTT.URL):
+		return errors.New("config: mqtt.url (PARKD_MQTT_URL) is not a URL such as tcp://host:1883") // not echoed: it may hold a password
 	case c.MQTT.TLS.set() && !mqttTLSScheme(c.MQTT.URL):
 		return fmt.Errorf("config: mqtt.tls is set but mqtt.url %s is not ssl://, tls://, mqtts:// or wss://", redisstore.RedactURL(c.MQTT.URL))
 	}

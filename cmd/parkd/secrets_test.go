@@ -79,6 +79,7 @@ func TestTLSConfigErrors(t *testing.T) {
 			"PARKD_MQTT_TLS_CERT_FILE": p.ClientCert}, "go together"},
 		{"key of another certificate", map[string]string{"PARKD_MQTT_URL": "ssl://broker:8883",
 			"PARKD_MQTT_TLS_CERT_FILE": p.ClientCert, "PARKD_MQTT_TLS_KEY_FILE": p.ServerKey}, "client certificate"},
+		{"mqtt url that does not parse", map[string]string{"PARKD_MQTT_URL": "tcp://u:hunter2@bro ker:1883"}, "is not a URL"},
 		{"redis tls options with redis://", map[string]string{"PARKD_REDIS_TLS_CA_FILE": p.CA}, "use rediss"},
 	}
 	for _, tc := range tests {

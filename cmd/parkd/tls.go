@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -101,4 +102,10 @@ func mqttTLSScheme(u string) bool {
 		}
 	}
 	return false
+}
+
+// parses reports whether u is a URL with a scheme and a host.
+func parses(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme != "" && p.Host != ""
 }
