@@ -13,9 +13,20 @@ import (
 	"github.com/qiuai/parking/simulator/town"
 )
 
-// benchStore returns a store on a private redis-server with the Qiuai
-// registry (3718 spaces), initialised.
-func benchStore(b *testing.B) (*redisstore.Store, []occupancy.Space) {
+// listpack1024 keeps every zone's hash and sorted sets (zones have at most
+// 600 spaces) in Redis's compact listpack encoding: about half the memory
+// per space (docs/benchmarks.md), at the price of linear scans.
+var listpack1024 = []string{"--hash-max-listpack-entries", "1024", "--zset-max-listpack-entries", "1024"}
+
+// benchConfigs are the redis-server settings the apply benchmarks compare.
+var benchConfigs = []struct {
+	name string
+	args []string
+}{{"redis=default", nil}, {"redis=listpack1024", listpack1024}}
+
+// benchStore returns a store on a private redis-server started with args,
+// with the Qiuai registry (3718 spaces), initialised.
+func benchStore(b *testing.B, args ...string) (*redisstore.Store, []occupancy.Space) {
 	b.Helper()
 	zones, spaces, err := town.Generate(town.Options{})
 	if err != nil {
@@ -25,7 +36,7 @@ func benchStore(b *testing.B) (*redisstore.Store, []occupancy.Space) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := redisstore.New(redisstore.Options{Client: testenv.MustStartRedis(b).Client(b), Registry: reg})
+	s, err := redisstore.New(redisstore.Options{Client: testenv.MustStartRedis(b, args...).Client(b), Registry: reg})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +58,13 @@ func benchReading(spaces []occupancy.Space, k int64) occupancy.Reading {
 // BenchmarkApply is one reading per round trip, as each ingest worker does
 // today: serially, and from 16 goroutines (parkd's default worker count).
 func BenchmarkApply(b *testing.B) {
-	s, spaces := benchStore(b)
+	for _, cfg := range benchConfigs {
+		b.Run(cfg.name, func(b *testing.B) { benchApply(b, cfg.args) })
+	}
+}
+
+func benchApply(b *testing.B, args []string) {
+	s, spaces := benchStore(b, args...)
 	ctx := context.Background()
 	var k int64
 	b.Run("serial", func(b *testing.B) {
@@ -61,7 +78,7 @@ func BenchmarkApply(b *testing.B) {
 	})
 	b.Run("workers=16", func(b *testing.B) {
 		var k atomic.Int64
-		k.Store(1 << 30) // newer than everything of the serial run
+		k.Store(1 << 30)    // newer than everything of the serial run
 		b.SetParallelism(8) // × GOMAXPROCS 2 = 16 goroutines
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -80,7 +97,13 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkApplyBatch is pipelined batches of readings in one round trip;
 // ns/op is per batch, readings/s is the throughput.
 func BenchmarkApplyBatch(b *testing.B) {
-	s, spaces := benchStore(b)
+	for _, cfg := range benchConfigs {
+		b.Run(cfg.name, func(b *testing.B) { benchApplyBatch(b, cfg.args) })
+	}
+}
+
+func benchApplyBatch(b *testing.B, args []string) {
+	s, spaces := benchStore(b, args...)
 	ctx := context.Background()
 	k := int64(1 << 40)
 	for _, size := range []int{16, 64, 256} {
