@@ -38,6 +38,9 @@ type Options struct {
 	// the first route whose filter matches its topic, Topic's first. Default:
 	// none.
 	Routes []Route
+	// SkipNative leaves Topic out of the subscription, for a subscriber that
+	// reads only a network server's broker (Routes). Default false.
+	SkipNative bool
 	// SharedGroup, if set, subscribes to $share/SharedGroup/Topic so that
 	// several instances share the stream. Default: "" (no sharing).
 	SharedGroup string
@@ -114,6 +117,8 @@ func (o *Options) validate() error {
 		return errors.New("ingest: ClientID is required: a persistent session needs a stable client id")
 	case o.Store == nil:
 		return errors.New("ingest: Store is required")
+	case o.SkipNative && len(o.Routes) == 0:
+		return errors.New("ingest: SkipNative needs at least one route")
 	case strings.ContainsAny(o.SharedGroup, "/+#"):
 		return fmt.Errorf("ingest: SharedGroup %q must not contain '/', '+' or '#'", o.SharedGroup)
 	}
@@ -143,7 +148,10 @@ func (o *Options) share(topic string) string {
 
 // filters returns every filter subscribed to, the native one first.
 func (o *Options) filters() []string {
-	out := []string{o.filter()}
+	var out []string
+	if !o.SkipNative {
+		out = append(out, o.filter())
+	}
 	for _, r := range o.Routes {
 		out = append(out, o.share(r.Topic))
 	}
@@ -197,11 +205,12 @@ func New(opts Options) (*Subscriber, error) {
 	}
 	s.client = mqtt.NewClient(s.clientOptions())
 	// Read from the client at scrape time, so it cannot go stale when
-	// paho's connect and connection-lost callbacks run out of order. One
-	// Subscriber per registry: a second one would share the first's gauge.
+	// paho's connect and connection-lost callbacks run out of order. The
+	// client id label tells the subscribers of one process apart.
 	if _, err := register(opts.Registerer, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "parkd_mqtt_connected",
-		Help: "1 while the ingest is connected to the MQTT broker, else 0.",
+		Name:        "parkd_mqtt_connected",
+		Help:        "1 while the ingest is connected to the MQTT broker, else 0.",
+		ConstLabels: prometheus.Labels{"client_id": opts.ClientID},
 	}, func() float64 {
 		if s.client.IsConnectionOpen() {
 			return 1

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +27,7 @@ type app struct {
 	log     *slog.Logger
 	reg     *occupancy.Registry
 	store   *redisstore.Store
-	sub     *ingest.Subscriber
+	subs    []*ingest.Subscriber // the main broker's, then the LoRaWAN network server's if it has its own
 	server  *httpapi.Server
 	metrics *prometheus.Registry
 	ready   chan struct{} // closed once the store is initialised
@@ -74,12 +76,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, err
 	}
-	a.sub, err = ingest.New(ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
-		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
-		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
-		Routes: ingest.LoRaWANRoutes(reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
-		Store:  a.store, Registerer: a.metrics, Logger: log})
-	if err != nil {
+	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
 	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Registry: reg, Gatherer: a.metrics,
@@ -87,6 +84,41 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
 	return a, nil
+}
+
+// subscribers builds the MQTT subscribers: one on the main broker for the
+// native topic and, unless the LoRaWAN network server has a broker of its
+// own, its topics too; and then one on that broker. They share the store,
+// the worker settings and the metrics.
+func (a *app) subscribers(mqttTLS *tls.Config) ([]*ingest.Subscriber, error) {
+	cfg := a.cfg
+	native := ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
+		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
+		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
+		Routes: ingest.LoRaWANRoutes(a.reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
+		Store:  a.store, Registerer: a.metrics, Logger: a.log}
+	lw := cfg.LoRaWAN.MQTT
+	if lw.URL == "" {
+		s, err := ingest.New(native)
+		return []*ingest.Subscriber{s}, err
+	}
+	lorawan := native
+	native.Routes = nil
+	lwTLS, err := lw.TLS.build("lorawan.mqtt")
+	if err != nil {
+		return nil, err
+	}
+	lorawan.BrokerURL, lorawan.Username, lorawan.Password, lorawan.TLSConfig = lw.URL, lw.Username, lw.Password, lwTLS
+	lorawan.ClientID, lorawan.SkipNative = cmp.Or(lw.ClientID, cfg.MQTT.ClientID+"-lorawan"), true
+	var subs []*ingest.Subscriber
+	for _, o := range []ingest.Options{native, lorawan} {
+		s, err := ingest.New(o)
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, s)
+	}
+	return subs, nil
 }
 
 // checks are the readiness checks: the registry is loaded (it is, once the
@@ -101,7 +133,14 @@ func (a *app) checks() []httpapi.Check {
 			}
 			return a.store.Ping(ctx)
 		}},
-		{Name: "mqtt", Func: func(context.Context) error { return a.sub.Ready() }},
+		{Name: "mqtt", Func: func(context.Context) error {
+			for _, s := range a.subs {
+				if err := s.Ready(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 		{Name: "registry", Func: func(context.Context) error { return nil }},
 	}
 }
@@ -124,7 +163,10 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		close(a.ready)
 		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
-		return a.sub.Run(gctx)
+		for _, s := range a.subs[1:] {
+			g.Go(func() error { return s.Run(gctx) })
+		}
+		return a.subs[0].Run(gctx)
 	})
 	err := g.Wait()
 	a.log.Info("parkd stopped")

@@ -50,10 +50,20 @@ type Config struct {
 		Format string `yaml:"format"`
 	} `yaml:"log"`
 	// LoRaWAN network servers' uplinks, read on the mqtt broker beside the
-	// native topic; an empty topic turns its format off.
+	// native topic, or on a broker of their own; an empty topic turns its
+	// format off.
 	LoRaWAN struct {
 		TTSTopic        string `yaml:"tts_topic"`        // The Things Stack v3
 		ChirpStackTopic string `yaml:"chirpstack_topic"` // ChirpStack v4
+		// MQTT is the network server's broker; an empty URL means the mqtt
+		// broker above.
+		MQTT struct {
+			URL      string    `yaml:"url"`
+			ClientID string    `yaml:"client_id"` // default: mqtt.client_id + "-lorawan"
+			Username string    `yaml:"username"`
+			Password string    `yaml:"password"`
+			TLS      TLSConfig `yaml:"tls"`
+		} `yaml:"mqtt"`
 	} `yaml:"lorawan"`
 }
 
@@ -108,25 +118,31 @@ func loadConfig(path string, required bool, getenv func(string) string) (Config,
 // secret from a file (Docker and systemd credentials).
 func (c *Config) applyEnv(getenv func(string) string) error {
 	str := map[string]*string{
-		"PARKD_MQTT_URL":              &c.MQTT.URL,
-		"PARKD_MQTT_CLIENT_ID":        &c.MQTT.ClientID,
-		"PARKD_MQTT_USERNAME":         &c.MQTT.Username,
-		"PARKD_MQTT_PASSWORD":         &c.MQTT.Password,
-		"PARKD_MQTT_SHARED_GROUP":     &c.MQTT.SharedGroup,
-		"PARKD_REDIS_URL":             &c.Redis.URL,
-		"PARKD_REDIS_PASSWORD":        &c.Redis.Password,
-		"PARKD_MQTT_TLS_CA_FILE":      &c.MQTT.TLS.CAFile,
-		"PARKD_MQTT_TLS_CERT_FILE":    &c.MQTT.TLS.CertFile,
-		"PARKD_MQTT_TLS_KEY_FILE":     &c.MQTT.TLS.KeyFile,
-		"PARKD_MQTT_TLS_SERVER_NAME":  &c.MQTT.TLS.ServerName,
-		"PARKD_REDIS_TLS_CA_FILE":     &c.Redis.TLS.CAFile,
-		"PARKD_REDIS_TLS_CERT_FILE":   &c.Redis.TLS.CertFile,
-		"PARKD_REDIS_TLS_KEY_FILE":    &c.Redis.TLS.KeyFile,
-		"PARKD_REDIS_TLS_SERVER_NAME": &c.Redis.TLS.ServerName,
-		"PARKD_HTTP_ADDR":             &c.HTTP.Addr,
-		"PARKD_REGISTRY":              &c.Registry,
-		"PARKD_LOG_LEVEL":             &c.Log.Level,
-		"PARKD_LOG_FORMAT":            &c.Log.Format,
+		"PARKD_MQTT_URL":                 &c.MQTT.URL,
+		"PARKD_MQTT_CLIENT_ID":           &c.MQTT.ClientID,
+		"PARKD_MQTT_USERNAME":            &c.MQTT.Username,
+		"PARKD_MQTT_PASSWORD":            &c.MQTT.Password,
+		"PARKD_MQTT_SHARED_GROUP":        &c.MQTT.SharedGroup,
+		"PARKD_REDIS_URL":                &c.Redis.URL,
+		"PARKD_REDIS_PASSWORD":           &c.Redis.Password,
+		"PARKD_MQTT_TLS_CA_FILE":         &c.MQTT.TLS.CAFile,
+		"PARKD_MQTT_TLS_CERT_FILE":       &c.MQTT.TLS.CertFile,
+		"PARKD_MQTT_TLS_KEY_FILE":        &c.MQTT.TLS.KeyFile,
+		"PARKD_MQTT_TLS_SERVER_NAME":     &c.MQTT.TLS.ServerName,
+		"PARKD_REDIS_TLS_CA_FILE":        &c.Redis.TLS.CAFile,
+		"PARKD_REDIS_TLS_CERT_FILE":      &c.Redis.TLS.CertFile,
+		"PARKD_REDIS_TLS_KEY_FILE":       &c.Redis.TLS.KeyFile,
+		"PARKD_REDIS_TLS_SERVER_NAME":    &c.Redis.TLS.ServerName,
+		"PARKD_HTTP_ADDR":                &c.HTTP.Addr,
+		"PARKD_REGISTRY":                 &c.Registry,
+		"PARKD_LOG_LEVEL":                &c.Log.Level,
+		"PARKD_LOG_FORMAT":               &c.Log.Format,
+		"PARKD_LORAWAN_TTS_TOPIC":        &c.LoRaWAN.TTSTopic,
+		"PARKD_LORAWAN_CHIRPSTACK_TOPIC": &c.LoRaWAN.ChirpStackTopic,
+		"PARKD_LORAWAN_MQTT_URL":         &c.LoRaWAN.MQTT.URL,
+		"PARKD_LORAWAN_MQTT_CLIENT_ID":   &c.LoRaWAN.MQTT.ClientID,
+		"PARKD_LORAWAN_MQTT_USERNAME":    &c.LoRaWAN.MQTT.Username,
+		"PARKD_LORAWAN_MQTT_PASSWORD":    &c.LoRaWAN.MQTT.Password,
 	}
 	for name, dst := range str {
 		if v := getenv(name); v != "" {
@@ -135,9 +151,10 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	// Secrets may come from files instead (Docker and systemd credentials).
 	secrets := map[string]*string{
-		"PARKD_MQTT_PASSWORD_FILE":  &c.MQTT.Password,
-		"PARKD_REDIS_PASSWORD_FILE": &c.Redis.Password,
-		"PARKD_REDIS_URL_FILE":      &c.Redis.URL,
+		"PARKD_MQTT_PASSWORD_FILE":         &c.MQTT.Password,
+		"PARKD_LORAWAN_MQTT_PASSWORD_FILE": &c.LoRaWAN.MQTT.Password,
+		"PARKD_REDIS_PASSWORD_FILE":        &c.Redis.Password,
+		"PARKD_REDIS_URL_FILE":             &c.Redis.URL,
 	}
 	for name, dst := range secrets {
 		if f := getenv(name); f != "" {
@@ -173,6 +190,12 @@ func (c *Config) validate() error {
 		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
 	case !parses(c.MQTT.URL):
 		return errors.New("config: mqtt.url (PARKD_MQTT_URL) is not a URL such as tcp://host:1883") // not echoed: it may hold a password
+	case c.LoRaWAN.MQTT.URL != "" && !parses(c.LoRaWAN.MQTT.URL):
+		return errors.New("config: lorawan.mqtt.url (PARKD_LORAWAN_MQTT_URL) is not a URL such as ssl://host:8883")
+	case c.LoRaWAN.MQTT.URL != "" && c.LoRaWAN.TTSTopic == "" && c.LoRaWAN.ChirpStackTopic == "":
+		return errors.New("config: lorawan.mqtt.url is set but lorawan.tts_topic and lorawan.chirpstack_topic are both empty")
+	case c.LoRaWAN.MQTT.TLS.set() && !mqttTLSScheme(c.LoRaWAN.MQTT.URL):
+		return errors.New("config: lorawan.mqtt.tls is set but lorawan.mqtt.url is not ssl://, tls://, mqtts:// or wss://")
 	case c.MQTT.TLS.set() && !mqttTLSScheme(c.MQTT.URL):
 		return fmt.Errorf("config: mqtt.tls is set but mqtt.url %s is not ssl://, tls://, mqtts:// or wss://", redisstore.RedactURL(c.MQTT.URL))
 	}
