@@ -151,6 +151,11 @@ func (b *bench) setUp(ctx context.Context) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 	}
+	if b.bin != "" {
+		if b.bin, err = filepath.Abs(b.bin); err != nil { // parkd runs in its own folder
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	b.header = machineInfo()
 	if b.f.redisConfig != "" {
 		b.header = append(b.header, "extra redis-server settings: "+b.f.redisConfig)
