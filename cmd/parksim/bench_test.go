@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/qiuai/parking/internal/testenv"
 )
 
 // TestBenchBrokerPart runs `parksim bench -only a` for real (its own
@@ -38,5 +40,24 @@ func TestBenchRejectsUnknownPart(t *testing.T) {
 	c := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
 	if code := c.main([]string{"bench", "-only", "a,x"}); code != exitUsage {
 		t.Errorf("exit %d, want %d (usage)", code, exitUsage)
+	}
+}
+
+// TestLoadCommand runs `parksim load` against a real broker with a written
+// registry and checks that every message was acknowledged and reported.
+func TestLoadCommand(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	dir := t.TempDir()
+	if _, err := writeTown(dir, 300); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code := c.main([]string{"load", "-broker", broker.URL, "-registry", dir, "-rate", "-1", "-count", "2000", "-duration", "0", "-quiet"})
+	if code != exitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	if want := regexp.MustCompile(`^sent 2000, acked 2000, errors 0 in `); !want.MatchString(out.String()) {
+		t.Errorf("output %q does not match %s", out.String(), want)
 	}
 }
