@@ -139,8 +139,12 @@ func (p *publisher) publish(ctx context.Context, conn int, topic string, payload
 	if err := p.limiter.Wait(ctx); err != nil {
 		return fmt.Errorf("simulator: publish: %w", err)
 	}
-	tok := p.clients[conn].Publish(topic, 1, false, payload)
+	tok, ok := publishUntil(p.clients[conn], topic, payload, ctx.Done())
 	p.count.sent.Add(1)
+	if !ok {
+		p.count.errors.Add(1) // handed to the client, but its outcome will never be known
+		return nil
+	}
 	select {
 	case p.queues[conn] <- pending{tok: tok, topic: topic, payload: payload}:
 		return nil
@@ -188,7 +192,26 @@ func (p *publisher) await(c mqtt.Client, m pending) bool {
 		}
 		delay = min(2*delay, retryMax)
 		p.count.retries.Add(1)
-		m.tok = c.Publish(m.topic, 1, false, m.payload)
+		tok, ok := publishUntil(c, m.topic, m.payload, p.abort)
+		if !ok {
+			return false
+		}
+		m.tok = tok
+	}
+}
+
+// publishUntil publishes payload at QoS 1 on c. paho's Publish can block
+// for up to its write timeout (30 s) while a lost connection is being torn
+// down, so it runs apart and the caller stops waiting when stop is closed;
+// ok is false then (the message may still go out).
+func publishUntil(c mqtt.Client, topic string, payload []byte, stop <-chan struct{}) (tok mqtt.Token, ok bool) {
+	ch := make(chan mqtt.Token, 1)
+	go func() { ch <- c.Publish(topic, 1, false, payload) }()
+	select {
+	case tok = <-ch:
+		return tok, true
+	case <-stop:
+		return nil, false
 	}
 }
 
