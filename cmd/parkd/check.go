@@ -37,15 +37,13 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("parkd check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, checkUsage); fs.PrintDefaults() }
-	configPath := fs.String("config", "configs/parkd.yaml", "YAML config `file`; optional unless given explicitly")
+	config := configFlag(fs, getenv)
 	repair := fs.Bool("repair", false, "repair the drift found")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	cfg, err := loadConfig(*configPath, explicit, getenv)
+	cfg, err := config()
 	if err != nil {
 		return err
 	}

@@ -55,15 +55,13 @@ func realMain(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("parkd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	configPath := fs.String("config", "configs/parkd.yaml", "YAML config `file`; optional unless given explicitly")
+	config := configFlag(fs, getenv)
 	demo := fs.Bool("demo", false, "run the self-contained demo (embedded broker, Redis and simulator)")
 	accel := fs.Float64("demo-accel", 60, "demo: simulated seconds per real second for the demand model")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	cfg, err := loadConfig(*configPath, explicit, getenv)
+	cfg, err := config()
 	if err != nil {
 		return err
 	}
@@ -73,6 +71,18 @@ func realMain(ctx context.Context, args []string, getenv func(string) string, st
 			registryFromEnv: getenv("PARKD_REGISTRY") != ""}, log)
 	}
 	return run(ctx, cfg, nil, log)
+}
+
+// configFlag adds -config to fs and returns the loader to call once fs is
+// parsed: a config file named on the command line must exist, the default
+// one may be missing.
+func configFlag(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	path := fs.String("config", "configs/parkd.yaml", "YAML config `file`; optional unless given explicitly")
+	return func() (Config, error) {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+		return loadConfig(*path, explicit, getenv)
+	}
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
