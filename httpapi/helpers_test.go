@@ -41,24 +41,6 @@ func (c *clock) Set(t time.Time) {
 	c.now = t
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a router over the real store on a private redis-server.
 type env struct {
 	reg    *occupancy.Registry
@@ -66,7 +48,7 @@ type env struct {
 	store  *redisstore.Store
 	clk    *clock
 	prom   *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 	router *gin.Engine
 	// bearer, when set, is sent as "Authorization: Bearer …" by do and get.
 	bearer string
@@ -103,7 +85,7 @@ func newEnv(tb testing.TB, edit ...func(*Options)) *env {
 func newEnvReg(tb testing.TB, reg *occupancy.Registry, edit ...func(*Options)) *env {
 	tb.Helper()
 	e := &env{reg: reg, redis: testenv.MustStartRedis(tb), clk: &clock{now: t0},
-		prom: prometheus.NewRegistry(), logs: &syncBuffer{}}
+		prom: prometheus.NewRegistry(), logs: &testenv.SyncBuffer{}}
 	// The client parkd uses, so timeouts behave as in production.
 	rdb, err := redisstore.NewClient(e.redis.URL)
 	if err != nil {

@@ -9,11 +9,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 )
 
 // newTestPipeline returns a pipeline on a fake store with fast retries.
-func newTestPipeline(t *testing.T, store Store, clock *fakeClock) (*Pipeline, *prometheus.Registry, *syncBuffer) {
+func newTestPipeline(t *testing.T, store Store, clock *fakeClock) (*Pipeline, *prometheus.Registry, *testenv.SyncBuffer) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	log, buf := newTestLogger()
@@ -144,7 +145,7 @@ func TestPipelineRetriesUntilStoreRecovers(t *testing.T) {
 	if err := p.StoreErr(); err != nil {
 		t.Errorf("StoreErr after recovery = %v, want nil", err)
 	}
-	if got := buf.lines("store available again"); len(got) != 1 {
+	if got := buf.Lines("store available again"); len(got) != 1 {
 		t.Errorf("want one recovery line in the log, got %q", got)
 	}
 }
@@ -213,7 +214,7 @@ func TestPipelineRecoversPanics(t *testing.T) {
 	if v := metricValue(t, reg, "parkd_ingest_panics_total"); v != 1 {
 		t.Errorf("panics = %v, want 1", v)
 	}
-	if lines := buf.lines("panic while handling a message"); len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") {
+	if lines := buf.Lines("panic while handling a message"); len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") {
 		t.Errorf("want one ERROR line about the panic, got %q", lines)
 	}
 	// Recover alone turns the panic into an internal error.
@@ -233,14 +234,14 @@ func TestPipelineRateLimitsBadMessageLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := buf.lines("rejected message"); len(got) != 1 {
+	if got := buf.Lines("rejected message"); len(got) != 1 {
 		t.Fatalf("100 bad messages within a second gave %d log lines, want 1", len(got))
 	}
 	clock.Advance(time.Second)
 	if err := h(context.Background(), topicFor("s1"), []byte(`nope`)); err != nil {
 		t.Fatal(err)
 	}
-	got := buf.lines("rejected message")
+	got := buf.Lines("rejected message")
 	if len(got) != 2 || !strings.Contains(got[1], "suppressed=99") {
 		t.Errorf("after a second the next line must report 99 suppressed; got %q", got)
 	}

@@ -104,7 +104,7 @@ func (s *recStore) attemptsOf(id string) int {
 type running struct {
 	*Subscriber
 	reg    *prometheus.Registry
-	log    *syncBuffer
+	log    *testenv.SyncBuffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run has returned
 	err    error         // what Run returned
