@@ -1,0 +1,212 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// The live feed is one capped Redis stream per zone, pk:{Z}:ev, in the
+// zone's hash slot. The apply script appends a space change to it in the
+// same atomic step that moves the space (so an event exists exactly when the
+// change happened, at no extra round trip); Publish appends the events of Go
+// code (incidents, closures).
+//
+// An entry's fields: t type (space, zone, incident), s space id, st status,
+// ms time (Unix ms), d JSON payload; a space change from the apply script
+// also carries the zone's counters after the change: n total, f free,
+// o occupied, u unknown, c closed, and is read as two events, the space's
+// and the zone's, with the same id.
+//
+// Event ids are "STREAMID@ZONE" (e.g. 1764110000000-3@Z01). A reader keeps
+// one position per zone; a client resuming with Last-Event-ID gets, in its
+// zone, what follows that entry exactly, and in every other zone the entries
+// from EventResumeWindow before the id's time on. The streams of a single
+// Redis share one clock, so nothing is missed; on a Redis Cluster each
+// master stamps ids with its own clock, so a resume misses nothing as long
+// as the masters' clocks and the delivery lag differ by less than the
+// window. The price is that a resume may repeat up to a window of other
+// zones' events: clients drop ids they have seen. One stream per zone
+// rather than one global stream keeps the append inside the apply script
+// (a script may only touch its zone's slot) and spreads the writes over the
+// cluster.
+
+// EventResumeWindow is how far before a Last-Event-ID's time a resume
+// re-reads the other zones' streams.
+const EventResumeWindow = 2 * time.Second
+
+// eventMax caps each zone's stream, approximately (XADD MAXLEN ~).
+const eventMax = 10000
+
+// eventsKey is zone's stream of events.
+func (s *Store) eventsKey(zoneID string) string {
+	return s.opts.Prefix + ":{" + zoneID + "}:ev"
+}
+
+// Publish appends e to its zone's stream and returns its id. EINVALID for an
+// event without a type or with a zone not in the registry.
+func (s *Store) Publish(ctx context.Context, e occupancy.Event) (string, error) {
+	if e.Type == "" {
+		return "", occupancy.Errorf(occupancy.EINVALID, "event without a type")
+	}
+	if _, ok := s.reg.Zone(e.ZoneID); !ok {
+		return "", occupancy.Errorf(occupancy.EINVALID, "event of unknown zone %q", e.ZoneID)
+	}
+	if e.Time.IsZero() {
+		e.Time = s.opts.Now()
+	}
+	vals := []any{"t", string(e.Type), "s", e.SpaceID, "st", e.Status,
+		"ms", strconv.FormatInt(e.Time.UnixMilli(), 10), "d", string(e.Data)}
+	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.eventsKey(e.ZoneID),
+		MaxLen: eventMax, Approx: true, Values: vals}).Result()
+	if err != nil {
+		return "", fmt.Errorf("redis store: publish %s event: %w", e.Type, err)
+	}
+	return id + "@" + e.ZoneID, nil
+}
+
+// EventCursor is a reader's position in every zone's stream. The zero value
+// is not usable: get one from EventsNow or EventsAfter.
+type EventCursor struct {
+	pos map[string]string // zone -> last stream id read (exclusive)
+	def string            // position of a zone not in pos (one added by a reload)
+}
+
+// EventsNow returns a cursor at the end of every zone's stream: reading
+// from it gives only events published after this call.
+func (s *Store) EventsNow(ctx context.Context) (*EventCursor, error) {
+	zones := s.reg.Zones()
+	cmds := make([]*redis.XMessageSliceCmd, len(zones))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			cmds[i] = p.XRevRangeN(ctx, s.eventsKey(z.ID), "+", "-", 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: event positions: %w", err)
+	}
+	c := &EventCursor{pos: map[string]string{}, def: "0-0"}
+	for i, z := range zones {
+		c.pos[z.ID] = "0-0"
+		if msgs := cmds[i].Val(); len(msgs) > 0 {
+			c.pos[z.ID] = msgs[0].ID
+		}
+	}
+	return c, nil
+}
+
+// EventsAfter returns the cursor of a client resuming after the event id
+// last (its Last-Event-ID). EINVALID for an id that is not one of ours.
+func (s *Store) EventsAfter(last string) (*EventCursor, error) {
+	sid, zone, ok := strings.Cut(last, "@")
+	msStr, seqStr, ok2 := strings.Cut(sid, "-")
+	ms, err1 := strconv.ParseInt(msStr, 10, 64)
+	_, err2 := strconv.ParseUint(seqStr, 10, 64)
+	if !ok || !ok2 || err1 != nil || err2 != nil || zone == "" || ms < 0 {
+		return nil, occupancy.Errorf(occupancy.EINVALID, "Last-Event-ID %q is not an event id", last)
+	}
+	from := "0-0"
+	if w := ms - EventResumeWindow.Milliseconds(); w > 0 {
+		from = strconv.FormatInt(w-1, 10) + "-18446744073709551615" // just before w-0
+	}
+	c := &EventCursor{pos: map[string]string{}, def: from}
+	for _, z := range s.reg.Zones() {
+		c.pos[z.ID] = from
+	}
+	c.pos[zone] = sid
+	return c, nil
+}
+
+// ReadEvents returns the events after c in every zone, at most max per zone,
+// oldest first, and moves c past them. It does not block: nil when nothing
+// is new. Each zone is read by its own command, so it works on a Cluster.
+func (s *Store) ReadEvents(ctx context.Context, c *EventCursor, max int64) ([]occupancy.Event, error) {
+	zones := s.reg.Zones()
+	cmds := make([]*redis.XStreamSliceCmd, len(zones))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			pos, ok := c.pos[z.ID]
+			if !ok {
+				pos = c.def
+			}
+			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{s.eventsKey(z.ID), pos}, Count: max, Block: -1})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis store: read events: %w", err)
+	}
+	type entry struct {
+		zone string
+		msg  redis.XMessage
+	}
+	var got []entry
+	for i, z := range zones {
+		for _, st := range cmds[i].Val() {
+			for _, m := range st.Messages {
+				got = append(got, entry{z.ID, m})
+				c.pos[z.ID] = m.ID
+			}
+		}
+	}
+	slices.SortStableFunc(got, func(a, b entry) int {
+		if d := compareStreamIDs(a.msg.ID, b.msg.ID); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.zone, b.zone)
+	})
+	var out []occupancy.Event
+	for _, e := range got {
+		out = append(out, decodeEvent(e.zone, e.msg)...)
+	}
+	return out, nil
+}
+
+// compareStreamIDs orders two stream ids "ms-seq" by time, then sequence.
+func compareStreamIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	ams, _ := strconv.ParseUint(am, 10, 64)
+	bms, _ := strconv.ParseUint(bm, 10, 64)
+	asq, _ := strconv.ParseUint(as, 10, 64)
+	bsq, _ := strconv.ParseUint(bs, 10, 64)
+	return cmp.Or(cmp.Compare(ams, bms), cmp.Compare(asq, bsq))
+}
+
+// decodeEvent turns one stream entry into its events: one, or two (space
+// and zone) for a space change that carries the zone's counters.
+func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	num := func(k string) int { n, _ := strconv.Atoi(str(k)); return n }
+	ms, _ := strconv.ParseInt(str("ms"), 10, 64)
+	e := occupancy.Event{ID: m.ID + "@" + zone, Type: occupancy.EventType(str("t")),
+		Time: time.UnixMilli(ms).UTC(), ZoneID: zone, SpaceID: str("s"), Status: str("st")}
+	if d := str("d"); d != "" && json.Valid([]byte(d)) {
+		e.Data = json.RawMessage(d)
+	}
+	if e.Type == occupancy.EventSpace && e.Status != "" && len(e.Status) == 1 {
+		e.Status = string(statusNames[e.Status])
+	}
+	if _, ok := m.Values["n"]; !ok {
+		return []occupancy.Event{e}
+	}
+	counts, _ := json.Marshal(occupancy.Counts{Total: num("n"), Free: num("f"),
+		Occupied: num("o"), Unknown: num("u"), Closed: num("c")})
+	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
+	return []occupancy.Event{e, z}
+}
+
+// statusNames are the statuses of the packed state's letters.
+var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": occupancy.StatusOccupied,
+	"u": occupancy.StatusUnknown, "c": occupancy.StatusClosed}
