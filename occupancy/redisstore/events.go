@@ -210,3 +210,6 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 // statusNames are the statuses of the packed state's letters.
 var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": occupancy.StatusOccupied,
 	"u": occupancy.StatusUnknown, "c": occupancy.StatusClosed}
+
+// eventMaxArg is eventMax as the apply script's argument.
+var eventMaxArg = strconv.Itoa(eventMax)
