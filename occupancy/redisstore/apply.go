@@ -79,7 +79,7 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 	if r.BatteryMV > 0 {
 		bat = strconv.Itoa(r.BatteryMV)
 	}
-	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind]}
+	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], k.changes, s.eventsKey(sp.ZoneID)}
 	args := []any{sp.ID, occ,
 		strconv.FormatInt(r.TS.UnixMicro(), 10),
 		strconv.FormatUint(r.Seq, 10),
@@ -89,7 +89,7 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 		strconv.FormatFloat(sp.Lon, 'f', -1, 64),
 		strconv.FormatFloat(sp.Lat, 'f', -1, 64),
 	}
-	return keys, append(args, healthArgs(r)...)
+	return keys, append(append(args, healthArgs(r)...), eventMaxArg)
 }
 
 // healthArgs are the health arguments of applyScript: temp_c, firmware,

@@ -35,9 +35,12 @@ end
 // applyScript applies one reading under the contract's ordering rule.
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
-// the space's kind. ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
+// the space's kind, 5 change log zset (space|ts_us -> now_ms, trimmed to the
+// last hour: see health.go), 6 the zone's event stream (events.go: a status
+// change appends its space event with the zone's counters). ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
 // 5 ts_ms, 6 now_ms, 7 battery_mv (” if not reported), 8 lon, 9 lat,
-// 10-14 temp_c, firmware, reset_cause, rssi, snr (” if not reported).
+// 10-14 temp_c, firmware, reset_cause, rssi, snr (” if not reported),
+// 15 the event stream's cap (XADD MAXLEN ~).
 // Returns applied, duplicate or stale.
 var applyScript = redis.NewScript(luaCommon + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -66,6 +69,11 @@ end
 if nst ~= st then
   t[3] = ARGV[5]
   move(KEYS[2], st, nst, ARGV[6])
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1] .. '|' .. ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. string.format('%d', tonumber(ARGV[6]) - 3600000))
+  local n = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed')
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[15], '*', 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
+    'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5])
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
   elseif st == 'f' then

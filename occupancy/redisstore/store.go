@@ -8,6 +8,9 @@
 //	pk:{Z}:c          hash: total, free, occupied, unknown, closed, updated
 //	pk:{Z}:seen       zset: space id -> last seen (ms), for the sweeper
 //	pk:{Z}:free:KIND  geo set of the zone's free spaces of one kind
+//	pk:{Z}:chg        zset: "space|ts_us" -> when its status changed (ms), last hour
+//	pk:{Z}:inc        hash: incident id -> incident JSON
+//	pk:{Z}:inc:active hash: "type|space" -> id of the incident of a condition that holds
 //	pk:rejected       stream of rejected messages (capped)
 package redisstore
 
@@ -65,6 +68,8 @@ func (o *Options) ensureDefaults() {
 // zoneKeys are the keys of one zone, built once.
 type zoneKeys struct {
 	states, counters, seen string
+	changes                string // zset of recent status changes: health.go
+	incidents, active      string // incidents by id, and open conditions: incidents.go
 	free                   map[occupancy.Kind]string
 	freeAll                []string // the free sets of every kind, in occupancy.Kinds order
 }
@@ -96,6 +101,7 @@ func New(opts Options) (*Store, error) {
 func (s *Store) keysFor(zoneID string) *zoneKeys {
 	base := s.opts.Prefix + ":{" + zoneID + "}:"
 	k := &zoneKeys{states: base + "s", counters: base + "c", seen: base + "seen",
+		changes: base + "chg", incidents: base + "inc", active: base + "inc:active",
 		free: map[occupancy.Kind]string{}}
 	for _, kind := range occupancy.Kinds {
 		k.free[kind] = base + "free:" + string(kind)

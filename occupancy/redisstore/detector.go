@@ -1,0 +1,115 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// DetectResult counts what one detection pass did.
+type DetectResult struct {
+	Opened   []occupancy.Incident // incidents opened in this pass
+	Resolved []string             // ids resolved because their condition cleared
+}
+
+// DetectIncidents runs one detection pass over every zone: it opens an
+// incident for each condition (overstay, offline, low battery, flapping;
+// see occupancy.HealthRules.Conditions) that has none yet, and clears the
+// conditions that no longer hold, resolving their incidents unless staff
+// already did. It is idempotent and safe on several instances at once: a
+// condition opens at most one incident (HSETNX on the zone's active hash),
+// whoever sees it first.
+func (s *Store) DetectIncidents(ctx context.Context, rules occupancy.HealthRules) (DetectResult, error) {
+	rules = rules.WithDefaults()
+	var res DetectResult
+	for _, z := range s.reg.Zones() {
+		if err := s.detectZone(ctx, z.ID, rules, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// detectZone is DetectIncidents on one zone.
+func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.HealthRules, res *DetectResult) error {
+	k := s.zones[zoneID]
+	active, err := s.rdb.HGetAll(ctx, k.active).Result()
+	if err != nil {
+		return fmt.Errorf("redis store: read active incidents of zone %s: %w", zoneID, err)
+	}
+	sensors, err := s.SensorHealth(ctx, zoneID)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	holds := map[string]occupancy.Condition{}
+	for _, h := range sensors {
+		sp, _ := s.reg.Space(h.State.SpaceID)
+		for _, c := range rules.Conditions(sp, h, now) {
+			holds[condKey(c.Type, sp.ID)] = c
+		}
+	}
+	for key, id := range active {
+		_, _, start, ok := occupancy.ParseIncidentID(id)
+		if c, held := holds[key]; ok && held && occupancy.SameCondition(c, start) {
+			delete(holds, key) // still holds: its incident stays as it is
+			continue
+		}
+		resolved, err := s.clearCondition(ctx, k, key, id)
+		if err != nil {
+			return err
+		}
+		if resolved {
+			res.Resolved = append(res.Resolved, id)
+		}
+	}
+	for key, c := range holds {
+		if _, ok := active[key]; ok {
+			continue // cleared above; it opens again (as a new incident) on the next pass
+		}
+		sp, _ := s.reg.Space(key[len(c.Type)+1:])
+		inc := occupancy.Incident{ID: occupancy.IncidentID(c.Type, sp.ID, c.Start), Type: c.Type,
+			SpaceID: sp.ID, ZoneID: zoneID, Status: occupancy.IncidentOpen, Detail: c.Detail,
+			OpenedAt: now.UTC(), Start: c.Start.UTC()}
+		b, _ := json.Marshal(inc)
+		n, err := openIncidentScript.Run(ctx, s.rdb, []string{k.incidents, k.active}, key, inc.ID, b).Int()
+		if err != nil {
+			return fmt.Errorf("redis store: open incident %s: %w", inc.ID, err)
+		}
+		if n == 1 {
+			res.Opened = append(res.Opened, inc)
+		}
+	}
+	return nil
+}
+
+// RunDetector calls DetectIncidents every interval until ctx is done,
+// logging what it opened and resolved. onChange, if not nil, is called with
+// each pass's result when it changed something (e.g. to publish events).
+func (s *Store) RunDetector(ctx context.Context, interval time.Duration, rules occupancy.HealthRules, onChange func(DetectResult)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.DetectIncidents(ctx, rules)
+		if err != nil {
+			s.opts.Logger.Warn("incident detection failed", "err", err)
+		}
+		for _, inc := range res.Opened {
+			s.opts.Logger.Info("incident opened", "id", inc.ID, "type", inc.Type, "space", inc.SpaceID)
+		}
+		for _, id := range res.Resolved {
+			s.opts.Logger.Info("incident resolved: condition cleared", "id", id)
+		}
+		if onChange != nil && len(res.Opened)+len(res.Resolved) > 0 {
+			onChange(res)
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// Incidents live per zone, so the keys of one zone's incidents share its
+// slot: pk:{Z}:inc maps id to the incident as JSON, pk:{Z}:inc:active maps
+// "type|space" to the id of the incident whose condition holds now. An
+// entry in the active hash is what stops the detector opening the same
+// condition twice; it stays after staff resolve the incident, and goes
+// only when the detector sees the condition clear.
+
+// openIncidentScript opens an incident unless its condition already has
+// one. KEYS: 1 incidents hash, 2 active hash. ARGV: 1 condition key, 2 id,
+// 3 incident JSON. Returns 1 if it opened it.
+var openIncidentScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+`)
+
+// condKey is the active hash field of a condition.
+func condKey(t occupancy.IncidentType, spaceID string) string { return string(t) + "|" + spaceID }
+
+// txRetries bounds the optimistic retries of an incident update.
+const txRetries = 10
+
+// Incidents returns the incidents matching f, newest opened first, at most
+// limit. EINVALID for a bad filter, ENOTFOUND for an unknown zone.
+func (s *Store) Incidents(ctx context.Context, f occupancy.IncidentFilter, limit int) ([]occupancy.Incident, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	zones := s.reg.Zones()
+	if f.ZoneID != "" {
+		z, ok := s.reg.Zone(f.ZoneID)
+		if !ok {
+			return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", f.ZoneID)
+		}
+		zones = []occupancy.Zone{z}
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(zones))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			cmds[i] = p.HGetAll(ctx, s.zones[z.ID].incidents)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: read incidents: %w", err)
+	}
+	var out []occupancy.Incident
+	for _, cmd := range cmds {
+		for id, v := range cmd.Val() {
+			inc, err := decodeIncident(id, v)
+			if err != nil {
+				s.opts.Logger.Warn("unreadable incident skipped", "id", id, "err", err)
+				continue
+			}
+			if f.Match(inc) {
+				out = append(out, inc)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
+			return out[i].OpenedAt.After(out[j].OpenedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func decodeIncident(id, v string) (occupancy.Incident, error) {
+	var inc occupancy.Incident
+	if err := json.Unmarshal([]byte(v), &inc); err != nil {
+		return inc, fmt.Errorf("redis store: incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// incidentKeys returns the keys of the zone of an incident id; ENOTFOUND if
+// the id cannot be one of ours.
+func (s *Store) incidentKeys(id string) (*zoneKeys, error) {
+	_, spaceID, _, ok := occupancy.ParseIncidentID(id)
+	if ok {
+		if sp, found := s.reg.Space(spaceID); found {
+			return s.zones[sp.ZoneID], nil
+		}
+	}
+	return nil, occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
+}
+
+// Incident returns one incident. ENOTFOUND if there is none with that id.
+func (s *Store) Incident(ctx context.Context, id string) (occupancy.Incident, error) {
+	k, err := s.incidentKeys(id)
+	if err != nil {
+		return occupancy.Incident{}, err
+	}
+	v, err := s.rdb.HGet(ctx, k.incidents, id).Result()
+	if errors.Is(err, redis.Nil) {
+		return occupancy.Incident{}, occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
+	}
+	if err != nil {
+		return occupancy.Incident{}, fmt.Errorf("redis store: read incident %s: %w", id, err)
+	}
+	return decodeIncident(id, v)
+}
+
+// AckIncident acknowledges an open incident on behalf of by, with a note.
+// Acknowledging an acknowledged incident changes nothing; a resolved one is
+// ECONFLICT; an unknown id ENOTFOUND.
+func (s *Store) AckIncident(ctx context.Context, id, by, note string) (occupancy.Incident, error) {
+	return s.updateIncident(ctx, id, func(inc *occupancy.Incident) (bool, error) {
+		switch inc.Status {
+		case occupancy.IncidentResolved:
+			return false, occupancy.Errorf(occupancy.ECONFLICT, "incident %s is already resolved", id)
+		case occupancy.IncidentAcknowledged:
+			return false, nil
+		}
+		inc.Status, inc.AcknowledgedAt, inc.AcknowledgedBy, inc.AckNote = occupancy.IncidentAcknowledged, s.opts.Now().UTC(), by, note
+		return true, nil
+	})
+}
+
+// ResolveIncident resolves an open or acknowledged incident on behalf of by,
+// with a note. A resolved one is ECONFLICT; an unknown id ENOTFOUND. The
+// condition stays marked active until the detector sees it clear, so the
+// detector does not open it again.
+func (s *Store) ResolveIncident(ctx context.Context, id, by, note string) (occupancy.Incident, error) {
+	return s.updateIncident(ctx, id, func(inc *occupancy.Incident) (bool, error) {
+		if inc.Status == occupancy.IncidentResolved {
+			return false, occupancy.Errorf(occupancy.ECONFLICT, "incident %s is already resolved", id)
+		}
+		resolve(inc, s.opts.Now(), by, note)
+		return true, nil
+	})
+}
+
+func resolve(inc *occupancy.Incident, now time.Time, by, note string) {
+	inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.ResolveNote = occupancy.IncidentResolved, now.UTC(), by, note
+}
+
+// updateIncident applies change to an incident atomically (WATCH on the
+// zone's incidents hash, retried on a concurrent write). change returns
+// whether it changed anything.
+func (s *Store) updateIncident(ctx context.Context, id string, change func(*occupancy.Incident) (bool, error)) (occupancy.Incident, error) {
+	k, err := s.incidentKeys(id)
+	if err != nil {
+		return occupancy.Incident{}, err
+	}
+	var inc occupancy.Incident
+	txf := func(tx *redis.Tx) error {
+		v, err := tx.HGet(ctx, k.incidents, id).Result()
+		if errors.Is(err, redis.Nil) {
+			return occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if inc, err = decodeIncident(id, v); err != nil {
+			return err
+		}
+		changed, err := change(&inc)
+		if err != nil || !changed {
+			return err
+		}
+		b, _ := json.Marshal(inc)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, k.incidents, id, b)
+			return nil
+		})
+		return err
+	}
+	for range txRetries {
+		err = s.rdb.Watch(ctx, txf, k.incidents)
+		if !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
+	if err != nil {
+		if occupancy.ErrorCode(err) != occupancy.EINTERNAL {
+			return occupancy.Incident{}, err
+		}
+		return occupancy.Incident{}, fmt.Errorf("redis store: update incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// clearCondition forgets an active condition and resolves its incident as
+// SystemActor unless staff already did. It does nothing if the condition
+// now points at another incident.
+func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string) (bool, error) {
+	resolved := false
+	txf := func(tx *redis.Tx) error {
+		resolved = false
+		cur, err := tx.HGet(ctx, k.active, key).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && cur != id) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var upd []byte
+		if v, err := tx.HGet(ctx, k.incidents, id).Result(); err == nil {
+			if inc, err := decodeIncident(id, v); err == nil && inc.Status != occupancy.IncidentResolved {
+				resolve(&inc, s.opts.Now(), occupancy.SystemActor, "condition cleared")
+				upd, _ = json.Marshal(inc)
+				resolved = true
+			}
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HDel(ctx, k.active, key)
+			if upd != nil {
+				p.HSet(ctx, k.incidents, id, upd)
+			}
+			return nil
+		})
+		return err
+	}
+	var err error
+	for range txRetries {
+		if err = s.rdb.Watch(ctx, txf, k.active, k.incidents); !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("redis store: clear incident %s: %w", id, err)
+	}
+	return resolved, nil
+}
