@@ -15,15 +15,19 @@ type DetectResult struct {
 	Resolved []string             // ids resolved because their condition cleared
 }
 
+// HealthRules returns the rules the store judges sensors by
+// (Options.Health).
+func (s *Store) HealthRules() occupancy.HealthRules { return s.opts.Health }
+
 // DetectIncidents runs one detection pass over every zone: it opens an
 // incident for each condition (overstay, offline, low battery, flapping;
-// see occupancy.HealthRules.Conditions) that has none yet, and clears the
+// see occupancy.HealthRules.Conditions, with Options.Health) that has none yet, and clears the
 // conditions that no longer hold, resolving their incidents unless staff
 // already did. It is idempotent and safe on several instances at once: a
 // condition opens at most one incident (HSETNX on the zone's active hash),
 // whoever sees it first.
-func (s *Store) DetectIncidents(ctx context.Context, rules occupancy.HealthRules) (DetectResult, error) {
-	rules = rules.WithDefaults()
+func (s *Store) DetectIncidents(ctx context.Context) (DetectResult, error) {
+	rules := s.opts.Health
 	var res DetectResult
 	for _, z := range s.reg.Zones() {
 		if err := s.detectZone(ctx, z.ID, rules, &res); err != nil {
@@ -89,7 +93,7 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 // RunDetector calls DetectIncidents every interval until ctx is done,
 // logging what it opened and resolved. onChange, if not nil, is called with
 // each pass's result when it changed something (e.g. to publish events).
-func (s *Store) RunDetector(ctx context.Context, interval time.Duration, rules occupancy.HealthRules, onChange func(DetectResult)) {
+func (s *Store) RunDetector(ctx context.Context, interval time.Duration, onChange func(DetectResult)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -98,7 +102,7 @@ func (s *Store) RunDetector(ctx context.Context, interval time.Duration, rules o
 			return
 		case <-t.C:
 		}
-		res, err := s.DetectIncidents(ctx, rules)
+		res, err := s.DetectIncidents(ctx)
 		if err != nil {
 			s.opts.Logger.Warn("incident detection failed", "err", err)
 		}

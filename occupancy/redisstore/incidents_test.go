@@ -41,7 +41,7 @@ func TestSensorHealthCountsChangesInTheLastHour(t *testing.T) {
 		low := reading("S3", false, clk.now, 1)
 		low.BatteryMV = 2800
 		mustApply(t, s, low, occupancy.ResultApplied)
-		rules := occupancy.HealthRules{}.WithDefaults()
+		rules := s.HealthRules()
 
 		h := healthOf(t, s, "A", "A-2")
 		if h.ChangesLastHour != 12 {
@@ -76,7 +76,7 @@ func TestSensorHealthCountsChangesInTheLastHour(t *testing.T) {
 // detect runs one detection pass and returns the ids it opened and resolved.
 func detect(t *testing.T, s *redisstore.Store) (opened, resolved []string) {
 	t.Helper()
-	res, err := s.DetectIncidents(context.Background(), occupancy.HealthRules{})
+	res, err := s.DetectIncidents(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +238,13 @@ func TestConcurrentDetectorsOpenOneIncident(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			other := newStore(t, rdb, clk)
-			res, err := other.DetectIncidents(context.Background(), occupancy.HealthRules{OfflineAfter: 3 * time.Hour})
+			other, err := redisstore.New(redisstore.Options{Client: rdb, Registry: testRegistry(t), Now: clk.Now,
+				Health: occupancy.HealthRules{OfflineAfter: 3 * time.Hour}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err := other.DetectIncidents(context.Background())
 			if err != nil {
 				t.Error(err)
 			}

@@ -38,6 +38,9 @@ type Options struct {
 	// OfflineAfter is the silence after which the sweeper marks a space
 	// unknown. Default 30m.
 	OfflineAfter time.Duration
+	// Health decides sensor problems and the incidents they open. Default:
+	// occupancy.HealthRules defaults, with OfflineAfter this store's.
+	Health occupancy.HealthRules
 	// DeadLetterMax caps the stream of rejected messages (approximately).
 	// Default 10000.
 	DeadLetterMax int64
@@ -54,6 +57,10 @@ func (o *Options) ensureDefaults() {
 	if o.OfflineAfter <= 0 {
 		o.OfflineAfter = 30 * time.Minute
 	}
+	if o.Health.OfflineAfter <= 0 {
+		o.Health.OfflineAfter = o.OfflineAfter
+	}
+	o.Health = o.Health.WithDefaults()
 	if o.DeadLetterMax <= 0 {
 		o.DeadLetterMax = 10000
 	}
