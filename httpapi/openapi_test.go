@@ -140,6 +140,7 @@ func TestOpenAPI(t *testing.T) {
 		{"/api/v1/nearby?lat=29.85&lon=121.64&zone_type=off_street", "", 200}, // nearest zones
 		{"/api/v1/nearby?lat=29.85&lon=121.64&kind=ev&zone_type=on_street", "", 200},
 		{"/api/v1/nearby?lat=95&lon=121.64", "", 400},
+		{"/api/v1/events?last_event_id=bogus", "", 400}, // 200 streams: events_test.go
 		{"/api/v1/ingest/rejected", viewerToken, 200},
 		{"/api/v1/ingest/rejected?limit=0", viewerToken, 400},
 		{"/api/v1/ingest/rejected", "", 401},

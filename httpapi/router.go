@@ -152,6 +152,7 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces", h.listSpaces)
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
+	api.GET("/events", h.events) // Server-Sent Events: events.go
 
 	// Staff: a bearer token of role viewer or above. Staff reads (sensor
 	// health, incidents) go on viewer; staff actions (closures, incident

@@ -67,7 +67,8 @@ type Server struct {
 // one). Call Listen, then Serve; Shutdown stops it.
 func NewServer(addr string, h http.Handler, opts ServerOptions) *Server {
 	opts.ensureDefaults()
-	return &Server{srv: &http.Server{
+	down := make(chan struct{})
+	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -76,7 +77,27 @@ func NewServer(addr string, h http.Handler, opts ServerOptions) *Server {
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.With("component", "http").Handler(), slog.LevelWarn),
-	}}
+		// Streams (events.go) watch this channel: Shutdown waits for
+		// requests to end, and a stream ends only when told.
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), shutdownKey{}, (<-chan struct{})(down))
+		},
+	}
+	var once sync.Once
+	srv.RegisterOnShutdown(func() { once.Do(func() { close(down) }) })
+	return &Server{srv: srv}
+}
+
+// shutdownKey is the request context key of the channel closed when the
+// Server shuts down.
+type shutdownKey struct{}
+
+// shuttingDown returns the channel closed when the server serving ctx's
+// request shuts down (nil, never ready, outside a Server, e.g. in
+// httptest).
+func shuttingDown(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(shutdownKey{}).(<-chan struct{})
+	return ch
 }
 
 // Listen binds the address and returns it. It fails if the server is

@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// sseMsg is one Server-Sent Events message.
+type sseMsg struct {
+	id, event string
+	data      occupancy.Event
+}
+
+// openEvents connects to srv's event feed with the given headers and
+// returns the messages as they come.
+func openEvents(t *testing.T, srv *httptest.Server, headers ...string) <-chan sseMsg {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events", nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	ch := make(chan sseMsg, 100)
+	go func() {
+		defer resp.Body.Close()
+		defer close(ch)
+		sc := bufio.NewScanner(resp.Body)
+		var m sseMsg
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if m.event != "" {
+					ch <- m
+				}
+				m = sseMsg{}
+			case strings.HasPrefix(line, "id: "):
+				m.id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				m.event = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				if err := json.Unmarshal([]byte(line[6:]), &m.data); err != nil {
+					t.Errorf("data %q: %v", line, err)
+				}
+			}
+		}
+	}()
+	return ch
+}
+
+// next returns the next message, failing after a second.
+func next(t *testing.T, ch <-chan sseMsg) sseMsg {
+	t.Helper()
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			t.Fatal("event stream ended")
+		}
+		return m
+	case <-time.After(time.Second):
+		t.Fatal("no event within a second")
+	}
+	return sseMsg{}
+}
+
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.router)
+	t.Cleanup(srv.Close)
+	public := openEvents(t, srv)
+	staff := openEvents(t, srv, "Authorization", "Bearer "+viewerToken)
+	time.Sleep(50 * time.Millisecond) // let both take their starting position
+
+	e.apply(t, "ZA-01", true, t0)
+	inc, _ := json.Marshal(map[string]string{"id": "overstay|ZA-01|1"})
+	if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventIncident,
+		ZoneID: "ZA", SpaceID: "ZA-01", Status: "open", Data: inc}); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(t, "ZA-02", false, t0)
+
+	t.Run("space and zone events, incidents for staff only", func(t *testing.T) {
+		sp := next(t, public)
+		if sp.event != "space" || sp.data.SpaceID != "ZA-01" || sp.data.Status != "occupied" || sp.data.ZoneID != "ZA" || sp.id != sp.data.ID {
+			t.Fatalf("first event %+v", sp)
+		}
+		z := next(t, public)
+		var c occupancy.Counts
+		if err := json.Unmarshal(z.data.Data, &c); z.event != "zone" || z.id != sp.id || err != nil || c.Occupied != 1 || c.Total == 0 {
+			t.Fatalf("zone event %+v (%v)", z, err)
+		}
+		if m := next(t, public); m.event != "space" || m.data.SpaceID != "ZA-02" || m.data.Status != "free" {
+			t.Fatalf("public got %+v, want ZA-02 free (no incident)", m)
+		}
+		var types []string
+		for range 4 {
+			types = append(types, next(t, staff).event)
+		}
+		if strings.Join(types, ",") != "space,zone,incident,space" {
+			t.Fatalf("staff got %v", types)
+		}
+	})
+
+	t.Run("resume with Last-Event-ID", func(t *testing.T) {
+		first := next(t, openEvents(t, srv, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA"))
+		if first.data.SpaceID != "ZA-01" {
+			t.Fatalf("from the start: %+v", first)
+		}
+		resumed := openEvents(t, srv, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", first.id)
+		if m := next(t, resumed); m.event != "incident" || m.data.Status != "open" {
+			t.Fatalf("after %s: %+v, want the incident", first.id, m)
+		}
+		if m := next(t, resumed); m.data.SpaceID != "ZA-02" {
+			t.Fatalf("then %+v, want ZA-02", m)
+		}
+	})
+
+	t.Run("bad Last-Event-ID", func(t *testing.T) {
+		req := httptest.NewRequest("GET", "/api/v1/events", nil)
+		req.Header.Set("Last-Event-ID", "yesterday")
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, req)
+		expectError(t, w, 400, "invalid")
+	})
+}
