@@ -227,6 +227,8 @@ func TestOpenAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("closures", func(t *testing.T) { closureOpenAPICases(t, e, s) })
+
 	var missing []string
 	for path, item := range s.doc.Paths.Map() {
 		for method := range item.Operations() {

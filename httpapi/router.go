@@ -159,6 +159,7 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	// ack/resolve) on an api.Group("", requireRole(RoleOperator)).
 	viewer := api.Group("", requireRole(RoleViewer))
 	viewer.GET("/ingest/rejected", h.listRejected)
+	h.closureRoutes(api.Group("", requireRole(RoleOperator))) // closures.go
 
 	// Admin: every route under /api/v1/admin needs role admin. Register
 	// admin routes on this group only.

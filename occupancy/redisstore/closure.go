@@ -112,7 +112,7 @@ func (s *Store) CloseSpace(ctx context.Context, id string, c occupancy.Closure) 
 		return c, occupancy.Errorf(occupancy.ENOTFOUND, "space %s not found", id)
 	}
 	c.Target, c.Zone = id, false
-	return c, s.close(ctx, sp.ZoneID, id, c, []occupancy.Space{sp})
+	return s.close(ctx, sp.ZoneID, id, c, []occupancy.Space{sp})
 }
 
 // CloseZone closes every space of a zone, as CloseSpace does for one.
@@ -123,7 +123,7 @@ func (s *Store) CloseZone(ctx context.Context, id string, c occupancy.Closure) (
 		return c, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", id)
 	}
 	c.Target, c.Zone = id, true
-	return c, s.close(ctx, id, zoneTarget, c, s.reg.SpacesInZone(id))
+	return s.close(ctx, id, zoneTarget, c, s.reg.SpacesInZone(id))
 }
 
 // OpenSpace ends a space's own closure: it reports its sensor's status
@@ -227,6 +227,10 @@ func (s *Store) ReopenDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// ReopenInterval is how often parkd runs ReopenDue: a closure ends at most
+// this long after its until.
+const ReopenInterval = 5 * time.Second
+
 // RunReopener calls ReopenDue every interval until ctx is done.
 func (s *Store) RunReopener(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -245,25 +249,26 @@ func (s *Store) RunReopener(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// close validates c, stores it under target and closes spaces.
-func (s *Store) close(ctx context.Context, zoneID, target string, c occupancy.Closure, spaces []occupancy.Space) error {
+// close validates c, stores it under target and closes spaces. It returns
+// c as stored, with ClosedAt set.
+func (s *Store) close(ctx context.Context, zoneID, target string, c occupancy.Closure, spaces []occupancy.Space) (occupancy.Closure, error) {
 	now := s.opts.Now()
 	if err := c.Validate(now); err != nil {
-		return err
+		return c, err
 	}
 	if c.ClosedAt.IsZero() {
 		c.ClosedAt = now.UTC()
 	}
 	body, err := json.Marshal(c)
 	if err != nil {
-		return fmt.Errorf("redis store: closure of %s: %w", target, err)
+		return c, fmt.Errorf("redis store: closure of %s: %w", target, err)
 	}
 	until := ""
 	if !c.Until.IsZero() {
 		until = strconv.FormatInt(c.Until.UnixMilli(), 10)
 	}
 	_, err = s.runClosure(ctx, zoneID, opClose, target, string(body), until, spaces)
-	return err
+	return c, err
 }
 
 // runClosure runs closureScript on one zone.

@@ -102,7 +102,7 @@ func TestCloseSpaceIgnoresSensorUntilOpened(t *testing.T) {
 			t.Fatal("closed A-1 listed by nearby after a free reading")
 		}
 		c, ok, err := e.s.Closure(context.Background(), "A-1", false)
-		if err != nil || !ok || c.Reason != "road works" || c.Target != "A-1" || c.Zone {
+		if err != nil || !ok || c.Reason != "road works" || c.Target != "A-1" || c.Zone || !c.ClosedAt.Equal(t0) {
 			t.Fatalf("Closure(A-1) = %+v, %v, %v", c, ok, err)
 		}
 		if err := e.s.OpenSpace(context.Background(), "A-1"); err != nil {
