@@ -118,6 +118,7 @@ func TestOpenAPI(t *testing.T) {
 	})
 	s := loadSpec(t, e)
 	nearbyState(t, e)
+	historyState(t, e)
 	if err := e.store.AddDeadLetter(context.Background(), occupancy.DeadLetter{ReceivedAt: t0,
 		Topic: "parking/v1/sensors/X/up", Result: "unknown_sensor", Reason: "no such sensor", Payload: `{"occupied":true}`}); err != nil {
 		t.Fatal(err)
@@ -140,6 +141,16 @@ func TestOpenAPI(t *testing.T) {
 		{"/api/v1/nearby?lat=29.85&lon=121.64&zone_type=off_street", "", 200}, // nearest zones
 		{"/api/v1/nearby?lat=29.85&lon=121.64&kind=ev&zone_type=on_street", "", 200},
 		{"/api/v1/nearby?lat=95&lon=121.64", "", 400},
+		{"/api/v1/zones/ZA/history", "", 200},
+		{"/api/v1/zones/ZA/history?from=2026-11-25T07:00:00Z&to=2026-11-25T09:00:00Z&step=1h", "", 200},
+		{"/api/v1/zones/ZA/history?step=7m", "", 400},
+		{"/api/v1/zones/NOPE/history", "", 404},
+		{"/api/v1/history?step=15m", "", 200},
+		{"/api/v1/zones/ZA/forecast?at=2026-11-25T09:00:00Z", "", 200}, // from last week's bucket
+		{"/api/v1/zones/ZB/forecast?at=2026-11-25T09:00:00Z", "", 200}, // no history: current
+		{"/api/v1/zones/ZA/forecast", "", 400},
+		{"/api/v1/zones/NOPE/forecast?at=2026-11-25T09:00:00Z", "", 404},
+		{"/api/v1/forecast?at=2026-11-25T09:00:00Z", "", 200},
 		{"/api/v1/events?last_event_id=bogus", "", 400}, // 200 streams: events_test.go
 		{"/api/v1/ingest/rejected", viewerToken, 200},
 		{"/api/v1/ingest/rejected?limit=0", viewerToken, 400},
@@ -209,7 +220,8 @@ func TestOpenAPI(t *testing.T) {
 		for _, target := range []string{"/api/v1/summary", "/api/v1/zones", "/api/v1/zones/ZA", "/api/v1/spaces",
 			"/api/v1/spaces/ZA-01", "/api/v1/nearby?lat=29.85&lon=121.64", "/api/v1/ingest/rejected",
 			"/ngsi-ld/v1/entities?type=ParkingSpot", "/ngsi-ld/v1/entities?type=OffStreetParking",
-			"/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:ZA-01", "POST /api/v1/admin/check"} {
+			"/ngsi-ld/v1/entities/urn:ngsi-ld:ParkingSpot:ZA-01", "POST /api/v1/admin/check",
+			"/api/v1/zones/ZA/history", "/api/v1/forecast?at=2026-11-25T09:00:00Z"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			method := "GET"
 			if m, rest, ok := strings.Cut(target, " "); ok {

@@ -152,6 +152,7 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces", h.listSpaces)
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
+	h.historyRoutes(api) // zone and town history and forecast: history.go
 	api.GET("/events", h.events) // Server-Sent Events: events.go
 
 	// Staff: a bearer token of role viewer or above. Staff reads (sensor

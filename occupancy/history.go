@@ -29,18 +29,15 @@ func BucketStart(t time.Time) time.Time { return t.UTC().Truncate(HistoryStep) }
 
 // Downsample groups raw points (sorted by Start) into steps of width step
 // starting at from and returns, for each step that holds at least one
-// sample, the mean of its counts rounded to the nearest whole number. Steps
+// sample, the mean of its counts in whole numbers (see roundCounts). Steps
 // with no sample are left out.
 func Downsample(raw []HistoryPoint, from time.Time, step time.Duration) []HistoryPoint {
 	var out []HistoryPoint
 	var sum [5]int
 	flush := func(start time.Time, n int) {
-		if n == 0 {
-			return
+		if n > 0 {
+			out = append(out, HistoryPoint{Start: start, Samples: n, Counts: roundCounts(sum, n)})
 		}
-		avg := func(v int) int { return int(math.Round(float64(v) / float64(n))) }
-		out = append(out, HistoryPoint{Start: start, Samples: n, Counts: Counts{
-			Total: avg(sum[0]), Free: avg(sum[1]), Occupied: avg(sum[2]), Unknown: avg(sum[3]), Closed: avg(sum[4])}})
 	}
 	cur, n := time.Time{}, 0
 	for _, p := range raw {
@@ -55,4 +52,27 @@ func Downsample(raw []HistoryPoint, from time.Time, step time.Duration) []Histor
 	}
 	flush(cur, n)
 	return out
+}
+
+// roundCounts divides sums (total, free, occupied, unknown, closed) by n:
+// the total rounded to the nearest, and the parts rounded so that they
+// still add up to it (largest remainder first).
+func roundCounts(sum [5]int, n int) Counts {
+	total := int(math.Round(float64(sum[0]) / float64(n)))
+	parts := [4]int{}
+	rest := total
+	for i := range parts {
+		parts[i] = sum[i+1] / n
+		rest -= parts[i]
+	}
+	for ; rest > 0; rest-- {
+		best := 0
+		for i := range parts {
+			if sum[i+1]-parts[i]*n > sum[best+1]-parts[best]*n {
+				best = i
+			}
+		}
+		parts[best]++
+	}
+	return Counts{Total: total, Free: parts[0], Occupied: parts[1], Unknown: parts[2], Closed: parts[3]}
 }
