@@ -12,13 +12,22 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Registry is the town's static inventory: its zones, spaces and sensors. It
-// is read once at start and shared read-only by every component.
+// Registry is the town's inventory: its zones, spaces and sensors. It is
+// read at start and shared by every component; Replace swaps in a reloaded
+// one atomically, so every holder of the pointer sees the new inventory.
+// Each method reads one consistent version; a caller that needs several
+// calls to agree takes a Snapshot first.
 type Registry struct {
+	d atomic.Pointer[registryData]
+}
+
+// registryData is one immutable version of a Registry.
+type registryData struct {
 	zones      []Zone  // file order
 	spaces     []Space // sorted by ID
 	zoneIdx    map[string]int
@@ -208,7 +217,7 @@ func (s *Space) Validate() error {
 // NewRegistry indexes zones and spaces and checks what refers to what: unique
 // zone, space and sensor ids, and every space in a known zone.
 func NewRegistry(zones []Zone, spaces []Space) (*Registry, error) {
-	r := &Registry{
+	r := &registryData{
 		zones:      zones,
 		spaces:     append([]Space(nil), spaces...),
 		zoneIdx:    make(map[string]int, len(zones)),
@@ -241,11 +250,25 @@ func NewRegistry(zones []Zone, spaces []Space) (*Registry, error) {
 		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
 	}
 	r.index()
-	return r, nil
+	reg := &Registry{}
+	reg.d.Store(r)
+	return reg, nil
+}
+
+// Replace makes r hold next's inventory, atomically: every method called
+// after it answers from next's.
+func (r *Registry) Replace(next *Registry) { r.d.Store(next.d.Load()) }
+
+// Snapshot returns a Registry fixed to r's current inventory, which a later
+// Replace of r does not change.
+func (r *Registry) Snapshot() *Registry {
+	s := &Registry{}
+	s.d.Store(r.d.Load())
+	return s
 }
 
 // index sorts spaces by ID and builds the lookup tables.
-func (r *Registry) index() {
+func (r *registryData) index() {
 	sort.SliceStable(r.spaces, func(i, j int) bool { return r.spaces[i].ID < r.spaces[j].ID })
 	for i, s := range r.spaces {
 		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
@@ -258,38 +281,47 @@ func (r *Registry) index() {
 }
 
 // Zones returns every zone in registry order. The slice must not be modified.
-func (r *Registry) Zones() []Zone { return r.zones }
+func (r *Registry) Zones() []Zone {
+	d := r.d.Load()
+	return d.zones
+}
 
 // Spaces returns every space sorted by ID. The slice must not be modified.
-func (r *Registry) Spaces() []Space { return r.spaces }
+func (r *Registry) Spaces() []Space {
+	d := r.d.Load()
+	return d.spaces
+}
 
 // Zone returns the zone with the given id.
 func (r *Registry) Zone(id string) (Zone, bool) {
-	i, ok := r.zoneIdx[id]
+	d := r.d.Load()
+	i, ok := d.zoneIdx[id]
 	if !ok {
 		return Zone{}, false
 	}
-	return r.zones[i], true
+	return d.zones[i], true
 }
 
 // Space returns the space with the given id.
 func (r *Registry) Space(id string) (Space, bool) {
-	i, ok := r.spaceIdx[id]
+	d := r.d.Load()
+	i, ok := d.spaceIdx[id]
 	if !ok {
 		return Space{}, false
 	}
-	return r.spaces[i], true
+	return d.spaces[i], true
 }
 
 // SpaceBySensor returns the space whose sensor has the given id. The DevEUI
 // of a LoRaWAN sensor matches in any case.
 func (r *Registry) SpaceBySensor(sensorID string) (Space, bool) {
-	if i, ok := r.sensorIdx[sensorID]; ok {
-		return r.spaces[i], true
+	d := r.d.Load()
+	if i, ok := d.sensorIdx[sensorID]; ok {
+		return d.spaces[i], true
 	}
 	if eui, ok := NormalizeDevEUI(sensorID); ok && eui != sensorID {
-		if i, ok := r.sensorIdx[eui]; ok && r.spaces[i].Model.LoRaWAN() {
-			return r.spaces[i], true
+		if i, ok := d.sensorIdx[eui]; ok && d.spaces[i].Model.LoRaWAN() {
+			return d.spaces[i], true
 		}
 	}
 	return Space{}, false
@@ -297,22 +329,27 @@ func (r *Registry) SpaceBySensor(sensorID string) (Space, bool) {
 
 // SpacesInZone returns the spaces of a zone sorted by ID.
 func (r *Registry) SpacesInZone(zoneID string) []Space {
-	idx := r.zoneSpaces[zoneID]
+	d := r.d.Load()
+	idx := d.zoneSpaces[zoneID]
 	out := make([]Space, len(idx))
 	for i, j := range idx {
-		out[i] = r.spaces[j]
+		out[i] = d.spaces[j]
 	}
 	return out
 }
 
 // ZoneRadius returns the distance in metres from a zone's centre to its
 // farthest space: a circle that holds every space of the zone.
-func (r *Registry) ZoneRadius(zoneID string) float64 { return r.zoneRadius[zoneID] }
+func (r *Registry) ZoneRadius(zoneID string) float64 {
+	d := r.d.Load()
+	return d.zoneRadius[zoneID]
+}
 
 // SpaceIndex returns the position of the first space whose ID is > after in
 // Spaces(); it is how list cursors resume.
 func (r *Registry) SpaceIndex(after string) int {
-	return sort.Search(len(r.spaces), func(i int) bool { return r.spaces[i].ID > after })
+	d := r.d.Load()
+	return sort.Search(len(d.spaces), func(i int) bool { return d.spaces[i].ID > after })
 }
 
 const earthRadiusM = 6371008.8

@@ -1,0 +1,105 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// nextRegistry is testRegistry's next phase: A-2 removed, B-1 an EV bay 5 m
+// further, B-2 moved to zone A, a new A-5; unchanged.
+func nextRegistry(t *testing.T) *occupancy.Registry {
+	t.Helper()
+	cur := testRegistry(t)
+	var spaces []occupancy.Space
+	for _, sp := range cur.Spaces() {
+		switch sp.ID {
+		case "A-2":
+			continue
+		case "B-1":
+			sp.Kind, sp.Lat = occupancy.KindEV, sp.Lat+5.0/111320
+		case "B-2":
+			sp.ZoneID = "A"
+		}
+		spaces = append(spaces, sp)
+	}
+	spaces = append(spaces, occupancy.Space{ID: "A-5", ZoneID: "A", SensorID: "S7", Lat: 29.8501, Lon: 121.6401,
+		Kind: occupancy.KindStandard})
+	reg, err := occupancy.NewRegistry(cur.Zones(), spaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func TestReload(t *testing.T) {
+	defer redisstore.SetRetireGrace(10 * time.Millisecond)()
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		clk := &clock{now: t0}
+		reg := testRegistry(t)
+		s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)  // A-1 occupied, kept
+		mustApply(t, s, reading("S2", false, t0, 1), occupancy.ResultApplied) // A-2 free, removed
+		mustApply(t, s, reading("S5", false, t0, 1), occupancy.ResultApplied) // B-1 free, changed
+		mustApply(t, s, reading("S6", true, t0, 1), occupancy.ResultApplied)  // B-2 occupied, moves zone
+
+		rep, err := s.Reload(ctx, nextRegistry(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(rep.Added, rep.Removed, rep.Changed, rep.Unchanged, rep.Spaces, rep.Zones)
+		if want := "[A-5 B-2] [A-2 B-2] [B-1] 3 6 2"; got != want {
+			t.Errorf("report %s, want %s", got, want)
+		}
+		if _, ok := reg.Space("A-5"); !ok {
+			t.Error("the registry the store was built with does not see the new space")
+		}
+		for id, want := range map[string]occupancy.Status{"A-1": occupancy.StatusOccupied, "A-5": occupancy.StatusUnknown,
+			"B-1": occupancy.StatusFree, "B-2": occupancy.StatusUnknown} {
+			if st, err := s.Space(ctx, id); err != nil || st.Status != want {
+				t.Errorf("%s: %+v %v, want %s", id, st.Status, err, want)
+			}
+		}
+		if _, err := s.Space(ctx, "A-2"); occupancy.ErrorCode(err) != occupancy.ENOTFOUND {
+			t.Errorf("retired A-2: %v, want not found", err)
+		}
+		mustApply(t, s, reading("S2", true, t0.Add(time.Second), 2), occupancy.ResultUnknownSensor)
+		counts := checkCounters(t, s, reg)
+		if a, b := counts["A"], counts["B"]; a != (occupancy.Counts{Total: 5, Occupied: 1, Unknown: 4}) ||
+			b != (occupancy.Counts{Total: 1, Free: 1}) {
+			t.Errorf("counters A %+v, B %+v", a, b)
+		}
+		rc, err := s.Check(ctx, false)
+		if err != nil || len(rc.Drift) != 0 {
+			t.Errorf("check after reload: %+v %v", rc.Drift, err)
+		}
+		near, err := s.Nearby(ctx, occupancy.NearbyQuery{Lat: 29.859, Lon: 121.64, RadiusM: 50, Limit: 10, Kind: occupancy.KindEV})
+		if err != nil || len(near) != 1 || near[0].Space.ID != "B-1" {
+			t.Errorf("nearby EV after reload: %+v %v, want B-1", near, err)
+		}
+
+		again, err := s.Reload(ctx, nextRegistry(t))
+		if err != nil || len(again.Added)+len(again.Removed)+len(again.Changed) != 0 || again.Unchanged != 6 {
+			t.Errorf("reloading the same registry: %+v %v", again, err)
+		}
+
+		z := []occupancy.Zone{{ID: "C", Name: "新区", Type: occupancy.OnStreet, Lat: 29.85, Lon: 121.64}}
+		other, _ := occupancy.NewRegistry(append(reg.Zones()[:2:2], z...), reg.Spaces())
+		if _, err := s.Reload(ctx, other); occupancy.ErrorCode(err) != occupancy.ECONFLICT {
+			t.Errorf("a new zone: %v, want conflict", err)
+		}
+	})
+}
