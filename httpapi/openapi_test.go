@@ -241,6 +241,8 @@ func TestOpenAPI(t *testing.T) {
 
 	t.Run("closures", func(t *testing.T) { closureOpenAPICases(t, e, s) })
 
+	t.Run("sensors and incidents", func(t *testing.T) { incidentOpenAPICases(t, s) })
+
 	var missing []string
 	for path, item := range s.doc.Paths.Map() {
 		for method := range item.Operations() {

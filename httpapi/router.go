@@ -160,6 +160,8 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	// ack/resolve) on an api.Group("", requireRole(RoleOperator)).
 	viewer := api.Group("", requireRole(RoleViewer))
 	viewer.GET("/ingest/rejected", h.listRejected)
+	// Sensor health and incidents: sensors.go, incidents.go.
+	h.incidentRoutes(viewer, api.Group("", requireRole(RoleOperator)))
 	h.closureRoutes(api.Group("", requireRole(RoleOperator))) // closures.go
 
 	// Admin: every route under /api/v1/admin needs role admin. Register
