@@ -163,6 +163,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		close(a.ready)
 		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
+		go a.store.RunHistorySampler(gctx) // 5-minute occupancy history: redisstore/history.go
 		go a.store.RunReopener(gctx, redisstore.ReopenInterval)
 		for _, s := range a.subs[1:] {
 			g.Go(func() error { return s.Run(gctx) })
