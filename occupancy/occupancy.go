@@ -176,6 +176,7 @@ type ZoneState struct {
 	ZoneID    string
 	Counts    Counts
 	UpdatedAt time.Time // zero if nothing has changed since the store was set up
+	Level     Level     // the zone's level with hysteresis; unknown before the store set it
 }
 
 // SpaceState is the live state of one space.

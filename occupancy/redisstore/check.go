@@ -239,6 +239,9 @@ for _, f in ipairs({'total', 'free', 'occupied', 'unknown', 'closed'}) do
     if repair then redis.call('HSET', KEYS[2], f, counts[f]); changed = true end
   end
 end
-if changed then redis.call('HSET', KEYS[2], 'updated', ARGV[2]) end
+if changed then
+  redis.call('HSET', KEYS[2], 'updated', ARGV[2])
+  relevel(KEYS[2])
+end
 return out
 `)

@@ -189,7 +189,11 @@ func (s *Store) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
 
 func decodeCounters(id string, m map[string]string) occupancy.ZoneState {
 	n := func(k string) int { v, _ := strconv.Atoi(m[k]); return v }
-	return occupancy.ZoneState{ZoneID: id, UpdatedAt: msTime(m["updated"]), Counts: occupancy.Counts{
+	level := occupancy.Level(m["level"])
+	if level == "" {
+		level = occupancy.LevelUnknown
+	}
+	return occupancy.ZoneState{ZoneID: id, UpdatedAt: msTime(m["updated"]), Level: level, Counts: occupancy.Counts{
 		Total: n("total"), Free: n("free"), Occupied: n("occupied"), Unknown: n("unknown"), Closed: n("closed"),
 	}}
 }

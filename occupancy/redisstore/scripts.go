@@ -17,6 +17,10 @@ import "github.com/redis/go-redis/v9"
 //
 // Numbers are passed in and stored as the strings Go formatted: Lua's
 // tostring would print large numbers in exponent form.
+//
+// move shifts a space between two counters and then relevel recomputes the
+// zone's level with hysteresis from the counters and the previous level
+// (level.go; occupancy.NextLevel is the same rule in Go).
 const luaCommon = `
 local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
 local function parse(v)
@@ -25,10 +29,29 @@ local function parse(v)
   for j = i, 12 do t[j] = '' end
   return t
 end
+local function relevel(counters)
+  local v = redis.call('HMGET', counters, 'total', 'free', 'occupied', 'closed', 'level', 'lv')
+  if not v[6] then return end
+  local th = {}
+  for n in string.gmatch(v[6], '[^,]+') do th[#th + 1] = tonumber(n) end
+  local total, free, occ, closed = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
+  local prev, lv = v[5], 'spacesAvailable'
+  local open, known = total - closed, free + occ
+  if total == 0 then lv = 'unknown'
+  elseif open == 0 then lv = 'closed'
+  elseif known == 0 or known * 2 < open then lv = 'unknown'
+  else
+    local p = occ * 100 / known
+    if p >= th[3] or (prev == 'full' and p >= th[4]) then lv = 'full'
+    elseif p >= th[1] or ((prev == 'almostFull' or prev == 'full') and p >= th[2]) then lv = 'almostFull' end
+  end
+  if lv ~= prev then redis.call('HSET', counters, 'level', lv) end
+end
 local function move(counters, from, to, now)
   redis.call('HINCRBY', counters, names[from], -1)
   redis.call('HINCRBY', counters, names[to], 1)
   redis.call('HSET', counters, 'updated', now)
+  relevel(counters)
 end
 `
 

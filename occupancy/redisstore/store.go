@@ -44,6 +44,10 @@ type Options struct {
 	// DeadLetterMax caps the stream of rejected messages (approximately).
 	// Default 10000.
 	DeadLetterMax int64
+	// Levels are the zone level thresholds per zone type (see
+	// occupancy.NextLevel). Default occupancy.DefaultLevelThresholds; a type
+	// missing here uses the on-street thresholds.
+	Levels map[occupancy.ZoneType]occupancy.LevelThresholds
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives warnings. Default: discard.
@@ -63,6 +67,9 @@ func (o *Options) ensureDefaults() {
 	o.Health = o.Health.WithDefaults()
 	if o.DeadLetterMax <= 0 {
 		o.DeadLetterMax = 10000
+	}
+	if o.Levels == nil {
+		o.Levels = occupancy.DefaultLevelThresholds
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -140,6 +147,9 @@ func (s *Store) Init(ctx context.Context) error {
 			}
 			added += n
 		}
+	}
+	if err := s.initLevels(ctx); err != nil {
+		return err
 	}
 	s.opts.Logger.Info("store ready", "zones", len(s.zones), "spaces", len(s.reg.Spaces()), "new_spaces", added)
 	return nil
