@@ -1,6 +1,7 @@
 package occupancy
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -239,4 +240,31 @@ func SameCondition(c Condition, start time.Time) bool {
 		return c.Start.UnixMilli() == start.UnixMilli()
 	}
 	return true
+}
+
+// MarshalJSON writes the incident as the API shows it: times in RFC 3339
+// UTC, and null for the acknowledgement and resolution fields not yet
+// reached. Decoding the result with encoding/json gives the incident back.
+func (inc Incident) MarshalJSON() ([]byte, error) {
+	type plain Incident // no methods: no recursion
+	var out struct {
+		plain
+		AcknowledgedAt *time.Time `json:"acknowledged_at"`
+		AcknowledgedBy *string    `json:"acknowledged_by"`
+		AckNote        *string    `json:"ack_note"`
+		ResolvedAt     *time.Time `json:"resolved_at"`
+		ResolvedBy     *string    `json:"resolved_by"`
+		ResolveNote    *string    `json:"resolve_note"`
+	}
+	out.plain = plain(inc)
+	out.Start, out.OpenedAt = inc.Start.UTC(), inc.OpenedAt.UTC()
+	if !inc.AcknowledgedAt.IsZero() {
+		at := inc.AcknowledgedAt.UTC()
+		out.AcknowledgedAt, out.AcknowledgedBy, out.AckNote = &at, &inc.AcknowledgedBy, &inc.AckNote
+	}
+	if !inc.ResolvedAt.IsZero() {
+		at := inc.ResolvedAt.UTC()
+		out.ResolvedAt, out.ResolvedBy, out.ResolveNote = &at, &inc.ResolvedBy, &inc.ResolveNote
+	}
+	return json.Marshal(out)
 }

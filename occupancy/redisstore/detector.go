@@ -85,6 +85,7 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 		}
 		if n == 1 {
 			res.Opened = append(res.Opened, inc)
+			s.publishIncident(ctx, inc)
 		}
 	}
 	return nil

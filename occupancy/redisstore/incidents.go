@@ -163,7 +163,9 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 		return occupancy.Incident{}, err
 	}
 	var inc occupancy.Incident
+	changed := false
 	txf := func(tx *redis.Tx) error {
+		changed = false
 		v, err := tx.HGet(ctx, k.incidents, id).Result()
 		if errors.Is(err, redis.Nil) {
 			return occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
@@ -174,9 +176,9 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 		if inc, err = decodeIncident(id, v); err != nil {
 			return err
 		}
-		changed, err := change(&inc)
-		if err != nil || !changed {
-			return err
+		var err2 error
+		if changed, err2 = change(&inc); err2 != nil || !changed {
+			return err2
 		}
 		b, _ := json.Marshal(inc)
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -197,7 +199,23 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 		}
 		return occupancy.Incident{}, fmt.Errorf("redis store: update incident %s: %w", id, err)
 	}
+	if changed {
+		s.publishIncident(ctx, inc)
+	}
 	return inc, nil
+}
+
+// publishIncident puts an incident transition on the live feed. A failure
+// is logged: the transition is stored, and the feed is best effort.
+func (s *Store) publishIncident(ctx context.Context, inc occupancy.Incident) {
+	b, err := json.Marshal(inc)
+	if err == nil {
+		_, err = s.Publish(ctx, occupancy.Event{Type: occupancy.EventIncident, Time: s.opts.Now(),
+			ZoneID: inc.ZoneID, SpaceID: inc.SpaceID, Status: string(inc.Status), Data: b})
+	}
+	if err != nil {
+		s.opts.Logger.Warn("incident event not published", "id", inc.ID, "err", err)
+	}
 }
 
 // clearCondition forgets an active condition and resolves its incident as
@@ -205,6 +223,7 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 // now points at another incident.
 func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string) (bool, error) {
 	resolved := false
+	var done occupancy.Incident
 	txf := func(tx *redis.Tx) error {
 		resolved = false
 		cur, err := tx.HGet(ctx, k.active, key).Result()
@@ -219,7 +238,7 @@ func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string)
 			if inc, err := decodeIncident(id, v); err == nil && inc.Status != occupancy.IncidentResolved {
 				resolve(&inc, s.opts.Now(), occupancy.SystemActor, "condition cleared")
 				upd, _ = json.Marshal(inc)
-				resolved = true
+				resolved, done = true, inc
 			}
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -239,6 +258,9 @@ func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string)
 	}
 	if err != nil {
 		return false, fmt.Errorf("redis store: clear incident %s: %w", id, err)
+	}
+	if resolved {
+		s.publishIncident(ctx, done)
 	}
 	return resolved, nil
 }

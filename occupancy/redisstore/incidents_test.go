@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,6 +168,21 @@ func TestOverstayIncidentLifecycle(t *testing.T) {
 		}
 		if _, err := s.Incidents(ctx, occupancy.IncidentFilter{Status: "closed"}, 0); occupancy.ErrorCode(err) != occupancy.EINVALID {
 			t.Errorf("bad status filter: %v, want invalid", err)
+		}
+
+		// Every transition is on the live feed, in order.
+		msgs, err := rdb.XRange(ctx, "pk:{A}:ev", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range msgs {
+			if m.Values["t"] == string(occupancy.EventIncident) {
+				got = append(got, m.Values["st"].(string)+" "+m.Values["s"].(string))
+			}
+		}
+		if want := "open A-1,acknowledged A-1,resolved A-1,open A-1,resolved A-1"; strings.Join(got, ",") != want {
+			t.Errorf("incident events %v, want %s", got, want)
 		}
 	})
 }
