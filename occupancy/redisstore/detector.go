@@ -9,6 +9,11 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
+// DetectInterval is how often parkd runs the incident detector. An
+// incident opens at most this long after its condition starts, and
+// resolves itself at most this long after it clears.
+const DetectInterval = 30 * time.Second
+
 // DetectResult counts what one detection pass did.
 type DetectResult struct {
 	Opened   []occupancy.Incident // incidents opened in this pass
