@@ -22,8 +22,9 @@ import (
 // uint32. Writing a bucket is one SETRANGE, so the same bucket written twice
 // (two instances sampling) holds one sample, the last written. Each day key
 // expires HistoryRetention after the day ends: the trim by age. A zone costs
-// about 6 KB a day, 212 KB for 35 days (3 MB for Qiuai's 14 zones), where a
-// zset or hash of 10 080 entries would cost several times that.
+// 7216 B a day in redis-server (MEMORY USAGE of a day written bucket by
+// bucket), 250 KB for 35 days, 3.5 MB for Qiuai's 14 zones; a zset of the
+// same 10 080 buckets takes 1.3 MB per zone.
 
 const (
 	histRecord = 21
@@ -109,8 +110,9 @@ func (s *Store) RecordHistory(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-// RunHistorySampler records the history at the start of every bucket (and
-// once at once) until ctx is done.
+// RunHistorySampler records the history once at start, then at the start
+// of every bucket (plus a second), until ctx is done. Run it on every
+// instance: they write the same buckets.
 func (s *Store) RunHistorySampler(ctx context.Context) {
 	for {
 		if err := s.RecordHistory(ctx, s.opts.Now()); err != nil && ctx.Err() == nil {
