@@ -46,4 +46,6 @@ type handler struct {
 	reg   *occupancy.Registry
 	now   func() time.Time
 	log   *slog.Logger
+	// loadRegistry re-reads the registry files (nil: none to re-read).
+	loadRegistry func() (*occupancy.Registry, error)
 }

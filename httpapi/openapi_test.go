@@ -115,6 +115,7 @@ func (s *spec) checkError(t *testing.T, w *httptest.ResponseRecorder) {
 func TestOpenAPI(t *testing.T) {
 	e := newEnv(t, func(o *Options) {
 		o.Checks = []Check{{Name: "redis", Func: func(ctx context.Context) error { return nil }}}
+		o.RegistryLoader = func() (*occupancy.Registry, error) { return loadRegistry(t), nil }
 	})
 	s := loadSpec(t, e)
 	nearbyState(t, e)
@@ -171,6 +172,8 @@ func TestOpenAPI(t *testing.T) {
 		{"POST /api/v1/admin/check?repair=maybe", adminToken, 400},
 		{"POST /api/v1/admin/check", operatorToken, 403},
 		{"POST /api/v1/admin/check", "", 401},
+		{"POST /api/v1/admin/registry/reload", adminToken, 200},
+		{"POST /api/v1/admin/registry/reload", operatorToken, 403},
 		{"/healthz", "", 200},
 		{"/readyz", "", 200},
 		{"/metrics", "", 200},

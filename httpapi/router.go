@@ -58,6 +58,9 @@ type Options struct {
 	// of twice that. Callers with a valid staff token, probes and /metrics
 	// are not limited. Default 0: no limit (parkd's configuration sets 20).
 	PublicRate float64
+	// RegistryLoader re-reads the registry for POST
+	// /api/v1/admin/registry/reload. Default nil: that endpoint answers 404.
+	RegistryLoader func() (*occupancy.Registry, error)
 	// Debug runs Gin in debug mode (route list and warnings on stdout).
 	// Default false: release mode. Gin's mode is process-wide.
 	Debug bool
@@ -128,7 +131,7 @@ func NewRouter(opts Options) *gin.Engine {
 	r.NoRoute(auth.authenticate, guardAdminPaths, noRoute)
 	r.NoMethod(auth.authenticate, guardAdminPaths, noMethod)
 
-	h := &handler{store: opts.Store, reg: opts.Registry, now: opts.Now, log: log}
+	h := &handler{store: opts.Store, reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
 	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))
@@ -152,7 +155,7 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces", h.listSpaces)
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
-	h.historyRoutes(api) // zone and town history and forecast: history.go
+	h.historyRoutes(api)         // zone and town history and forecast: history.go
 	api.GET("/events", h.events) // Server-Sent Events: events.go
 
 	// Staff: a bearer token of role viewer or above. Staff reads (sensor
@@ -184,5 +187,6 @@ func guardAdminPaths(c *gin.Context) {
 // adminRoutes registers the /api/v1/admin/* routes; the group already
 // requires role admin.
 func (h *handler) adminRoutes(admin *gin.RouterGroup) {
-	admin.POST("/check", h.check) // consistency check and repair: admin.go
+	admin.POST("/check", h.check)                    // consistency check and repair: admin.go
+	admin.POST("/registry/reload", h.reloadRegistry) // admin_registry.go
 }

@@ -56,6 +56,7 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 
 func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error) {
 	var err error
+	fromDir := reg == nil
 	if reg == nil {
 		if reg, err = occupancy.LoadRegistry(cfg.Registry); err != nil {
 			return nil, fmt.Errorf("registry %s: %w", cfg.Registry, errors.New(occupancy.ErrorMessage(err)))
@@ -81,7 +82,8 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	}
 	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Registry: reg, Gatherer: a.metrics,
 		Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
-		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies})
+		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
+		RegistryLoader: registryLoader(cfg, fromDir)})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
 	return a, nil
 }
