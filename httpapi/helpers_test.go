@@ -210,6 +210,7 @@ type zoneOut struct {
 	countsOut
 	Profile   string  `json:"profile"`
 	UpdatedAt *string `json:"updated_at"`
+	Level     string  `json:"level"`
 }
 
 type spaceOut struct {

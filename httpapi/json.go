@@ -33,6 +33,7 @@ type zoneJSON struct {
 	occupancy.Counts
 	Profile   occupancy.Profile `json:"profile"`
 	UpdatedAt jsonTime          `json:"updated_at"` // null until a space of the zone changes
+	Level     occupancy.Level   `json:"level"`      // with hysteresis, see occupancy.NextLevel
 }
 
 func newZoneJSON(z occupancy.Zone, st occupancy.ZoneState) zoneJSON {
@@ -41,7 +42,7 @@ func newZoneJSON(z occupancy.Zone, st occupancy.ZoneState) zoneJSON {
 		profile = occupancy.ProfileCommuter
 	}
 	return zoneJSON{ID: z.ID, Name: z.Name, Type: z.Type, Lat: z.Lat, Lon: z.Lon,
-		Counts: st.Counts, Profile: profile, UpdatedAt: jsonTime(st.UpdatedAt)}
+		Counts: st.Counts, Profile: profile, UpdatedAt: jsonTime(st.UpdatedAt), Level: st.Level}
 }
 
 // spaceJSON is a space as the contract shows it: static fields from the

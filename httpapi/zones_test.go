@@ -39,9 +39,9 @@ func TestSummaryAndZones(t *testing.T) {
 	e.get(t, "/api/v1/zones", http.StatusOK, &zones)
 	wantZones := []zoneOut{
 		{ID: "ZA", Name: "老镇区东街", Type: "on_street", Lat: 29.85, Lon: 121.64, Profile: "commuter",
-			countsOut: countsOut{Total: 7, Free: 4, Occupied: 2, Unknown: 1}, UpdatedAt: ptr(ts(t0.Add(time.Minute)))},
+			countsOut: countsOut{Total: 7, Free: 4, Occupied: 2, Unknown: 1}, UpdatedAt: ptr(ts(t0.Add(time.Minute))), Level: "spacesAvailable"},
 		{ID: "ZB", Name: "桥下停车场", Type: "off_street", Lat: 29.859, Lon: 121.64, Profile: "market",
-			countsOut: countsOut{Total: 3, Free: 2, Unknown: 1}, UpdatedAt: ptr(ts(t0.Add(2 * time.Minute)))},
+			countsOut: countsOut{Total: 3, Free: 2, Unknown: 1}, UpdatedAt: ptr(ts(t0.Add(2 * time.Minute))), Level: "spacesAvailable"},
 	}
 	if len(zones.Zones) != len(wantZones) {
 		t.Fatalf("zones %+v, want %+v", zones.Zones, wantZones)
