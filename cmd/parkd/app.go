@@ -167,7 +167,7 @@ func (a *app) serve(ctx context.Context) error {
 		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
 		go a.store.RunHistorySampler(gctx) // 5-minute occupancy history: redisstore/history.go
 		go a.store.RunReopener(gctx, redisstore.ReopenInterval)
-		go a.store.RunDetector(gctx, redisstore.DetectInterval, nil) // incidents: redisstore/detector.go
+		go a.store.RunDetector(gctx, detectInterval, nil) // incidents: redisstore/detector.go
 		for _, s := range a.subs[1:] {
 			g.Go(func() error { return s.Run(gctx) })
 		}
