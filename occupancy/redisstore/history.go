@@ -69,23 +69,8 @@ func (s *Store) WriteHistory(ctx context.Context, zoneID string, pts []occupancy
 		return occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
 	}
 	now := s.opts.Now()
-	oldest := now.Add(-occupancy.HistoryRetention)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		days := map[time.Time]bool{}
-		for _, pt := range pts {
-			if pt.Start.Before(oldest) {
-				continue
-			}
-			day, slot := slotOf(pt.Start)
-			key := s.historyKey(zoneID, day)
-			p.SetRange(ctx, key, int64(slot*histRecord), encodeBucket(pt.Counts))
-			if !days[day] {
-				days[day] = true
-				// Relative to the injected clock, so tests on a fixed
-				// clock work whatever Redis' own clock says.
-				p.Expire(ctx, key, day.Add(histDay+occupancy.HistoryRetention).Sub(now))
-			}
-		}
+		s.queueHistory(ctx, p, zoneID, pts, now)
 		return nil
 	})
 	if err != nil {
@@ -94,18 +79,44 @@ func (s *Store) WriteHistory(ctx context.Context, zoneID string, pts []occupancy
 	return nil
 }
 
-// RecordHistory samples every zone's counters into the bucket holding at.
-// Safe on several instances: they overwrite the same bucket.
+// queueHistory adds to p the writes of pts into zoneID's history.
+func (s *Store) queueHistory(ctx context.Context, p redis.Pipeliner, zoneID string, pts []occupancy.HistoryPoint, now time.Time) {
+	oldest := now.Add(-occupancy.HistoryRetention)
+	days := map[time.Time]bool{}
+	for _, pt := range pts {
+		if pt.Start.Before(oldest) {
+			continue
+		}
+		day, slot := slotOf(pt.Start)
+		key := s.historyKey(zoneID, day)
+		p.SetRange(ctx, key, int64(slot*histRecord), encodeBucket(pt.Counts))
+		if !days[day] {
+			days[day] = true
+			// Relative to the injected clock, so tests on a fixed clock
+			// work whatever Redis' own clock says.
+			p.Expire(ctx, key, day.Add(histDay+occupancy.HistoryRetention).Sub(now))
+		}
+	}
+}
+
+// RecordHistory samples every zone's counters into the bucket holding at,
+// in one pipeline. Safe on several instances: they overwrite the same
+// bucket.
 func (s *Store) RecordHistory(ctx context.Context, at time.Time) error {
 	zones, err := s.Zones(ctx)
 	if err != nil {
 		return err
 	}
-	for _, z := range zones {
-		pt := occupancy.HistoryPoint{Start: occupancy.BucketStart(at), Counts: z.Counts, Samples: 1}
-		if err := s.WriteHistory(ctx, z.ZoneID, []occupancy.HistoryPoint{pt}); err != nil {
-			return err
+	now := s.opts.Now()
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, z := range zones {
+			pt := occupancy.HistoryPoint{Start: occupancy.BucketStart(at), Counts: z.Counts, Samples: 1}
+			s.queueHistory(ctx, p, z.ZoneID, []occupancy.HistoryPoint{pt}, now)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis store: record history: %w", err)
 	}
 	return nil
 }
