@@ -73,7 +73,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.store, err = redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Prefix: cfg.Redis.Prefix,
-		OfflineAfter: cfg.OfflineAfter, Logger: log.With("component", "store")})
+		OfflineAfter: cfg.OfflineAfter, Levels: levelThresholds(cfg.Levels), Logger: log.With("component", "store")})
 	if err != nil {
 		return nil, err
 	}

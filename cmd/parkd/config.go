@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
@@ -45,7 +46,10 @@ type Config struct {
 	Registry      string        `yaml:"registry"`
 	OfflineAfter  time.Duration `yaml:"offline_after"`
 	SweepInterval time.Duration `yaml:"sweep_interval"`
-	Log           struct {
+	// Levels are the zone level thresholds per zone type over
+	// occupancy.DefaultLevelThresholds (levels.go).
+	Levels map[occupancy.ZoneType]occupancy.LevelThresholds `yaml:"levels"`
+	Log    struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
@@ -179,6 +183,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 }
 
 func (c *Config) validate() error {
+	if err := validLevels(c.Levels); err != nil {
+		return err
+	}
 	switch {
 	case c.MQTT.ClientID == "":
 		return errors.New("config: mqtt.client_id (PARKD_MQTT_CLIENT_ID) must not be empty: the persistent session needs a stable id")

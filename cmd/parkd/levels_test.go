@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+func TestConfigLevels(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       occupancy.LevelThresholds // on_street after merging
+		err        string
+	}{
+		{"default", "", occupancy.DefaultLevelThresholds[occupancy.OnStreet], ""},
+		{"on_street set", "levels:\n  on_street: {almost_full_on: 70, almost_full_off: 60, full_on: 95, full_off: 90}\n",
+			occupancy.LevelThresholds{AlmostFullOn: 70, AlmostFullOff: 60, FullOn: 95, FullOff: 90}, ""},
+		{"off above on", "levels:\n  on_street: {almost_full_on: 70, almost_full_off: 75, full_on: 95, full_off: 90}\n",
+			occupancy.LevelThresholds{}, "levels.on_street"},
+		{"unknown zone type", "levels:\n  garage: {almost_full_on: 70, almost_full_off: 60, full_on: 95, full_off: 90}\n",
+			occupancy.LevelThresholds{}, "garage"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parkd.yaml")
+			if err := os.WriteFile(path, []byte("sweep_interval: 30s\n"+tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(path, true, func(string) string { return "" })
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := levelThresholds(cfg.Levels)
+			if got[occupancy.OnStreet] != tc.want || got[occupancy.OffStreet] != occupancy.DefaultLevelThresholds[occupancy.OffStreet] {
+				t.Fatalf("thresholds %+v, want on_street %+v and the off_street default", got, tc.want)
+			}
+		})
+	}
+}
