@@ -97,16 +97,26 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 }
 
 // RunDetector calls DetectIncidents every interval until ctx is done,
-// logging what it opened and resolved. onChange, if not nil, is called with
+// logging what it opened and resolved, and once an hour deletes incidents
+// resolved longer than IncidentRetention ago. onChange, if not nil, is called with
 // each pass's result when it changed something (e.g. to publish events).
 func (s *Store) RunDetector(ctx context.Context, interval time.Duration, onChange func(DetectResult)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if now := s.opts.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if n, err := s.PruneIncidents(ctx, now.Add(-IncidentRetention)); err != nil {
+				s.opts.Logger.Warn("incident pruning failed", "err", err)
+			} else if n > 0 {
+				s.opts.Logger.Info("old resolved incidents deleted", "count", n)
+			}
 		}
 		res, err := s.DetectIncidents(ctx)
 		if err != nil {

@@ -264,3 +264,36 @@ func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string)
 	}
 	return resolved, nil
 }
+
+// IncidentRetention is how long parkd keeps a resolved incident.
+const IncidentRetention = 90 * 24 * time.Hour
+
+// PruneIncidents deletes the incidents resolved before cutoff and returns
+// how many it deleted. Open and acknowledged incidents are kept whatever
+// their age. A resolved incident is never changed again, so deleting it
+// needs no transaction.
+func (s *Store) PruneIncidents(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	for _, z := range s.reg.Zones() {
+		k := s.zones[z.ID]
+		all, err := s.rdb.HGetAll(ctx, k.incidents).Result()
+		if err != nil {
+			return n, fmt.Errorf("redis store: prune incidents of zone %s: %w", z.ID, err)
+		}
+		var old []string
+		for id, v := range all {
+			if inc, err := decodeIncident(id, v); err == nil && inc.Status == occupancy.IncidentResolved &&
+				inc.ResolvedAt.Before(cutoff) {
+				old = append(old, id)
+			}
+		}
+		if len(old) == 0 {
+			continue
+		}
+		if err := s.rdb.HDel(ctx, k.incidents, old...).Err(); err != nil {
+			return n, fmt.Errorf("redis store: prune incidents of zone %s: %w", z.ID, err)
+		}
+		n += len(old)
+	}
+	return n, nil
+}

@@ -170,6 +170,17 @@ func TestOverstayIncidentLifecycle(t *testing.T) {
 			t.Errorf("bad status filter: %v, want invalid", err)
 		}
 
+		// Pruning deletes only what was resolved before the cutoff.
+		if n, err := s.PruneIncidents(ctx, inc.ResolvedAt); err != nil || n != 1 {
+			t.Errorf("prune before the second resolution: %d, %v; want 1 (the first)", n, err)
+		}
+		if _, err := s.Incident(ctx, want); occupancy.ErrorCode(err) != occupancy.ENOTFOUND {
+			t.Errorf("pruned incident: %v, want not_found", err)
+		}
+		if _, err := s.Incident(ctx, second); err != nil {
+			t.Errorf("kept incident: %v", err)
+		}
+
 		// Every transition is on the live feed, in order.
 		msgs, err := rdb.XRange(ctx, "pk:{A}:ev", "-", "+").Result()
 		if err != nil {
