@@ -223,4 +223,21 @@ func incidentOpenAPICases(t *testing.T, s *spec) {
 	if len(resolved) != 1 || resolved[0].ID != id {
 		t.Errorf("resolved incidents %+v, want %s", resolved, id)
 	}
+	t.Run("redis down", func(t *testing.T) {
+		e.redis.Stop(t)
+		for _, target := range []string{"GET /api/v1/sensors", "GET /api/v1/incidents",
+			"POST /api/v1/incidents/" + id + "/ack", "POST /api/v1/incidents/" + id + "/resolve"} {
+			method, path, _ := strings.Cut(target, " ")
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			req := httptest.NewRequestWithContext(ctx, method, path, nil)
+			req.Header.Set("Authorization", "Bearer "+operatorToken)
+			w := httptest.NewRecorder()
+			e.router.ServeHTTP(w, req)
+			cancel()
+			if w.Code != 500 {
+				t.Errorf("%s with Redis down: %d, want 500", target, w.Code)
+			}
+			s.check(t, req, w)
+		}
+	})
 }
