@@ -68,6 +68,10 @@ const (
 	// DriftBadState: a stored state does not parse. Reported only; it counts
 	// as unknown.
 	DriftBadState = "bad_state"
+	// DriftClosure: a space of a closure (its own or its zone's) is not
+	// closed (repair closes it), or a closed space has no closure (repair
+	// makes it unknown until its sensor's next reading).
+	DriftClosure = "closure"
 )
 
 // Unfixed returns how many drift items remain: all of them without repair,
@@ -108,7 +112,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 // checkZone runs checkScript on one zone and decodes its answer.
 func (s *Store) checkZone(ctx context.Context, zoneID string, repair bool) ([]Drift, error) {
 	k := s.zones[zoneID]
-	keys := append([]string{k.states, k.counters, k.seen}, k.freeAll...)
+	keys := append(append([]string{k.states, k.counters, k.seen}, k.freeAll...), k.closures())
 	flag := "0"
 	if repair {
 		flag = "1"
@@ -139,7 +143,7 @@ func (s *Store) checkZone(ctx context.Context, zoneID string, repair bool) ([]Dr
 // checkScript checks (and with ARGV[1] = 1 repairs) one zone.
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4.. the zone's
-// free geo sets in occupancy.Kinds order. ARGV: 1 repair (1|0), 2 now_ms,
+// free geo sets in occupancy.Kinds order, last the closures hash. ARGV: 1 repair (1|0), 2 now_ms,
 // then per registry space of the zone: id, kind (1-based index into the
 // free sets), lon, lat. Returns drift items flattened as kind, what,
 // expected, found, fixed (1|0).
@@ -151,7 +155,10 @@ local out = {}
 local function drift(kind, what, expected, found, fix)
   for _, v in ipairs({kind, what, expected, found, fix}) do out[#out + 1] = v end
 end
-local nsets = #KEYS - 3
+local nsets = #KEYS - 4
+local closures = {}
+local cl = redis.call('HKEYS', KEYS[#KEYS])
+for _, target in ipairs(cl) do closures[target] = true end
 local states = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do states[all[i]] = all[i + 1] end
@@ -178,6 +185,16 @@ for i = 3, #ARGV, 4 do
   if not names[t[1]] then
     drift('bad_state', id, 'status f, o, u or c', cur, '0')
     t[1] = 'u'
+  end
+  local closed = closures['*'] or closures[id]
+  if (closed and t[1] ~= 'c') or (t[1] == 'c' and not closed) then
+    local to = 'u'
+    if closed then to = 'c' end
+    drift('closure', id, names[to], names[t[1]], fixed)
+    if repair then
+      t[1], t[3] = to, ARGV[2]
+      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
+    end
   end
   counts.total = counts.total + 1
   counts[names[t[1]]] = counts[names[t[1]]] + 1

@@ -228,3 +228,44 @@ func TestClosureErrors(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestCheckRepairsClosures(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		e := newClosureEnv(t, rdb)
+		ctx := context.Background()
+		if _, err := e.s.CloseZone(ctx, "A", occupancy.Closure{Reason: "works"}); err != nil {
+			t.Fatal(err)
+		}
+		// Hand edits: A-1 free in a closed zone, B-1 closed without a closure.
+		if err := rdb.HSet(ctx, "pk:{A}:s", "A-1", "f|0|1|1|1000|1||||||").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.HSet(ctx, "pk:{B}:s", "B-1", "c|0|1|1|1000|1||||||").Err(); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := e.s.Check(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]redisstore.Drift{}
+		for _, d := range rep.Drift {
+			if d.Kind == redisstore.DriftClosure {
+				got[d.What] = d
+			}
+		}
+		if d := got["A-1"]; d.Expected != "closed" || d.Found != "free" || d.Fixed {
+			t.Errorf("A-1 drift %+v, want closed expected, free found", d)
+		}
+		if d := got["B-1"]; d.Expected != "unknown" || d.Found != "closed" || d.Fixed {
+			t.Errorf("B-1 drift %+v, want unknown expected, closed found", d)
+		}
+		if len(got) != 2 {
+			t.Errorf("closure drift %+v, want A-1 and B-1 only", got)
+		}
+		if _, err := e.s.Check(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		e.status("A-1", occupancy.StatusClosed) // and no drift left
+		e.status("B-1", occupancy.StatusUnknown)
+	})
+}
