@@ -24,9 +24,10 @@ import (
 //
 // An entry's fields: t type (space, zone, incident), s space id, st status,
 // ms time (Unix ms), d JSON payload; a space change from the apply script
-// also carries the zone's counters after the change: n total, f free,
-// o occupied, u unknown, c closed, and is read as two events, the space's
-// and the zone's, with the same id.
+// also carries the zone's counters and level after the change: n total,
+// f free, o occupied, u unknown, c closed, l level, and is read as two
+// events, the space's and the zone's (Data a ZoneEventData), with the same
+// id. The sweeper's scripts append the same for each space it marks unknown.
 //
 // Event ids are "STREAMID@ZONE" (e.g. 1764110000000-3@Z01). A reader keeps
 // one position per zone; a client resuming with Last-Event-ID gets, in its
@@ -201,10 +202,17 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if _, ok := m.Values["n"]; !ok {
 		return []occupancy.Event{e}
 	}
-	counts, _ := json.Marshal(occupancy.Counts{Total: num("n"), Free: num("f"),
-		Occupied: num("o"), Unknown: num("u"), Closed: num("c")})
+	counts, _ := json.Marshal(ZoneEventData{Counts: occupancy.Counts{Total: num("n"), Free: num("f"),
+		Occupied: num("o"), Unknown: num("u"), Closed: num("c")}, Level: str("l")})
 	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
 	return []occupancy.Event{e, z}
+}
+
+// ZoneEventData is the Data of a zone event: the zone's counts and level
+// (DATEX II vocabulary; empty when not known) after the change.
+type ZoneEventData struct {
+	occupancy.Counts
+	Level string `json:"level,omitempty"`
 }
 
 // statusNames are the statuses of the packed state's letters.

@@ -94,9 +94,9 @@ if nst ~= st then
   move(KEYS[2], st, nst, ARGV[6])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1] .. '|' .. ARGV[3])
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. string.format('%d', tonumber(ARGV[6]) - 3600000))
-  local n = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed')
+  local n = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[15], '*', 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
-    'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5])
+    'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5], 'l', n[6] or '')
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
   elseif st == 'f' then
@@ -115,10 +115,11 @@ return 'applied'
 
 // sweepScript turns silent spaces of one zone unknown.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4.. the zone's free
-// geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before it is
-// silent), 2 now_ms, 3 most spaces to handle in this call. Returns how many
-// spaces it marked unknown.
+// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 the zone's event
+// stream (each space marked unknown is a space event, events.go), 5.. the
+// zone's free geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before
+// it is silent), 2 now_ms, 3 most spaces to handle in this call, 4 the event
+// stream's cap. Returns how many spaces it marked unknown.
 var sweepScript = redis.NewScript(luaCommon + `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local n = 0
@@ -129,7 +130,10 @@ for _, id in ipairs(ids) do
     local t = parse(cur)
     if t[1] == 'f' or t[1] == 'o' then
       move(KEYS[2], t[1], 'u', ARGV[2])
-      for i = 4, #KEYS do redis.call('ZREM', KEYS[i], id) end
+      for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
+      local c = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 't', 'space', 's', id, 'st', 'u', 'ms', ARGV[2],
+        'n', c[1], 'f', c[2], 'o', c[3], 'u', c[4], 'c', c[5], 'l', c[6] or '')
       t[1], t[3] = 'u', ARGV[2]
       redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
       n = n + 1

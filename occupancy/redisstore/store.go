@@ -187,9 +187,9 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	for _, z := range s.reg.Zones() {
 		k := s.zones[z.ID]
-		keys := append([]string{k.states, k.counters, k.seen}, k.freeAll...)
+		keys := append([]string{k.states, k.counters, k.seen, s.eventsKey(z.ID)}, k.freeAll...)
 		for {
-			res, err := sweepScript.Run(ctx, s.rdb, keys, cutoff, nowMS, sweepBatch).Int64Slice()
+			res, err := sweepScript.Run(ctx, s.rdb, keys, cutoff, nowMS, sweepBatch, eventMaxArg).Int64Slice()
 			if err != nil {
 				return total, fmt.Errorf("redis store: sweep zone %s: %w", z.ID, err)
 			}

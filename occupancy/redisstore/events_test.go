@@ -1,0 +1,140 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// eventLine is an event as "type space status" (zone events with the
+// zone's counts).
+func eventLine(e occupancy.Event) string {
+	if e.Type == occupancy.EventZone {
+		var d redisstore.ZoneEventData
+		_ = json.Unmarshal(e.Data, &d)
+		return fmt.Sprintf("zone %s f%d o%d u%d", e.ZoneID, d.Free, d.Occupied, d.Unknown)
+	}
+	return fmt.Sprintf("%s %s %s", e.Type, e.SpaceID, e.Status)
+}
+
+func readAll(t *testing.T, s *redisstore.Store, c *redisstore.EventCursor) []string {
+	t.Helper()
+	evs, err := s.ReadEvents(context.Background(), c, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, eventLine(e))
+	}
+	return out
+}
+
+func TestEventFeed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		clk := &clock{now: t0}
+		s := newStore(t, rdb, clk)
+		c, err := s.EventsNow(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied)
+		mustApply(t, s, reading("S1", false, t0.Add(time.Second), 2), occupancy.ResultApplied) // no change: no event
+		mustApply(t, s, reading("S5", true, t0, 1), occupancy.ResultApplied)
+		if _, err := s.Publish(ctx, occupancy.Event{Type: occupancy.EventIncident, ZoneID: "B", SpaceID: "B-1", Status: "open",
+			Data: json.RawMessage(`{"id":"x"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(readAll(t, s, c))
+		want := "[space A-1 free zone A f1 o0 u3 space B-1 occupied zone B f0 o1 u1 incident B-1 open]"
+		if got != want {
+			t.Errorf("feed %s\nwant %s", got, want)
+		}
+		zb, err := s.Zone(ctx, "B")
+		if err != nil || feedLevel(t, s, "B-1") != string(zb.Level) || zb.Level == "" {
+			t.Errorf("zone B level %q (%v), zone events say otherwise", zb.Level, err)
+		}
+		if again := readAll(t, s, c); len(again) != 0 {
+			t.Errorf("read again: %v", again)
+		}
+
+		clk.now = t0.Add(31 * time.Minute)
+		if n, err := s.Sweep(ctx); err != nil || n != 2 {
+			t.Fatalf("sweep: %d %v", n, err)
+		}
+		if got := fmt.Sprint(readAll(t, s, c)); got != "[space A-1 unknown zone A f0 o0 u4 space B-1 unknown zone B f0 o0 u2]" {
+			t.Errorf("after the sweep: %s", got)
+		}
+
+		if _, err := s.Publish(ctx, occupancy.Event{Type: occupancy.EventIncident, ZoneID: "nowhere"}); occupancy.ErrorCode(err) != occupancy.EINVALID {
+			t.Errorf("publish to an unknown zone: %v", err)
+		}
+		for _, bad := range []string{"", "x", "1-2", "1-x@A", "a-1@A", "1-1@"} {
+			if _, err := s.EventsAfter(bad); occupancy.ErrorCode(err) != occupancy.EINVALID {
+				t.Errorf("EventsAfter(%q): %v", bad, err)
+			}
+		}
+	})
+}
+
+// TestEventResume: resuming after an event gives, in its zone, exactly what
+// follows it, and in the other zones everything from the resume window
+// before it (so nothing is missed; a repeat is possible).
+func TestEventResume(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: t0}
+	s := newStore(t, backends[0].start(t), clk)
+	start, _ := s.EventsNow(ctx)
+	mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)
+	mustApply(t, s, reading("S5", true, t0, 1), occupancy.ResultApplied)
+	mustApply(t, s, reading("S2", true, t0, 1), occupancy.ResultApplied)
+	evs, err := s.ReadEvents(ctx, start, 100)
+	if err != nil || len(evs) != 6 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	c, err := s.EventsAfter(evs[0].ID) // after A-1's change
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := readAll(t, s, c)
+	slices.Sort(lines) // zones' streams merge by time; within a millisecond their order is the zones'
+	got := fmt.Sprint(lines)
+	if want := "[space A-2 occupied space B-1 occupied zone A f0 o2 u2 zone B f0 o1 u1]"; got != want {
+		t.Errorf("resumed: %s, want %s", got, want)
+	}
+}
+
+// feedLevel re-reads the feed from the start and
+// returns the level of the last zone event after a change of space.
+func feedLevel(t *testing.T, s *redisstore.Store, space string) string {
+	t.Helper()
+	c, err := s.EventsAfter("0-0@A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ReadEvents(context.Background(), c, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	level, last := "", ""
+	for _, e := range evs {
+		if e.Type == occupancy.EventSpace {
+			last = e.SpaceID
+		}
+		if e.Type == occupancy.EventZone && last == space {
+			var d redisstore.ZoneEventData
+			_ = json.Unmarshal(e.Data, &d)
+			level = d.Level
+		}
+	}
+	return level
+}
