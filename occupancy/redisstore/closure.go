@@ -286,6 +286,9 @@ func (s *Store) runClosure(ctx context.Context, zoneID, op, target, body, until 
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("redis store: %s %s: %w", op, target, err)
 	}
+	if res == "ok" {
+		s.publishStates(ctx, zoneID, spaces) // the live feed: events.go
+	}
 	return res, nil
 }
 

@@ -221,3 +221,37 @@ var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": oc
 
 // eventMaxArg is eventMax as the apply script's argument.
 var eventMaxArg = strconv.Itoa(eventMax)
+
+// publishStates appends a space event with the current status of each of
+// spaces, then a zone event with the zone's counts and level: for changes
+// made outside the apply and sweep scripts (closures). Best effort: the
+// change is stored already, so a failure is logged, not returned.
+func (s *Store) publishStates(ctx context.Context, zoneID string, spaces []occupancy.Space) {
+	states, err := s.States(ctx, spaces)
+	if err == nil {
+		var z occupancy.ZoneState
+		if z, err = s.Zone(ctx, zoneID); err == nil {
+			err = s.appendStates(ctx, zoneID, states, z)
+		}
+	}
+	if err != nil {
+		s.opts.Logger.Warn("live feed: events of a closure not published", "zone", zoneID, "err", err)
+	}
+}
+
+// appendStates XADDs the events of publishStates in one round trip.
+func (s *Store) appendStates(ctx context.Context, zoneID string, states []occupancy.SpaceState, z occupancy.ZoneState) error {
+	ms := strconv.FormatInt(s.opts.Now().UnixMilli(), 10)
+	key := s.eventsKey(zoneID)
+	data, _ := json.Marshal(ZoneEventData{Counts: z.Counts, Level: string(z.Level)})
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, st := range states {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: eventMax, Approx: true,
+				Values: []any{"t", string(occupancy.EventSpace), "s", st.SpaceID, "st", string(st.Status), "ms", ms}})
+		}
+		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: eventMax, Approx: true,
+			Values: []any{"t", string(occupancy.EventZone), "ms", ms, "d", string(data)}})
+		return nil
+	})
+	return err
+}

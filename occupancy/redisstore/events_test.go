@@ -75,6 +75,16 @@ func TestEventFeed(t *testing.T) {
 			t.Errorf("after the sweep: %s", got)
 		}
 
+		if _, err := s.CloseSpace(ctx, "A-2", occupancy.Closure{Reason: "roadworks"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.OpenSpace(ctx, "A-2"); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(readAll(t, s, c)); got != "[space A-2 closed zone A f0 o0 u3 space A-2 unknown zone A f0 o0 u4]" {
+			t.Errorf("after closing and opening A-2: %s", got)
+		}
+
 		if _, err := s.Publish(ctx, occupancy.Event{Type: occupancy.EventIncident, ZoneID: "nowhere"}); occupancy.ErrorCode(err) != occupancy.EINVALID {
 			t.Errorf("publish to an unknown zone: %v", err)
 		}
