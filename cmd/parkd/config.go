@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -88,6 +89,7 @@ func defaultConfig() Config {
 	c.Registry = "configs/qiuai"
 	c.OfflineAfter = 30 * time.Minute
 	c.SweepInterval = 30 * time.Second
+	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.LoRaWAN.TTSTopic = "v3/+/devices/+/up"
