@@ -269,3 +269,40 @@ func TestCheckRepairsClosures(t *testing.T) {
 		e.status("B-1", occupancy.StatusUnknown)
 	})
 }
+
+// TestReopenDueOnSeveralInstances runs ReopenDue from two stores on the
+// same Redis at once: every due closure is opened exactly once.
+func TestReopenDueOnSeveralInstances(t *testing.T) {
+	rdb := backends[0].start(t)
+	e := newClosureEnv(t, rdb)
+	other := newStore(t, rdb, e.clk)
+	for _, id := range []string{"A-1", "A-2", "B-1"} {
+		e.closeSpace(id, "works", t0.Add(10*time.Minute))
+	}
+	if _, err := e.s.CloseZone(context.Background(), "B", occupancy.Closure{Reason: "x", Until: t0.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.now = t0.Add(10 * time.Minute)
+	counts := make(chan int, 8)
+	for range 4 {
+		for _, s := range []*redisstore.Store{e.s, other} {
+			go func() {
+				n, err := s.ReopenDue(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				counts <- n
+			}()
+		}
+	}
+	total := 0
+	for range 8 {
+		total += <-counts
+	}
+	if total != 4 {
+		t.Fatalf("closures opened %d times in all, want 4 (A-1, A-2, B-1, zone B)", total)
+	}
+	for _, id := range []string{"A-1", "A-2", "B-1", "B-2"} {
+		e.status(id, occupancy.StatusUnknown) // never heard from; counters and check clean
+	}
+}
