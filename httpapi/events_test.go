@@ -19,17 +19,17 @@ type sseMsg struct {
 	data      occupancy.Event
 }
 
-// openEvents connects to srv's event feed with the given headers and
+// openEvents connects to the event feed of the server at base, with the given headers, and
 // returns the messages as they come.
-func openEvents(t *testing.T, srv *httptest.Server, headers ...string) <-chan sseMsg {
+func openEvents(t *testing.T, base string, headers ...string) <-chan sseMsg {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events", nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +83,8 @@ func TestEvents(t *testing.T) {
 	e := newEnv(t)
 	srv := httptest.NewServer(e.router)
 	t.Cleanup(srv.Close)
-	public := openEvents(t, srv)
-	staff := openEvents(t, srv, "Authorization", "Bearer "+viewerToken)
+	public := openEvents(t, srv.URL)
+	staff := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken)
 	time.Sleep(50 * time.Millisecond) // let both take their starting position
 
 	e.apply(t, "ZA-01", true, t0)
@@ -118,11 +118,11 @@ func TestEvents(t *testing.T) {
 	})
 
 	t.Run("resume with Last-Event-ID", func(t *testing.T) {
-		first := next(t, openEvents(t, srv, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA"))
+		first := next(t, openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA"))
 		if first.data.SpaceID != "ZA-01" {
 			t.Fatalf("from the start: %+v", first)
 		}
-		resumed := openEvents(t, srv, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", first.id)
+		resumed := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", first.id)
 		if m := next(t, resumed); m.event != "incident" || m.data.Status != "open" {
 			t.Fatalf("after %s: %+v, want the incident", first.id, m)
 		}
@@ -138,4 +138,35 @@ func TestEvents(t *testing.T) {
 		e.router.ServeHTTP(w, req)
 		expectError(t, w, 400, "invalid")
 	})
+}
+
+// TestEventsOutliveTheWriteTimeout: a stream keeps delivering past the
+// server's WriteTimeout, and Shutdown ends it instead of waiting for it.
+func TestEventsOutliveTheWriteTimeout(t *testing.T) {
+	e := newEnv(t)
+	srv := NewServer("127.0.0.1:0", e.router, ServerOptions{WriteTimeout: 300 * time.Millisecond})
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	ch := openEvents(t, "http://"+addr.String())
+	time.Sleep(700 * time.Millisecond) // past the write timeout
+	e.apply(t, "ZA-03", true, t0)
+	if m := next(t, ch); m.data.SpaceID != "ZA-03" {
+		t.Fatalf("got %+v", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an open stream: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	<-served
+	for range ch {
+	}
 }
