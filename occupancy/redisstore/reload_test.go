@@ -103,3 +103,52 @@ func TestReload(t *testing.T) {
 		}
 	})
 }
+
+// TestReloadWhileApplying swaps the registry back and forth while readings
+// of kept, removed and added sensors are applied (run with -race): the
+// counters always add up and the end state holds only registry spaces.
+func TestReloadWhileApplying(t *testing.T) {
+	defer redisstore.SetRetireGrace(5 * time.Millisecond)()
+	ctx := context.Background()
+	reg := testRegistry(t)
+	clk := &clock{now: t0}
+	s, err := redisstore.New(redisstore.Options{Client: backends[0].start(t), Registry: reg, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := range 2000 {
+			sensor := []string{"S1", "S2", "S7", "S5"}[k%4]
+			if _, err := s.Apply(ctx, reading(sensor, k%3 == 0, t0.Add(time.Duration(k)*time.Millisecond), uint64(k))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		next := nextRegistry(t)
+		if i%2 == 1 {
+			next = testRegistry(t)
+		}
+		if _, err := s.Reload(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-done:
+			if _, err := s.Reload(ctx, nextRegistry(t)); err != nil {
+				t.Fatal(err)
+			}
+			checkCounters(t, s, reg)
+			if rc, err := s.Check(ctx, false); err != nil || len(rc.Drift) != 0 {
+				t.Errorf("check: %+v %v", rc.Drift, err)
+			}
+			return
+		default:
+		}
+	}
+}
