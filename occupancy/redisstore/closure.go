@@ -233,20 +233,13 @@ const ReopenInterval = 5 * time.Second
 
 // RunReopener calls ReopenDue every interval until ctx is done.
 func (s *Store) RunReopener(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		if n, err := s.ReopenDue(ctx); err != nil {
 			s.opts.Logger.Warn("reopening due closures failed", "err", err)
 		} else if n > 0 {
 			s.opts.Logger.Info("closures ended at their until", "count", n)
 		}
-	}
+	})
 }
 
 // close validates c, stores it under target and closes spaces. It returns

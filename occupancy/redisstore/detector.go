@@ -101,15 +101,8 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 // resolved longer than IncidentRetention ago. onChange, if not nil, is called with
 // each pass's result when it changed something (e.g. to publish events).
 func (s *Store) RunDetector(ctx context.Context, interval time.Duration, onChange func(DetectResult)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	var pruned time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		if now := s.opts.Now(); now.Sub(pruned) >= time.Hour {
 			pruned = now
 			if n, err := s.PruneIncidents(ctx, now.Add(-IncidentRetention)); err != nil {
@@ -131,5 +124,5 @@ func (s *Store) RunDetector(ctx context.Context, interval time.Duration, onChang
 		if onChange != nil && len(res.Opened)+len(res.Resolved) > 0 {
 			onChange(res)
 		}
-	}
+	})
 }

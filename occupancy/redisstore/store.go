@@ -208,6 +208,18 @@ const sweepBatch = 1000
 
 // RunSweeper calls Sweep every interval until ctx is done.
 func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if n, err := s.Sweep(ctx); err != nil {
+			s.opts.Logger.Warn("sweep failed", "err", err)
+		} else if n > 0 {
+			s.opts.Logger.Info("silent spaces marked unknown", "count", n, "offline_after", s.opts.OfflineAfter)
+		}
+	})
+}
+
+// every calls f every interval until ctx is done; the background loops of
+// the store (sweeper, reopener, incident detector) run on it.
+func every(ctx context.Context, interval time.Duration, f func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -215,11 +227,7 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if n, err := s.Sweep(ctx); err != nil {
-			s.opts.Logger.Warn("sweep failed", "err", err)
-		} else if n > 0 {
-			s.opts.Logger.Info("silent spaces marked unknown", "count", n, "offline_after", s.opts.OfflineAfter)
+			f()
 		}
 	}
 }
