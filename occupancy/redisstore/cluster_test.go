@@ -15,6 +15,19 @@ import (
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
+// startCluster starts a 3-master Redis Cluster and returns it with a client
+// reached through a redis+cluster:// URL.
+func startCluster(t *testing.T) (*testenv.RedisCluster, redis.UniversalClient) {
+	t.Helper()
+	cl := testenv.MustStartRedisCluster(t, 3)
+	rdb, err := redisstore.NewClient("redis+cluster://" + cl.Addrs[0] + "?addr=" + strings.Join(cl.Addrs[1:], "&addr="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return cl, rdb
+}
+
 // TestStoreOnRedisCluster runs the store's operations on a real 3-master
 // Redis Cluster reached through a redis+cluster:// URL: every script's keys
 // must hash to one slot, pipelines span the masters, scripts are on every
@@ -24,12 +37,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node Redis Cluster")
 	}
-	cl := testenv.MustStartRedisCluster(t, 3)
-	rdb, err := redisstore.NewClient("redis+cluster://" + cl.Addrs[0] + "?addr=" + strings.Join(cl.Addrs[1:], "&addr="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
+	cl, rdb := startCluster(t)
 	ctx := context.Background()
 	clk := &clock{now: t0}
 	reg := clusterRegistry(t)

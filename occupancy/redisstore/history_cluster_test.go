@@ -2,13 +2,11 @@ package redisstore_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -20,12 +18,7 @@ func TestHistoryOnRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node Redis Cluster")
 	}
-	cl := testenv.MustStartRedisCluster(t, 3)
-	rdb, err := redisstore.NewClient("redis+cluster://" + cl.Addrs[0] + "?addr=" + strings.Join(cl.Addrs[1:], "&addr="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
+	_, rdb := startCluster(t)
 	ctx := context.Background()
 	clk := &clock{now: t0}
 	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: clusterRegistry(t), Now: clk.Now})
