@@ -149,17 +149,27 @@ func TestFrameDecoderFor(t *testing.T) {
 	}
 }
 
-// checkFrame compares a decoded frame or its error with the expected ones.
-func checkFrame(t *testing.T, got Frame, err error, want Frame, wantErr string) {
+// checkErr fails t unless err is an EINVALID error containing wantErr, or
+// nil when wantErr is empty; it reports whether there is a result to check.
+func checkErr(t *testing.T, err error, wantErr string) bool {
 	t.Helper()
 	if wantErr != "" {
 		if err == nil || occupancy.ErrorCode(err) != occupancy.EINVALID || !strings.Contains(occupancy.ErrorMessage(err), wantErr) {
 			t.Fatalf("error = %v, want EINVALID containing %q", err, wantErr)
 		}
-		return
+		return false
 	}
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)
+	}
+	return true
+}
+
+// checkFrame compares a decoded frame or its error with the expected ones.
+func checkFrame(t *testing.T, got Frame, err error, want Frame, wantErr string) {
+	t.Helper()
+	if !checkErr(t, err, wantErr) {
+		return
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("frame = %s, want %s", fmtFrame(got), fmtFrame(want))

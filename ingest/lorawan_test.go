@@ -118,14 +118,8 @@ func TestDecodeChirpStack(t *testing.T) {
 
 func checkUplink(t *testing.T, got Uplink, err error, want Uplink, wantErr string) {
 	t.Helper()
-	if wantErr != "" {
-		if err == nil || occupancy.ErrorCode(err) != occupancy.EINVALID || !strings.Contains(occupancy.ErrorMessage(err), wantErr) {
-			t.Fatalf("error = %v, want EINVALID containing %q", err, wantErr)
-		}
+	if !checkErr(t, err, wantErr) {
 		return
-	}
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("uplink\n got %s\nwant %s", fmtUplink(got), fmtUplink(want))
