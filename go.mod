@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/gin-gonic/gin v1.12.0
 	github.com/mochi-mqtt/server/v2 v2.7.9
@@ -14,6 +16,8 @@ require (
 	golang.org/x/sync v0.23.0
 	golang.org/x/time v0.16.0
 )
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.1.2
