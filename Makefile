@@ -1,11 +1,13 @@
 # Make targets for the Qiuai parking service. `make help` lists them.
 #
 # `make test` is the one command that runs the whole suite: it first makes sure
-# redis-server, redis-cli and mosquitto are installed (scripts/install-deps.sh
-# installs Debian's packages when run as root, or says what to run), then runs
-# every package's tests. The tests start their own private redis-server and
-# mosquitto processes on free 127.0.0.1 ports (internal/testenv); they never
-# touch 6379 or 1883.
+# redis-server, redis-cli, mosquitto and chromium are installed
+# (scripts/install-deps.sh installs Debian's packages when run as root, or
+# says what to run), then runs every package's tests. The tests start their
+# own private redis-server and mosquitto processes on free 127.0.0.1 ports
+# (internal/testenv); they never touch 6379 or 1883. The browser tests
+# (cmd/parkd/browser_test.go) drive headless Chromium and save screenshots in
+# artifacts/browser/ (or $PARKD_ARTIFACTS); PARKD_SKIP_BROWSER=1 skips them.
 
 GO ?= go
 
@@ -25,7 +27,7 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-deps: ## install redis-server, redis-tools, mosquitto (and gcc) when missing
+deps: ## install redis-server, redis-tools, mosquitto, chromium (and gcc) when missing
 	@bash scripts/install-deps.sh
 
 test: deps ## install what the tests need, then run every test against real Redis and Mosquitto
