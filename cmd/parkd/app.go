@@ -73,7 +73,8 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.store, err = redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Prefix: cfg.Redis.Prefix,
-		OfflineAfter: cfg.OfflineAfter, Levels: levelThresholds(cfg.Levels), Logger: log.With("component", "store")})
+		OfflineAfter: cfg.OfflineAfter, Levels: levelThresholds(cfg.Levels), Logger: log.With("component", "store"),
+		Health: occupancy.HealthRules{LowBatteryMV: cfg.Health.LowBatteryMV, FlapChanges: cfg.Health.FlapChanges}})
 	if err != nil {
 		return nil, err
 	}

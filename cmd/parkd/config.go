@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -50,7 +51,13 @@ type Config struct {
 	// Levels are the zone level thresholds per zone type over
 	// occupancy.DefaultLevelThresholds (levels.go).
 	Levels map[occupancy.ZoneType]occupancy.LevelThresholds `yaml:"levels"`
-	Log    struct {
+	// Health holds the thresholds the incident detector and
+	// /api/v1/sensors?health= judge sensors by.
+	Health struct {
+		LowBatteryMV int `yaml:"low_battery_mv"` // default 3000
+		FlapChanges  int `yaml:"flap_changes"`   // default 10 per hour
+	} `yaml:"health"`
+	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
@@ -90,6 +97,8 @@ func defaultConfig() Config {
 	c.OfflineAfter = 30 * time.Minute
 	c.SweepInterval = 30 * time.Second
 	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
+	c.Health.LowBatteryMV = 3000
+	c.Health.FlapChanges = 10
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.LoRaWAN.TTSTopic = "v3/+/devices/+/up"
@@ -110,7 +119,8 @@ func loadConfig(path string, required bool, getenv func(string) string) (Config,
 	default:
 		dec := yaml.NewDecoder(strings.NewReader(string(data)))
 		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
+		// io.EOF: an empty file, or one of comments only, changes nothing.
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -195,6 +205,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: offline_after (PARKD_OFFLINE_AFTER) %s is under 1m", c.OfflineAfter)
 	case c.SweepInterval <= 0:
 		return fmt.Errorf("config: sweep_interval %s must be positive", c.SweepInterval)
+	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
+		return fmt.Errorf("config: health.low_battery_mv %d must be at least 1 and health.flap_changes %d at least 2",
+			c.Health.LowBatteryMV, c.Health.FlapChanges)
 	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1:
 		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
 	case !parses(c.MQTT.URL):

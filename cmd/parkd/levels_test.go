@@ -46,3 +46,37 @@ func TestConfigLevels(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigHealth(t *testing.T) {
+	tests := []struct {
+		name, yaml    string
+		battery, flap int
+		err           string
+	}{
+		{"default", "", 3000, 10, ""},
+		{"set", "health:\n  low_battery_mv: 3300\n  flap_changes: 6\n", 3300, 6, ""},
+		{"flap of one", "health:\n  flap_changes: 1\n", 0, 0, "health.flap_changes"},
+		{"negative battery", "health:\n  low_battery_mv: -1\n", 0, 0, "health.low_battery_mv"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parkd.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(path, true, func(string) string { return "" })
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Health.LowBatteryMV != tc.battery || cfg.Health.FlapChanges != tc.flap {
+				t.Fatalf("health %+v, want battery %d, flap %d", cfg.Health, tc.battery, tc.flap)
+			}
+		})
+	}
+}
