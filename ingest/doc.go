@@ -36,25 +36,50 @@
 // The Subscriber is the thin transport: paho at QoS 1 with a persistent
 // session (CleanSession false, a stable client id), the publish handler
 // registered before connecting, the subscription renewed in OnConnect,
-// automatic acks off, and OrderMatters false. paho then calls the handler on
-// a goroutine per message; the handler only puts the message on a bounded
-// queue (blocking when it is full), and Workers goroutines run the pipeline
-// and call Ack once it succeeded. Every message is acknowledged exactly
-// once, a rejected one included; one whose store write has not succeeded is
-// never acknowledged and the broker delivers it again to the next session.
+// automatic acks off, and OrderMatters true. paho then calls the handler on
+// its router goroutine, in the order of arrival; the handler only puts the
+// message on a bounded queue, and Workers goroutines run the pipeline and
+// call Ack once it succeeded. Every message is acknowledged exactly once, a
+// rejected one included; one whose store write has not succeeded is never
+// acknowledged and the broker delivers it again to the next session.
+//
+// # Batches
+//
+// A worker takes a message and then what is already queued, without
+// waiting, up to Options.Batch (default 64), and hands them to
+// Pipeline.HandleBatch: the readings go to the store in one round trip
+// (BatchStore.ApplyBatch, a Redis pipeline), in the order of the queue, and
+// each message is acknowledged as soon as its own reading or dead letter is
+// stored. Per message, the result is what Handler gives: a bad message is
+// dead-lettered and acknowledged, a store error is retried (only the failed
+// messages, with the same backoff and AttemptTimeout), duplicates and stale
+// readings are counted as such. Under light load the queue is empty and a
+// batch is one message; batches grow with the load, so the round trips per
+// message fall when it matters.
 //
 // # Bounds
 //
-// The messages held in the process are at most the broker's in-flight
-// window for the client (Mosquitto's max_inflight_messages; keep it at least
-// Workers), and never more than Workers + QueueSize plus the paho goroutines
-// waiting on the full queue, which the window also bounds. A store outage
-// does not grow memory: the rest waits at the broker, in the session's queue
-// (Mosquitto's max_queued_messages bounds that; set it large).
+// While the queue is full, the handler waits for room on paho's router
+// goroutine, which then reads nothing more from the connection: TCP pushes
+// back and the broker keeps the rest. The messages held in the process are
+// then at most QueueSize + Workers × Batch, however fast messages come.
+// (With OrderMatters false paho would start a goroutine per message, and
+// those waiting on the full queue are not bounded by the broker's in-flight
+// window once acknowledgements flow: docs/bench/inflight-repro.md.)
 //
-// Messages of one sensor may be applied in any order; the store's apply is
-// ordered by sensor time and sequence, so the newest reading wins whatever
-// the order of arrival, and redeliveries are duplicates.
+// paho reads PINGRESP on the same goroutine, so the handler must not wait
+// long: if the queue has had no room for a second, the workers are stuck
+// (the store is down), and each new message waits on a goroutine of its own
+// until a worker finishes one. Nothing is acknowledged while the workers are
+// stuck, so the broker's in-flight window (Mosquitto's max_inflight_messages)
+// bounds those. A store outage does not grow memory: the rest waits at the
+// broker, in the session's queue (Mosquitto's max_queued_messages bounds
+// that; set it large).
+//
+// Messages of one sensor may still be applied in any order, by different
+// workers or on redelivery; the store's apply is ordered by sensor time and
+// sequence, so the newest reading wins whatever the order of arrival, and
+// redeliveries are duplicates.
 //
 // # Several instances
 //
@@ -75,11 +100,11 @@
 // # Metrics
 //
 //	parkd_ingest_messages_total{result}    applied, duplicate, stale, invalid, unknown_sensor
-//	parkd_ingest_retries_total             failed store writes that were retried
+//	parkd_ingest_retries_total             failed store writes that were retried (one per message of a failed attempt)
 //	parkd_ingest_panics_total              handler panics (dead-lettered)
 //	parkd_ingest_store_down_seconds_total  time store writes were failing
 //	parkd_ingest_store_down_since_seconds  start of the current outage (unix), 0 when up
 //	parkd_ingest_inflight                  messages held by workers
-//	parkd_ingest_apply_seconds             store apply latency (histogram)
+//	parkd_ingest_apply_seconds             store apply latency, one per Apply or ApplyBatch call (histogram)
 //	parkd_mqtt_connected                   1 while connected to the broker
 package ingest

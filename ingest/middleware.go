@@ -28,15 +28,22 @@ func (p *Pipeline) Recover(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, topic string, payload []byte) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				pe := &PanicError{Value: v, Stack: debug.Stack()}
-				p.m.panics.Inc()
-				p.panicLog.Log("panic while handling a message", "topic", clip(topic, 200),
-					"panic", fmt.Sprint(v), "stack", string(pe.Stack))
-				err = pe
+				err = p.recovered(topic, v)
 			}
 		}()
 		return next(ctx, topic, payload)
 	}
+}
+
+// recovered counts and logs the panic v of the handling of a message on
+// topic, and returns it as a *PanicError. Call it in the deferred function
+// that recovered v, so that the stack is the panicking goroutine's.
+func (p *Pipeline) recovered(topic string, v any) *PanicError {
+	pe := &PanicError{Value: v, Stack: debug.Stack()}
+	p.m.panics.Inc()
+	p.panicLog.Log("panic while handling a message", "topic", clip(topic, 200),
+		"panic", fmt.Sprint(v), "stack", string(pe.Stack))
+	return pe
 }
 
 // DeadLetter keeps every message that next rejects for good (EINVALID,
@@ -47,24 +54,31 @@ func (p *Pipeline) Recover(next HandlerFunc) HandlerFunc {
 // errors pass through.
 func (p *Pipeline) DeadLetter(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, topic string, payload []byte) error {
-		err := next(ctx, topic, payload)
-		result, reason, ok := rejection(err)
-		if !ok {
-			return err
-		}
-		d := occupancy.DeadLetter{
-			ReceivedAt: p.now(), Topic: clip(topic, 256), Result: result,
-			Reason: reason, Payload: truncate(payload, occupancy.MaxDeadLetterPayload),
-		}
-		if err := p.store.AddDeadLetter(ctx, d); err != nil {
-			return fmt.Errorf("ingest: add dead letter: %w", err)
-		}
-		if c, ok := p.m.messages[occupancy.Result(result)]; ok {
-			c.Inc()
-		}
-		p.badLog.Log("rejected message", "topic", d.Topic, "result", result, "reason", reason)
-		return nil
+		return p.fileRejected(ctx, topic, payload, next(ctx, topic, payload))
 	}
+}
+
+// fileRejected is DeadLetter's work on the error err that handling the
+// message returned: a rejection is kept as a dead letter, counted and
+// logged, and gives nil (or the dead-letter write's error); other errors,
+// nil included, are returned as they are.
+func (p *Pipeline) fileRejected(ctx context.Context, topic string, payload []byte, err error) error {
+	result, reason, ok := rejection(err)
+	if !ok {
+		return err
+	}
+	d := occupancy.DeadLetter{
+		ReceivedAt: p.now(), Topic: clip(topic, 256), Result: result,
+		Reason: reason, Payload: truncate(payload, occupancy.MaxDeadLetterPayload),
+	}
+	if err := p.store.AddDeadLetter(ctx, d); err != nil {
+		return fmt.Errorf("ingest: add dead letter: %w", err)
+	}
+	if c, ok := p.m.messages[occupancy.Result(result)]; ok {
+		c.Inc()
+	}
+	p.badLog.Log("rejected message", "topic", d.Topic, "result", result, "reason", reason)
+	return nil
 }
 
 // rejection tells whether err rejects the message for good, and how to
@@ -123,8 +137,12 @@ func (p *Pipeline) attemptOnce(ctx context.Context, next HandlerFunc, topic stri
 }
 
 // storeDown records a failed attempt.
-func (p *Pipeline) storeDown(err error, delay time.Duration) {
-	p.m.retries.Inc()
+func (p *Pipeline) storeDown(err error, delay time.Duration) { p.storeDownN(err, delay, 1) }
+
+// storeDownN records a failed attempt at n messages (each a retried store
+// write in parkd_ingest_retries_total).
+func (p *Pipeline) storeDownN(err error, delay time.Duration, n int) {
+	p.m.retries.Add(float64(n))
 	if p.health.fail(err) {
 		p.downLog.Log("store unavailable: holding messages unacknowledged and retrying", "error", err.Error())
 		return

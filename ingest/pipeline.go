@@ -172,16 +172,29 @@ func (p *Pipeline) ApplyWith(dec Decoder) HandlerFunc {
 
 // apply decodes with dec, validates and applies.
 func (p *Pipeline) apply(ctx context.Context, dec Decoder, topic string, payload []byte) error {
-	r, err := dec(topic, payload)
+	r, err := p.prepare(dec, topic, payload)
 	if err != nil {
-		return err
-	}
-	if err := r.Validate(p.now()); err != nil {
 		return err
 	}
 	start := time.Now()
 	res, err := p.store.Apply(ctx, r)
 	p.m.apply.Observe(time.Since(start).Seconds())
+	return p.settle(r, res, err)
+}
+
+// prepare decodes the message with dec and validates the reading.
+func (p *Pipeline) prepare(dec Decoder, topic string, payload []byte) (occupancy.Reading, error) {
+	r, err := dec(topic, payload)
+	if err != nil {
+		return r, err
+	}
+	return r, r.Validate(p.now())
+}
+
+// settle counts the store's answer to r and turns it into the handler's
+// error: nil for applied, duplicate and stale; an unknown-sensor error; or
+// the store's error.
+func (p *Pipeline) settle(r occupancy.Reading, res occupancy.Result, err error) error {
 	if err != nil {
 		return fmt.Errorf("ingest: apply reading of sensor %s: %w", r.SensorID, err)
 	}

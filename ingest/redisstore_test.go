@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
@@ -141,5 +144,120 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 		if v := metricValue(t, again.reg, "parkd_ingest_messages_total", "result", string(r)); v != want {
 			t.Errorf("after restart %s = %v, want %v (redelivery?)", r, v, want)
 		}
+	}
+}
+
+// TestHandleBatchWithRedisStore runs one batch through the pipeline into a
+// real Redis in one round trip: readings of one sensor in order (applied,
+// duplicate, stale, applied), a bad message and an unknown sensor
+// dead-lettered, and the counters add up.
+func TestHandleBatchWithRedisStore(t *testing.T) {
+	st, _ := newRedisStore(t)
+	reg := prometheus.NewRegistry()
+	p, err := NewPipeline(PipelineOptions{Store: st, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	msgs := []Message{
+		{Topic: topicFor("S1"), Payload: payloadFor(t1, true, 5)},
+		{Topic: topicFor("S1"), Payload: payloadFor(t1, true, 5)},
+		{Topic: topicFor("S1"), Payload: payloadFor(t1.Add(-time.Second), false, 9)},
+		{Topic: topicFor("S2"), Payload: payloadFor(t1, false, 1)},
+		{Topic: topicFor("S99"), Payload: payloadFor(t1, true, 1)},
+		{Topic: topicFor("S3"), Payload: []byte(`{"occupied":true,"ts":"yesterday"}`)},
+		{Topic: topicFor("S1"), Payload: payloadFor(t1.Add(time.Second), false, 6)},
+	}
+	var done []int
+	if err := p.HandleBatch(context.Background(), msgs, func(i int) { done = append(done, i) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != len(msgs) {
+		t.Errorf("done %v, want all %d", done, len(msgs))
+	}
+	for r, n := range map[string]float64{"applied": 3, "duplicate": 1, "stale": 1, "unknown_sensor": 1, "invalid": 1} {
+		if v := metricValue(t, reg, "parkd_ingest_messages_total", "result", r); v != n {
+			t.Errorf("%s = %v, want %v", r, v, n)
+		}
+	}
+	if v := metricValue(t, reg, "parkd_ingest_apply_seconds"); v != 1 {
+		t.Errorf("store calls = %v, want 1 (one round trip for the batch)", v)
+	}
+	a1, err := st.Space(context.Background(), "A-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a1.Status != occupancy.StatusFree || !a1.SensorTS.Equal(t1.Add(time.Second)) || a1.Seq != 6 {
+		t.Errorf("A-1 = %+v, want free at %s seq 6", a1, t1.Add(time.Second))
+	}
+	zone, err := st.Zone(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (occupancy.Counts{Total: 3, Free: 2, Unknown: 1}); zone.Counts != want {
+		t.Errorf("zone A counts = %+v, want %+v", zone.Counts, want)
+	}
+	if dead, err := st.DeadLetters(context.Background(), 10); err != nil || len(dead) != 2 {
+		t.Errorf("dead letters = %+v, %v; want 2", dead, err)
+	}
+}
+
+// TestSubscriberBatchesFloodIntoRedis publishes a flood faster than the
+// workers apply it, so that they take batches: every message is handled
+// once, the newest reading of each sensor wins, the counters add up, and
+// everything was acknowledged (a new session of the same client gets
+// nothing again).
+func TestSubscriberBatchesFloodIntoRedis(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	st, _ := newRedisStore(t)
+	pub := newPublisher(t, broker.URL)
+	sub := startSub(t, broker.URL, "ingest-flood", st, func(o *Options) { o.Workers = 2; o.QueueSize = 64; o.Batch = 32 })
+	t1 := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const perSensor = 250
+	sensors := []string{"S1", "S2", "S3", "S4"}
+	var toks []mqtt.Token
+	for k := range perSensor {
+		for _, id := range sensors {
+			toks = append(toks, pub.Publish(topicFor(id), 1, false, payloadFor(t1.Add(time.Duration(k)*time.Second), k%2 == 0, k+1)))
+		}
+	}
+	for _, tok := range toks {
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	handled := func(m *running) float64 {
+		var n float64
+		for _, r := range []string{"applied", "duplicate", "stale"} {
+			n += metricValue(t, m.reg, "parkd_ingest_messages_total", "result", r)
+		}
+		return n
+	}
+	total := float64(perSensor * len(sensors))
+	waitFor(t, "every message of the flood", func() bool { return handled(sub) == total })
+	if v := metricValue(t, sub.reg, "parkd_ingest_apply_seconds"); v >= total {
+		t.Errorf("%v store calls for %v messages: no batch formed", v, total)
+	}
+	for i, id := range []string{"A-1", "A-2", "A-3", "B-1"} {
+		sp, err := st.Space(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := t1.Add((perSensor - 1) * time.Second); !sp.SensorTS.Equal(last) || sp.Seq != perSensor || sp.Status != occupancy.StatusFree {
+			t.Errorf("%s (sensor %s) = %+v, want its last reading: free at %s seq %d", id, sensors[i], sp, last, perSensor)
+		}
+	}
+	zone, err := st.Zone(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (occupancy.Counts{Total: 3, Free: 3}); zone.Counts != want {
+		t.Errorf("zone A counts = %+v, want %+v", zone.Counts, want)
+	}
+	sub.stop(t)
+	again := startSub(t, broker.URL, "ingest-flood", st)
+	time.Sleep(500 * time.Millisecond)
+	if n := handled(again); n != 0 {
+		t.Errorf("a new session got %v messages again: not all were acknowledged", n)
 	}
 }

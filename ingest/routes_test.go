@@ -48,7 +48,8 @@ func TestHandlerForRoutes(t *testing.T) {
 	mk := func(name string) HandlerFunc {
 		return func(_ context.Context, _ string, _ []byte) error { got = name; return nil }
 	}
-	s := &Subscriber{routes: []route{{DefaultTopic, mk("native")}, {DefaultTTSTopic, mk("tts")}, {DefaultChirpStackTopic, mk("cs")}}}
+	s := &Subscriber{routes: []route{{topic: DefaultTopic, handle: mk("native")}, {topic: DefaultTTSTopic, handle: mk("tts")},
+		{topic: DefaultChirpStackTopic, handle: mk("cs")}}}
 	for topic, want := range map[string]string{
 		"parking/v1/sensors/S-1/up":                      "native",
 		"v3/app@tenant/devices/d/up":                     "tts",
@@ -56,7 +57,7 @@ func TestHandlerForRoutes(t *testing.T) {
 		"v3/app/devices/d/join":                          "native",
 	} {
 		got = ""
-		_ = s.handlerFor(topic)(context.Background(), topic, nil)
+		_ = s.routeFor(topic).handle(context.Background(), topic, nil)
 		if got != want {
 			t.Errorf("%s went to %q, want %q", topic, got, want)
 		}

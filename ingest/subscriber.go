@@ -49,6 +49,14 @@ type Options struct {
 	// QueueSize is how many received messages may wait for a worker; when
 	// it is full, receiving blocks (back-pressure). Default 1024.
 	QueueSize int
+	// Batch is the most messages a worker takes at once: it takes one, and
+	// then what is already queued, without waiting for more, up to Batch;
+	// their readings go to the store in one round trip (when the Store is a
+	// BatchStore) and each message is acknowledged once its own reading or
+	// dead letter is stored. Batches form only when messages wait in the
+	// queue, i.e. under load. 1 handles one message at a time. The workers
+	// hold at most Workers × Batch messages. Default 64.
+	Batch int
 	// Store applies readings and keeps dead letters. Required.
 	Store Store
 	// Registerer receives the metrics. Default: a private registry.
@@ -84,6 +92,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
+	}
+	if o.Batch <= 0 {
+		o.Batch = 64
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
@@ -158,11 +169,19 @@ func (o *Options) filters() []string {
 	return out
 }
 
-// route is a subscription with its handler.
+// route is a subscription with its handler and decoder.
 type route struct {
 	topic  string // the filter without $share
 	handle HandlerFunc
+	decode Decoder
 }
+
+// stallAfter is how long paho's router goroutine waits for room in the full
+// queue before the subscriber takes the workers for stuck (the store is
+// down) and stops holding paho back: paho reads the connection, PINGRESP
+// included, on that goroutine, and drops the connection if a PINGRESP is
+// not read within the ping timeout (ConnectTimeout).
+const stallAfter = time.Second
 
 // Subscriber receives sensor messages over MQTT at QoS 1 in a persistent
 // session and hands them to a bounded pool of workers that run the
@@ -178,7 +197,9 @@ type Subscriber struct {
 	stop       chan struct{} // closed when Run begins to shut down
 	started    atomic.Bool
 	subscribed atomic.Bool // the current connection's SUBSCRIBE was granted
+	stalled    atomic.Bool // the queue had no room for stallAfter and no worker has finished a message since
 	connLog    *rateLog
+	stallLog   *rateLog
 }
 
 // New returns a Subscriber; Run connects it.
@@ -196,12 +217,13 @@ func New(opts Options) (*Subscriber, error) {
 	}
 	log := opts.Logger.With("component", "ingest", "client_id", opts.ClientID)
 	s := &Subscriber{
-		opts: opts, log: log, pipe: pipe, routes: []route{{topic: opts.Topic, handle: pipe.Handler()}},
+		opts: opts, log: log, pipe: pipe, routes: []route{{topic: opts.Topic, handle: pipe.Handler(), decode: Decode}},
 		queue: make(chan mqtt.Message, opts.QueueSize), stop: make(chan struct{}),
-		connLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
+		connLog:  newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
+		stallLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
 	}
 	for _, r := range opts.Routes {
-		s.routes = append(s.routes, route{topic: r.Topic, handle: pipe.HandlerWith(r.Decode)})
+		s.routes = append(s.routes, route{topic: r.Topic, handle: pipe.HandlerWith(r.Decode), decode: r.Decode})
 	}
 	s.client = mqtt.NewClient(s.clientOptions())
 	// Read from the client at scrape time, so it cannot go stale when
@@ -234,7 +256,7 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetPassword(o.Password).
 		SetCleanSession(false).   // the broker keeps our subscription and queues messages while we are away
 		SetAutoAckDisabled(true). // ack only after the store write
-		SetOrderMatters(false).   // each message gets its own goroutine: a full queue never blocks paho's reader
+		SetOrderMatters(true).    // onMessage runs on paho's router goroutine: a full queue holds paho back (see onMessage)
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
@@ -269,7 +291,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		wg.Go(func() { s.work(workCtx) })
 	}
 	s.log.Info("connecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL), "filters", strings.Join(s.opts.filters(), " "),
-		"workers", s.opts.Workers, "queue", s.opts.QueueSize)
+		"workers", s.opts.Workers, "queue", s.opts.QueueSize, "batch", s.opts.Batch)
 	tok := s.client.Connect() // with ConnectRetry it completes once connected
 	select {
 	case <-ctx.Done():
@@ -307,8 +329,10 @@ func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc)
 	s.log.Info("disconnected from MQTT broker")
 }
 
-// work takes messages from the queue until shutdown.
+// work takes messages from the queue until shutdown, one at a time or in
+// batches (Batch).
 func (s *Subscriber) work(ctx context.Context) {
+	batch := make([]mqtt.Message, 0, s.opts.Batch)
 	for {
 		select {
 		case <-s.stop:
@@ -319,8 +343,70 @@ func (s *Subscriber) work(ctx context.Context) {
 		case <-s.stop:
 			return
 		case m := <-s.queue:
-			s.process(ctx, m)
+			if s.opts.Batch == 1 {
+				s.process(ctx, m)
+				break
+			}
+			batch = s.take(append(batch, m))
+			s.processBatch(ctx, batch)
+			clear(batch) // let the messages go
+			batch = batch[:0]
 		}
+	}
+}
+
+// take adds to batch what is queued, without waiting, up to Batch.
+func (s *Subscriber) take(batch []mqtt.Message) []mqtt.Message {
+	for len(batch) < s.opts.Batch {
+		select {
+		case m := <-s.queue:
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// processBatch runs the pipeline's HandleBatch on a batch and acknowledges
+// each message as soon as it is handled. The messages not handled when it
+// returns (shutdown) stay unacknowledged and the broker redelivers them.
+func (s *Subscriber) processBatch(ctx context.Context, batch []mqtt.Message) {
+	n, acked := len(batch), 0
+	s.pipe.m.inflight.Add(float64(n))
+	defer func() { s.pipe.m.inflight.Sub(float64(n - acked)) }()
+	msgs := make([]Message, n)
+	for i, m := range batch {
+		msgs[i] = Message{Topic: m.Topic(), Payload: m.Payload(), Decode: s.routeFor(m.Topic()).decode}
+	}
+	err := s.safeHandleBatch(ctx, msgs, func(i int) {
+		batch[i].Ack()
+		acked++
+		s.pipe.m.inflight.Dec()
+	})
+	s.progressed()
+	if err != nil {
+		s.log.Info("messages left unacknowledged for redelivery", "messages", n-acked, "error", err.Error())
+	}
+}
+
+// safeHandleBatch runs HandleBatch, turning a panic outside the pipeline's
+// own recovery (in a dead-letter write, say) into an error.
+func (s *Subscriber) safeHandleBatch(ctx context.Context, msgs []Message, done func(int)) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.pipe.m.panics.Inc()
+			s.log.Error("panic outside the message handler", "messages", len(msgs), "panic", fmt.Sprint(v))
+			err = &PanicError{Value: v}
+		}
+	}()
+	return s.pipe.HandleBatch(ctx, msgs, done)
+}
+
+// progressed notes that a worker finished: the workers are not stuck.
+func (s *Subscriber) progressed() {
+	if s.stalled.Load() {
+		s.stalled.Store(false)
 	}
 }
 
@@ -330,7 +416,9 @@ func (s *Subscriber) work(ctx context.Context) {
 func (s *Subscriber) process(ctx context.Context, m mqtt.Message) {
 	s.pipe.m.inflight.Inc()
 	defer s.pipe.m.inflight.Dec()
-	if err := s.safeHandle(ctx, m); err != nil {
+	err := s.safeHandle(ctx, m)
+	s.progressed()
+	if err != nil {
 		s.log.Info("message left unacknowledged for redelivery", "topic", clip(m.Topic(), 200), "error", err.Error())
 		return
 	}
@@ -347,18 +435,18 @@ func (s *Subscriber) safeHandle(ctx context.Context, m mqtt.Message) (err error)
 			err = &PanicError{Value: v}
 		}
 	}()
-	return s.handlerFor(m.Topic())(ctx, m.Topic(), m.Payload())
+	return s.routeFor(m.Topic()).handle(ctx, m.Topic(), m.Payload())
 }
 
-// handlerFor returns the handler of the first route matching topic; the
-// native one if none does (it rejects a topic it does not know).
-func (s *Subscriber) handlerFor(topic string) HandlerFunc {
-	for _, r := range s.routes {
-		if matchTopic(r.topic, topic) {
-			return r.handle
+// routeFor returns the first route matching topic; the native one if none
+// does (its decoder rejects a topic it does not know).
+func (s *Subscriber) routeFor(topic string) *route {
+	for i := range s.routes {
+		if matchTopic(s.routes[i].topic, topic) {
+			return &s.routes[i]
 		}
 	}
-	return s.routes[0].handle
+	return &s.routes[0]
 }
 
 // matchTopic reports whether an MQTT topic filter (with + and #) matches a
@@ -380,20 +468,54 @@ func matchTopic(filter, topic string) bool {
 	}
 }
 
-// onMessage is paho's handler for every message. With OrderMatters false
-// paho calls it on a goroutine of its own, so blocking on a full queue
-// holds back only this message; the broker's in-flight window bounds how
-// many wait. During shutdown the message is left unacknowledged.
+// onMessage is paho's handler for every message. With OrderMatters true
+// paho calls it on its router goroutine, in the order of arrival, and reads
+// nothing more from the connection while it runs. So while the queue is
+// full, waiting for room holds paho back and TCP pushes back to the broker,
+// which keeps the rest: what parkd holds is bounded by the queue and the
+// workers, however fast messages come (the broker's in-flight window does
+// not bound it once acknowledgements flow).
+//
+// Waiting must not last, though: paho reads PINGRESP on the same goroutine
+// and drops the connection when one is late. If the queue has no room for
+// stallAfter, the workers are stuck (the store is down): the message then
+// waits on a goroutine of its own, and so do the next ones until a worker
+// finishes a message. While the workers are stuck nothing is acknowledged,
+// so the broker's in-flight window (max_inflight_messages) bounds those
+// goroutines. During shutdown the message is left unacknowledged.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	select {
 	case <-s.stop:
 		return
+	case s.queue <- m:
+		return
 	default:
 	}
+	if s.stalled.Load() {
+		s.spill(m)
+		return
+	}
+	t := time.NewTimer(stallAfter)
+	defer t.Stop()
 	select {
 	case s.queue <- m:
 	case <-s.stop:
+	case <-t.C:
+		s.stalled.Store(true)
+		s.stallLog.Log("workers stuck: the queue has had no room for "+stallAfter.String()+"; holding new messages aside until one finishes",
+			"queue", s.opts.QueueSize)
+		s.spill(m)
 	}
+}
+
+// spill waits for room in the queue on a goroutine of its own.
+func (s *Subscriber) spill(m mqtt.Message) {
+	go func() {
+		select {
+		case s.queue <- m:
+		case <-s.stop:
+		}
+	}()
 }
 
 // onConnect subscribes on every (re)connection. paho runs it on its own

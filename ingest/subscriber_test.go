@@ -337,11 +337,19 @@ func TestSubscriberDeadLettersAndMovesOn(t *testing.T) {
 }
 
 func TestSubscriberHoldsMessagesDuringStoreOutage(t *testing.T) {
+	for _, batch := range []int{1, 4} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { testHoldsDuringOutage(t, batch) })
+	}
+}
+
+// testHoldsDuringOutage: the workers hold at most Workers × Batch messages
+// while the store is down; the rest waits in the queue and at the broker.
+func testHoldsDuringOutage(t *testing.T, batch int) {
 	broker := testenv.MustStartMosquitto(t)
 	pub := newPublisher(t, broker.URL)
 	store := newRecStore()
 	store.down = true
-	sub := startSub(t, broker.URL, "ingest-outage", store, func(o *Options) { o.Workers = 3; o.QueueSize = 5 })
+	sub := startSub(t, broker.URL, "ingest-outage", store, func(o *Options) { o.Workers = 3; o.QueueSize = 5; o.Batch = batch })
 	const n = 40
 	publishN(t, pub, "o", n)
 	waitFor(t, "the outage to be seen", func() bool { return sub.Ready() != nil })
@@ -349,8 +357,9 @@ func TestSubscriberHoldsMessagesDuringStoreOutage(t *testing.T) {
 		t.Errorf("Ready = %v, want a store error", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the retries run
-	if v := metricValue(t, sub.reg, "parkd_ingest_inflight"); v != 3 {
-		t.Errorf("in flight = %v during the outage, want 3 (the workers; the rest waits in the queue and at the broker)", v)
+	if v := metricValue(t, sub.reg, "parkd_ingest_inflight"); v < 3 || v > float64(3*batch) {
+		t.Errorf("in flight = %v during the outage, want 3 to %d (the workers' batches; the rest waits in the queue and at the broker)",
+			v, 3*batch)
 	}
 	if v := metricValue(t, sub.reg, "parkd_ingest_retries_total"); v < 3 {
 		t.Errorf("retries = %v, want several", v)
