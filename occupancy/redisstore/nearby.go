@@ -160,3 +160,53 @@ func (s *Store) countFree(ctx context.Context, zones []occupancy.NearbyZone, kin
 	}
 	return nil
 }
+
+// Nearby answers as Store.Nearby does, from the index when it is synced and
+// fresh: the 2×limit nearest spaces the index holds free, then their states
+// in one round trip, keeping those Redis says are free. Otherwise (not
+// synced yet, or not heard from Redis for MaxLag) it takes the Redis path.
+// EINVALID for a bad query.
+func (f *FreeIndex) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v := f.fresh()
+	if v == nil {
+		f.stats.fromRedis.Add(1)
+		return f.s.Nearby(ctx, q)
+	}
+	f.stats.fromIndex.Add(1)
+	cands := v.nearest(q, 2*q.Limit)
+	found := make([]occupancy.NearbySpace, 0, len(cands))
+	for _, c := range cands {
+		sp, ok := f.s.reg.Space(v.ids[c.n])
+		if !ok || !v.matches(c.n, sp) {
+			f.Rebuild() // the registry was reloaded since the view was built
+			continue
+		}
+		found = append(found, occupancy.NearbySpace{Space: sp, DistanceM: c.dist})
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	return f.s.keepFree(ctx, found, q.Limit)
+}
+
+// IndexedStore is a Store whose Nearby answers from a FreeIndex and whose
+// Reload rebuilds the index. Every other method is the Store's.
+type IndexedStore struct {
+	*Store
+	Free *FreeIndex
+}
+
+// Nearby is FreeIndex.Nearby.
+func (s IndexedStore) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
+	return s.Free.Nearby(ctx, q)
+}
+
+// Reload is Store.Reload, then a rebuild of the index.
+func (s IndexedStore) Reload(ctx context.Context, next *occupancy.Registry) (ReloadReport, error) {
+	rep, err := s.Store.Reload(ctx, next)
+	s.Free.Rebuild()
+	return rep, err
+}

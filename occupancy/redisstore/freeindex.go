@@ -1,0 +1,407 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// A FreeIndex is parkd's in-memory read model of which spaces are free, so
+// that a nearby query is answered from memory plus one small round trip
+// (the candidates' states) instead of a GEORADIUS per zone and kind.
+//
+// It holds the registry's positions in a grid and each space's status,
+// taken from a consistent snapshot of each zone (its states hash and the
+// id of its event stream's last entry, in one MULTI) and then kept current
+// from the zones' event streams pk:{Z}:ev, which the apply and sweep
+// scripts append to in the same atomic step as the change (closures
+// append after theirs). On a single Redis (or Sentinel) one XREAD BLOCK
+// waits on every zone's stream; on a Cluster the zones' streams are in
+// different slots, so they are read by a pipeline of per-zone XREADs every
+// Poll. A zone whose stream was trimmed past the index's position (it fell
+// more than the stream's cap behind) is read again whole, and so is every
+// zone every Resync, to repair events lost by a closure whose best-effort
+// publish failed.
+//
+// Honesty: the index only proposes candidates. Nearby reads the states of
+// the nearest ones from Redis, as the Redis path does, and keeps only those
+// Redis says are free; since and last_seen come from that read. While the
+// index is not synced, or has not heard from Redis for MaxLag, Nearby takes
+// the Redis path instead.
+type FreeIndex struct {
+	s       *Store
+	opts    FreeIndexOptions
+	view    atomic.Pointer[freeView]
+	heard   atomic.Int64 // Unix ns of the last answer from Redis to the tail
+	rebuild chan struct{}
+	t       tail // Run's state
+	stats   struct{ fromIndex, fromRedis, resyncs, gaps, rebuilds atomic.Int64 }
+}
+
+// FreeIndexOptions configure a FreeIndex.
+type FreeIndexOptions struct {
+	// MaxLag: Nearby answers from the index only if it heard from Redis
+	// this recently. Default 2s.
+	MaxLag time.Duration
+	// Block is how long one XREAD waits for events on a single Redis.
+	// Default 500ms; kept below MaxLag/2.
+	Block time.Duration
+	// Poll is the pause after a read that brought events (so events are
+	// applied in batches) and, on a Cluster, between reads. Default 10ms.
+	Poll time.Duration
+	// Resync is how often every zone is read again whole. Default 5m.
+	Resync time.Duration
+	// CellM is the size of the grid's cells in metres. Default 100.
+	CellM float64
+}
+
+func (o *FreeIndexOptions) ensureDefaults() {
+	if o.MaxLag <= 0 {
+		o.MaxLag = 2 * time.Second
+	}
+	if o.Block <= 0 {
+		o.Block = 500 * time.Millisecond
+	}
+	o.Block = max(min(o.Block, o.MaxLag/2), time.Millisecond)
+	if o.Poll <= 0 {
+		o.Poll = 10 * time.Millisecond
+	}
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Minute
+	}
+	if o.CellM <= 0 {
+		o.CellM = 100
+	}
+}
+
+// FreeIndexStats count what a FreeIndex did.
+type FreeIndexStats struct {
+	// FromIndex and FromRedis count the nearby queries answered from the
+	// index and by the Redis path (index not synced or stale).
+	FromIndex, FromRedis int64
+	// Resyncs counts zones read again whole after the first sync; Gaps the
+	// zones found trimmed past the index's position; Rebuilds the rebuilds
+	// after a registry change.
+	Resyncs, Gaps, Rebuilds int64
+	// Synced says the index has read every zone once.
+	Synced bool
+	// Lag is the time since the index last heard from Redis.
+	Lag time.Duration
+}
+
+// NewFreeIndex returns the free index of s. It answers from the Redis path
+// until Run has synced it.
+func NewFreeIndex(s *Store, opts FreeIndexOptions) *FreeIndex {
+	opts.ensureDefaults()
+	return &FreeIndex{s: s, opts: opts, rebuild: make(chan struct{}, 1)}
+}
+
+// Stats returns the index's counters.
+func (f *FreeIndex) Stats() FreeIndexStats {
+	st := FreeIndexStats{FromIndex: f.stats.fromIndex.Load(), FromRedis: f.stats.fromRedis.Load(),
+		Resyncs: f.stats.resyncs.Load(), Gaps: f.stats.gaps.Load(), Rebuilds: f.stats.rebuilds.Load(),
+		Synced: f.view.Load() != nil}
+	if st.Synced {
+		st.Lag = f.s.opts.Now().Sub(time.Unix(0, f.heard.Load()))
+	}
+	return st
+}
+
+// Rebuild asks Run to rebuild the index from the registry as it is now
+// (after a reload). It does not wait; until the rebuild is done the old
+// index answers, and a space it proposes that the registry no longer has
+// as it was is left out.
+func (f *FreeIndex) Rebuild() {
+	select {
+	case f.rebuild <- struct{}{}:
+	default:
+	}
+}
+
+// fresh returns the view if it is synced and heard from Redis within MaxLag.
+func (f *FreeIndex) fresh() *freeView {
+	v := f.view.Load()
+	if v == nil || f.s.opts.Now().Sub(time.Unix(0, f.heard.Load())) > f.opts.MaxLag {
+		return nil
+	}
+	return v
+}
+
+// tail is Run's state: the view it keeps and each zone's stream position.
+type tail struct {
+	v        *freeView
+	pos      []string // per view zone: id of the last entry applied, "0-0" if none
+	stale    map[int]bool
+	lastFull time.Time
+}
+
+// Run builds the index, syncs it and keeps it current until ctx is done.
+// Errors (Redis unreachable) are logged and retried with backoff; the
+// index goes stale meanwhile, so Nearby takes the Redis path. Run again
+// after it returned goes on from where it stopped; it must not run twice
+// at once.
+func (f *FreeIndex) Run(ctx context.Context) {
+	t := &f.t
+	if t.stale == nil {
+		t.stale = map[int]bool{}
+	}
+	delay := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := f.step(ctx, t); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			f.s.opts.Logger.Warn("free index: redis", "err", err, "retry_in", delay)
+			sleep(ctx, delay)
+			delay = min(2*delay, 5*time.Second)
+			continue
+		}
+		delay = 100 * time.Millisecond
+	}
+}
+
+// step does one round of Run: a rebuild or resync if due, then one read.
+func (f *FreeIndex) step(ctx context.Context, t *tail) error {
+	select {
+	case <-f.rebuild:
+		t.v = nil
+		f.stats.rebuilds.Add(1)
+	default:
+	}
+	if t.v == nil {
+		return f.build(ctx, t)
+	}
+	if f.s.opts.Now().Sub(t.lastFull) >= f.opts.Resync {
+		for zi := range t.v.zones {
+			t.stale[zi] = true
+		}
+		t.lastFull = f.s.opts.Now()
+	}
+	if len(t.stale) > 0 {
+		zones := make([]int, 0, len(t.stale))
+		for zi := range t.stale {
+			zones = append(zones, zi)
+		}
+		if err := f.syncZones(ctx, t.v, t.pos, zones); err != nil {
+			return err
+		}
+		f.stats.resyncs.Add(int64(len(zones)))
+		clear(t.stale)
+	}
+	return f.read(ctx, t)
+}
+
+// build makes a view of the registry as it is now, syncs every zone and
+// then publishes it.
+func (f *FreeIndex) build(ctx context.Context, t *tail) error {
+	v := newFreeView(f.s, f.s.reg.Snapshot(), f.opts.CellM)
+	pos := make([]string, len(v.zones))
+	all := make([]int, len(v.zones))
+	for i := range all {
+		all[i] = i
+	}
+	if err := f.syncZones(ctx, v, pos, all); err != nil {
+		return err
+	}
+	t.v, t.pos, t.lastFull = v, pos, f.s.opts.Now()
+	clear(t.stale)
+	f.view.Store(v)
+	return nil
+}
+
+// syncBatch is how many zones one MULTI reads whole.
+const syncBatch = 32
+
+// syncZones reads the given zones whole: for each, in one MULTI (its keys
+// share a slot), the id of its stream's last entry and its states hash. The
+// states are then exactly those after that entry, and the tail goes on
+// from it.
+func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zones []int) error {
+	for len(zones) > 0 {
+		batch := zones[:min(syncBatch, len(zones))]
+		zones = zones[len(batch):]
+		last := make([]*redis.XMessageSliceCmd, len(batch))
+		states := make([]*redis.MapStringStringCmd, len(batch))
+		_, err := f.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for i, zi := range batch {
+				last[i] = p.XRevRangeN(ctx, v.zones[zi].stream, "+", "-", 1)
+				states[i] = p.HGetAll(ctx, v.zones[zi].states)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("redis store: free index: sync zones: %w", err)
+		}
+		for i, zi := range batch {
+			pos[zi] = "0-0"
+			if msgs := last[i].Val(); len(msgs) > 0 {
+				pos[zi] = msgs[0].ID
+			}
+			v.setZone(zi, states[i].Val())
+		}
+		f.heard.Store(f.s.opts.Now().UnixNano())
+	}
+	return nil
+}
+
+// readCount caps the entries one read takes from each zone's stream.
+const readCount = 1000
+
+// read takes the events that follow each zone's position, applies them and
+// checks the zones that had some for a gap.
+func (f *FreeIndex) read(ctx context.Context, t *tail) error {
+	var streams []redis.XStream
+	var err error
+	if _, cluster := f.s.rdb.(*redis.ClusterClient); cluster {
+		streams, err = f.readEach(ctx, t)
+	} else {
+		streams, err = f.readAll(ctx, t)
+	}
+	if err != nil {
+		return fmt.Errorf("redis store: free index: read events: %w", err)
+	}
+	f.heard.Store(f.s.opts.Now().UnixNano())
+	if len(streams) == 0 {
+		return nil
+	}
+	prev := make(map[int]string, len(streams))
+	for _, st := range streams {
+		zi, ok := t.v.zoneOfStream(st.Stream)
+		if !ok || len(st.Messages) == 0 {
+			continue
+		}
+		prev[zi] = t.pos[zi]
+		t.pos[zi] = st.Messages[len(st.Messages)-1].ID
+		if !t.v.apply(zi, st.Messages) {
+			f.Rebuild() // an event of a space this view does not know: the registry changed
+		}
+	}
+	if err := f.checkGaps(ctx, t, prev); err != nil {
+		return err
+	}
+	sleep(ctx, f.opts.Poll)
+	return nil
+}
+
+// readAll waits up to Block for events of any zone with one XREAD.
+func (f *FreeIndex) readAll(ctx context.Context, t *tail) ([]redis.XStream, error) {
+	args := make([]string, 0, 2*len(t.pos))
+	for _, z := range t.v.zones {
+		args = append(args, z.stream)
+	}
+	args = append(args, t.pos...)
+	res, err := f.s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: readCount, Block: f.opts.Block}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return res, err
+}
+
+// readEach reads every zone's stream without blocking, one command per
+// zone in one pipeline (Cluster: the streams are in different slots), and
+// waits Poll if nothing was new.
+func (f *FreeIndex) readEach(ctx context.Context, t *tail) ([]redis.XStream, error) {
+	cmds := make([]*redis.XStreamSliceCmd, len(t.pos))
+	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range t.v.zones {
+			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{z.stream, t.pos[i]}, Count: readCount, Block: -1})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []redis.XStream
+	for _, c := range cmds {
+		out = append(out, c.Val()...)
+	}
+	if len(out) == 0 {
+		sleep(ctx, f.opts.Poll)
+	}
+	return out, nil
+}
+
+// checkGaps reads the first entry of each zone that had events: if it is
+// after the zone's position before the read, the stream was trimmed past
+// that position and events may be lost, so the zone is read again whole.
+// (Checking after the read can only find too many gaps, never too few.)
+func (f *FreeIndex) checkGaps(ctx context.Context, t *tail, prev map[int]string) error {
+	zones := make([]int, 0, len(prev))
+	cmds := make([]*redis.XMessageSliceCmd, 0, len(prev))
+	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for zi, pos := range prev {
+			if pos != "0-0" {
+				zones = append(zones, zi)
+				cmds = append(cmds, p.XRangeN(ctx, t.v.zones[zi].stream, "-", "+", 1))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis store: free index: check gaps: %w", err)
+	}
+	for i, zi := range zones {
+		if msgs := cmds[i].Val(); len(msgs) > 0 && compareStreamIDs(msgs[0].ID, prev[zi]) > 0 {
+			t.stale[zi] = true
+			f.stats.gaps.Add(1)
+		}
+	}
+	return nil
+}
+
+// zoneOfStream returns the zone whose event stream is key.
+func (v *freeView) zoneOfStream(key string) (int, bool) {
+	// key is prefix:{ZONE}:ev
+	open, end := -1, len(key)-len("}:ev")
+	for i := 0; i < end; i++ {
+		if key[i] == '{' {
+			open = i
+			break
+		}
+	}
+	if open < 0 || end <= open {
+		return 0, false
+	}
+	zi, ok := v.zoneIdx[key[open+1:end]]
+	return zi, ok
+}
+
+// apply sets the status of the spaces of zone zi's space events. It
+// returns false if an event named a space the view does not have.
+func (v *freeView) apply(zi int, msgs []redis.XMessage) bool {
+	known := true
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, m := range msgs {
+		if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
+			continue
+		}
+		id, _ := m.Values["s"].(string)
+		st, _ := m.Values["st"].(string) // a letter from the scripts, a word from publishStates
+		n, ok := v.find(zi, id)
+		if !ok {
+			known = false
+			continue
+		}
+		if st != "" {
+			v.status[n] = st[0]
+		}
+	}
+	return known
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
