@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,11 +89,12 @@ func newTab(t *testing.T, origin string, width, height int, lat, lon float64) *t
 	t.Helper()
 	exe := chromiumPath(t)
 	out := &syncWriter{w: &bytes.Buffer{}}
+	profile := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height),
+		chromedp.NoFirstRun, chromedp.UserDataDir(profile), chromedp.WindowSize(width, height),
 		chromedp.CombinedOutput(out))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &tab{t: t, origin: origin, urls: map[network.RequestID]string{}}
@@ -97,11 +102,16 @@ func newTab(t *testing.T, origin string, width, height int, lat, lon float64) *t
 	b.ctx = ctx
 	t.Cleanup(func() {
 		b.checkClean("unchecked at the end")
+		procs := chromiumProcs(ctx)
 		if err := chromedp.Cancel(ctx); err != nil {
 			t.Logf("closing chromium: %v", err)
 		}
 		cancel()
 		cancelAlloc() // waits for the process to end
+		checkGone(t, procs)
+		if !t.Failed() {
+			t.Logf("chromium closed: its %d processes are gone", len(procs))
+		}
 		if t.Failed() {
 			t.Logf("chromium output (without its D-Bus complaints):\n%s", out.tail(40))
 		}
@@ -170,15 +180,21 @@ func (b *tab) listen(ev any) {
 	}
 }
 
+// takeProblems returns the problems recorded so far and forgets them.
+func (b *tab) takeProblems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.problems
+	b.problems = nil
+	return p
+}
+
 // checkClean fails the test for every problem recorded so far.
 func (b *tab) checkClean(when string) {
 	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, p := range b.problems {
+	for _, p := range b.takeProblems() {
 		b.t.Errorf("%s: %s", when, p)
 	}
-	b.problems = nil
 }
 
 // do runs actions with a timeout and fails the test, naming what, on error.
@@ -289,6 +305,75 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// chromiumProcs returns the pid of the browser of ctx and of all its
+// descendants (renderers, GPU, zygotes, utilities).
+func chromiumProcs(ctx context.Context) []int {
+	c := chromedp.FromContext(ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return nil
+	}
+	parent := map[int]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		if pid, ppid, _, ok := procStat(f); ok {
+			parent[pid] = ppid
+		}
+	}
+	root := c.Browser.Process().Pid
+	out := []int{root}
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == root {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// procStat reads pid, parent pid and state from a /proc/PID/stat file.
+func procStat(file string) (pid, ppid int, state string, ok bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, 0, "", false
+	}
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return 0, 0, "", false
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 2 {
+		return 0, 0, "", false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(s[:open]))
+	ppid, err2 := strconv.Atoi(f[1])
+	return pid, ppid, f[0], err1 == nil && err2 == nil
+}
+
+// checkGone fails the test if one of pids (Chromium's processes, taken
+// before it was closed) still runs 5 s later. Zombies waiting for their
+// parent to reap them do not count.
+func checkGone(t *testing.T, pids []int) {
+	t.Helper()
+	var left []int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		left = left[:0]
+		for _, pid := range pids {
+			if _, _, state, ok := procStat(fmt.Sprintf("/proc/%d/stat", pid)); ok && state != "Z" {
+				left = append(left, pid)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("chromium processes %v (of %v) still run 5 s after the browser was closed", left, pids)
+	}
+}
+
 // syncWriter serializes writes from Chromium's output copier.
 type syncWriter struct {
 	mu sync.Mutex
@@ -313,4 +398,40 @@ func (s *syncWriter) tail(n int) string {
 		}
 	}
 	return strings.Join(keep[max(0, len(keep)-n):], "\n")
+}
+
+// TestBrowserHarnessSeesErrors checks the harness itself on a page that
+// errs in every way it watches for: were it blind, the page tests could not
+// fail on a console error.
+func TestBrowserHarnessSeesErrors(t *testing.T) {
+	chromiumPath(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, `<!doctype html><body><script>
+console.error("boom");
+fetch("/missing");
+fetch("http://other.invalid/x").catch(() => {});
+setTimeout(() => { document.body.dataset.ready = "1"; throw new Error("uncaught"); }, 10);
+</script></body>`)
+	}))
+	t.Cleanup(srv.Close)
+	b := newTab(t, srv.URL, 800, 600, 0, 0)
+	if d := b.load("/"); d <= 0 {
+		t.Errorf("first-render probe measured %s", d)
+	}
+	want := []string{"console.error: boom", "uncaught exception", "HTTP 404 for " + srv.URL + "/missing",
+		"request to another origin: http://other.invalid/x"}
+	var got []string
+	eventually(t, 5*time.Second, "the page's errors recorded", func() error {
+		got = append(got, b.takeProblems()...)
+		for _, w := range want {
+			if !slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, w) }) {
+				return fmt.Errorf("no %q in %q", w, got)
+			}
+		}
+		return nil
+	})
 }
