@@ -349,22 +349,23 @@ func page(n, offset, limit int) (int, int) {
 // spotEntities returns a page of ParkingSpot entities and how many spaces
 // there are.
 func (h *handler) spotEntities(c *gin.Context, q ngsiQuery) ([]any, int, error) {
-	all := h.reg.Spaces()
-	lo, hi := page(len(all), q.offset, q.limit)
-	spaces := all[lo:hi]
+	reg := h.reg.Snapshot() // one version for the page and the count
+	n := reg.NumSpaces()
+	lo, hi := page(n, q.offset, q.limit)
+	spaces := reg.SpacesRange(lo, hi) // only the page: never a copy of every space
 	out := make([]any, 0, len(spaces))
 	if len(spaces) == 0 {
-		return out, len(all), nil
+		return out, n, nil
 	}
 	states, err := h.store.States(c.Request.Context(), spaces)
 	if err != nil {
 		return nil, 0, err
 	}
 	for i, sp := range spaces {
-		z, _ := h.reg.Zone(sp.ZoneID)
+		z, _ := reg.Zone(sp.ZoneID)
 		out = append(out, newSpotEntity(sp, z, states[i]))
 	}
-	return out, len(all), nil
+	return out, n, nil
 }
 
 // siteEntities returns a page of the zones of q's type as parking sites and

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,17 +23,6 @@ import (
 // calls to agree takes a Snapshot first.
 type Registry struct {
 	d atomic.Pointer[registryData]
-}
-
-// registryData is one immutable version of a Registry.
-type registryData struct {
-	zones      []Zone  // file order
-	spaces     []Space // sorted by ID
-	zoneIdx    map[string]int
-	spaceIdx   map[string]int
-	sensorIdx  map[string]int
-	zoneSpaces map[string][]int   // zone ID -> indexes into spaces, by space ID
-	zoneRadius map[string]float64 // zone ID -> metres from its centre to its farthest space
 }
 
 // LoadRegistry reads zones.yaml and spaces.csv from dir. Errors are EINVALID
@@ -59,11 +47,16 @@ func LoadRegistryFS(fsys fs.FS, dir string) (*Registry, error) {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	defer sf.Close()
-	spaces, err := ReadSpaces(sf)
+	b, err := newRegistryBuilder(zones)
 	if err != nil {
 		return nil, err
 	}
-	return NewRegistry(zones, spaces)
+	// Each row goes straight into the compact form: the file's spaces are
+	// never all held as Space values.
+	if err := readSpaceRows(sf, b.add); err != nil {
+		return nil, err
+	}
+	return b.finish(), nil
 }
 
 // ReadZones decodes a zones.yaml document and checks each zone on its own.
@@ -119,11 +112,22 @@ var spaceColumns = []string{"space_id", "zone_id", "sensor_id", "lat", "lon", "k
 // phase and model columns are optional; a LoRaWAN model's sensor id (its
 // DevEUI) is read in any case and kept in lower case.
 func ReadSpaces(r io.Reader) ([]Space, error) {
+	var spaces []Space
+	err := readSpaceRows(r, func(sp Space, _ int) error {
+		spaces = append(spaces, sp)
+		return nil
+	})
+	return spaces, err
+}
+
+// readSpaceRows decodes a spaces.csv file, checks each row on its own and
+// passes it with its line number to add, stopping at add's first error.
+func readSpaceRows(r io.Reader, add func(Space, int) error) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return nil, Errorf(EINVALID, "spaces.csv: reading header: %v", err)
+		return Errorf(EINVALID, "spaces.csv: reading header: %v", err)
 	}
 	col := map[string]int{}
 	for i, name := range header {
@@ -131,25 +135,25 @@ func ReadSpaces(r io.Reader) ([]Space, error) {
 	}
 	for _, name := range spaceColumns {
 		if _, ok := col[name]; !ok {
-			return nil, Errorf(EINVALID, "spaces.csv: header has no %s column", name)
+			return Errorf(EINVALID, "spaces.csv: header has no %s column", name)
 		}
 	}
-	var spaces []Space
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		} else if err != nil {
-			return nil, Errorf(EINVALID, "spaces.csv: %v", err)
+			return Errorf(EINVALID, "spaces.csv: %v", err)
 		}
 		line, _ := cr.FieldPos(0)
 		sp, err := parseSpace(rec, col)
 		if err != nil {
-			return nil, Errorf(EINVALID, "spaces.csv line %d: %s", line, ErrorMessage(err))
+			return Errorf(EINVALID, "spaces.csv line %d: %s", line, ErrorMessage(err))
 		}
-		spaces = append(spaces, sp)
+		if err := add(sp, line); err != nil {
+			return err
+		}
 	}
-	return spaces, nil
 }
 
 func parseSpace(rec []string, col map[string]int) (Space, error) {
@@ -215,44 +219,20 @@ func (s *Space) Validate() error {
 }
 
 // NewRegistry indexes zones and spaces and checks what refers to what: unique
-// zone, space and sensor ids, and every space in a known zone.
+// zone, space and sensor ids, and every space in a known zone. Error
+// messages number the spaces as rows of a spaces.csv with a header: the
+// first space is line 2.
 func NewRegistry(zones []Zone, spaces []Space) (*Registry, error) {
-	r := &registryData{
-		zones:      zones,
-		spaces:     append([]Space(nil), spaces...),
-		zoneIdx:    make(map[string]int, len(zones)),
-		spaceIdx:   make(map[string]int, len(spaces)),
-		sensorIdx:  make(map[string]int, len(spaces)),
-		zoneSpaces: make(map[string][]int, len(zones)),
-		zoneRadius: make(map[string]float64, len(zones)),
+	b, err := newRegistryBuilder(zones)
+	if err != nil {
+		return nil, err
 	}
-	for i, z := range zones {
-		if _, dup := r.zoneIdx[z.ID]; dup {
-			return nil, Errorf(EINVALID, "zones.yaml: zone id %s appears twice", z.ID)
+	for i, s := range spaces {
+		if err := b.add(s, i+2); err != nil {
+			return nil, err
 		}
-		r.zoneIdx[z.ID] = i
 	}
-	for i := range r.spaces {
-		r.spaces[i].normalize()
-	}
-	// Row numbers in messages assume the header is line 1 and one row per line.
-	for i, s := range r.spaces {
-		if _, ok := r.zoneIdx[s.ZoneID]; !ok {
-			return nil, Errorf(EINVALID, "spaces.csv line %d: space %s is in unknown zone %s", i+2, s.ID, s.ZoneID)
-		}
-		if j, dup := r.spaceIdx[s.ID]; dup {
-			return nil, Errorf(EINVALID, "spaces.csv line %d: space id %s already on line %d", i+2, s.ID, j+2)
-		}
-		if j, dup := r.sensorIdx[s.SensorID]; dup {
-			return nil, Errorf(EINVALID, "spaces.csv line %d: sensor %s is already on space %s (line %d)",
-				i+2, s.SensorID, r.spaces[j].ID, j+2)
-		}
-		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
-	}
-	r.index()
-	reg := &Registry{}
-	reg.d.Store(r)
-	return reg, nil
+	return b.finish(), nil
 }
 
 // Replace makes r hold next's inventory, atomically: every method called
@@ -267,29 +247,43 @@ func (r *Registry) Snapshot() *Registry {
 	return s
 }
 
-// index sorts spaces by ID and builds the lookup tables.
-func (r *registryData) index() {
-	sort.SliceStable(r.spaces, func(i, j int) bool { return r.spaces[i].ID < r.spaces[j].ID })
-	for i, s := range r.spaces {
-		r.spaceIdx[s.ID], r.sensorIdx[s.SensorID] = i, i
-		r.zoneSpaces[s.ZoneID] = append(r.zoneSpaces[s.ZoneID], i)
-		z := r.zones[r.zoneIdx[s.ZoneID]]
-		if d := Distance(z.Lat, z.Lon, s.Lat, s.Lon); d > r.zoneRadius[s.ZoneID] {
-			r.zoneRadius[s.ZoneID] = d
-		}
-	}
-}
-
 // Zones returns every zone in registry order. The slice must not be modified.
 func (r *Registry) Zones() []Zone {
 	d := r.d.Load()
 	return d.zones
 }
 
-// Spaces returns every space sorted by ID. The slice must not be modified.
+// NumSpaces returns how many spaces there are.
+func (r *Registry) NumSpaces() int {
+	return len(r.d.Load().recs)
+}
+
+// SpaceAt returns the i-th space in ID order, 0 <= i < NumSpaces(); it
+// allocates nothing. Together with NumSpaces it walks every space.
+func (r *Registry) SpaceAt(i int) Space {
+	return r.d.Load().space(int32(i))
+}
+
+// Spaces returns every space sorted by ID, in a new slice: about 110 MB at a
+// million spaces. Loops over every space use NumSpaces and SpaceAt, pages
+// SpacesRange, on a Snapshot if they must agree.
 func (r *Registry) Spaces() []Space {
+	return r.SpacesRange(0, r.NumSpaces())
+}
+
+// SpacesRange returns the spaces Spaces()[lo:hi] in a new slice, without
+// building the others. It panics, like slicing, unless 0 <= lo <= hi <=
+// NumSpaces().
+func (r *Registry) SpacesRange(lo, hi int) []Space {
 	d := r.d.Load()
-	return d.spaces
+	if lo < 0 || hi < lo || hi > len(d.recs) {
+		panic(fmt.Sprintf("occupancy: SpacesRange(%d, %d) of %d spaces", lo, hi, len(d.recs)))
+	}
+	out := make([]Space, hi-lo)
+	for i := range out {
+		out[i] = d.space(int32(lo + i))
+	}
+	return out
 }
 
 // Zone returns the zone with the given id.
@@ -305,51 +299,53 @@ func (r *Registry) Zone(id string) (Zone, bool) {
 // Space returns the space with the given id.
 func (r *Registry) Space(id string) (Space, bool) {
 	d := r.d.Load()
-	i, ok := d.spaceIdx[id]
+	i, ok := d.byID.find(id, d.spaceID)
 	if !ok {
 		return Space{}, false
 	}
-	return d.spaces[i], true
+	return d.space(i), true
 }
 
 // SpaceBySensor returns the space whose sensor has the given id. The DevEUI
 // of a LoRaWAN sensor matches in any case.
 func (r *Registry) SpaceBySensor(sensorID string) (Space, bool) {
 	d := r.d.Load()
-	if i, ok := d.sensorIdx[sensorID]; ok {
-		return d.spaces[i], true
+	if i, ok := d.bySensor.find(sensorID, d.sensorID); ok {
+		return d.space(i), true
 	}
 	if eui, ok := NormalizeDevEUI(sensorID); ok && eui != sensorID {
-		if i, ok := d.sensorIdx[eui]; ok && d.spaces[i].Model.LoRaWAN() {
-			return d.spaces[i], true
+		if i, ok := d.bySensor.find(eui, d.sensorID); ok && d.models[d.recs[i].model].LoRaWAN() {
+			return d.space(i), true
 		}
 	}
 	return Space{}, false
 }
 
-// SpacesInZone returns the spaces of a zone sorted by ID.
+// SpacesInZone returns the spaces of a zone sorted by ID, in a new slice.
 func (r *Registry) SpacesInZone(zoneID string) []Space {
 	d := r.d.Load()
-	idx := d.zoneSpaces[zoneID]
-	out := make([]Space, len(idx))
-	for i, j := range idx {
-		out[i] = d.spaces[j]
-	}
-	return out
+	return d.spacesOf(d.zoneMembers(zoneID))
+}
+
+// NumSpacesInZone returns how many spaces a zone has, 0 for an unknown zone.
+func (r *Registry) NumSpacesInZone(zoneID string) int {
+	return len(r.d.Load().zoneMembers(zoneID))
 }
 
 // ZoneRadius returns the distance in metres from a zone's centre to its
 // farthest space: a circle that holds every space of the zone.
 func (r *Registry) ZoneRadius(zoneID string) float64 {
 	d := r.d.Load()
-	return d.zoneRadius[zoneID]
+	if z, ok := d.zoneIdx[zoneID]; ok {
+		return d.radius[z]
+	}
+	return 0
 }
 
 // SpaceIndex returns the position of the first space whose ID is > after in
 // Spaces(); it is how list cursors resume.
 func (r *Registry) SpaceIndex(after string) int {
-	d := r.d.Load()
-	return sort.Search(len(d.spaces), func(i int) bool { return d.spaces[i].ID > after })
+	return r.d.Load().search(after)
 }
 
 const earthRadiusM = 6371008.8

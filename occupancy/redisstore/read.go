@@ -123,23 +123,33 @@ func (s *Store) ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occu
 	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
-	all := s.reg.Spaces()
+	reg := s.reg.Snapshot() // one version for the whole page
+	n, page := reg.NumSpaces(), reg.SpacesRange
+	var all []occupancy.Space // every space of the zone, if there is a zone
 	if f.ZoneID != "" {
-		if _, ok := s.reg.Zone(f.ZoneID); !ok {
+		if _, ok := reg.Zone(f.ZoneID); !ok {
 			return nil, "", occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", f.ZoneID)
 		}
-		all = s.reg.SpacesInZone(f.ZoneID)
+		all = reg.SpacesInZone(f.ZoneID)
+		n, page = len(all), func(lo, hi int) []occupancy.Space { return all[lo:hi] }
 	}
-	i := sort.Search(len(all), func(i int) bool { return all[i].ID > f.After })
+	// Only the spaces of the page are built: a million-space registry is
+	// never copied for one request.
+	i := reg.SpaceIndex(f.After)
+	if all != nil {
+		i = sort.Search(len(all), func(i int) bool { return all[i].ID > f.After })
+	}
 	var out []occupancy.SpaceState
-	for i < len(all) && len(out) < f.Limit {
-		batch := all[i:min(i+max(f.Limit, 200), len(all))]
+	var last string
+	for i < n && len(out) < f.Limit {
+		batch := page(i, min(i+max(f.Limit, 200), n))
 		states, err := s.States(ctx, batch)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, st := range states {
+		for j, st := range states {
 			i++
+			last = batch[j].ID
 			if f.Status != "" && st.Status != f.Status {
 				continue
 			}
@@ -148,10 +158,10 @@ func (s *Store) ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occu
 			}
 		}
 	}
-	if i >= len(all) {
+	if i >= n {
 		return out, "", nil
 	}
-	return out, all[i-1].ID, nil
+	return out, last, nil
 }
 
 // Zone returns one zone's counters. ENOTFOUND if the registry has no such zone.
