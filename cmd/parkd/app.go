@@ -47,7 +47,7 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 	}
 	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", redisstore.RedactURL(cfg.MQTT.URL),
 		"redis", redisstore.RedactURL(cfg.Redis.URL),
-		"client_id", cfg.MQTT.ClientID, "spaces", len(a.reg.Spaces()), "zones", len(a.reg.Zones()))
+		"client_id", cfg.MQTT.ClientID, "spaces", a.reg.NumSpaces(), "zones", len(a.reg.Zones()))
 	for _, f := range started {
 		f(addr)
 	}
