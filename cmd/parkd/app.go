@@ -27,7 +27,8 @@ type app struct {
 	log     *slog.Logger
 	reg     *occupancy.Registry
 	store   *redisstore.Store
-	subs    []*ingest.Subscriber // the main broker's, then the LoRaWAN network server's if it has its own
+	free    *redisstore.FreeIndex // nearby's in-memory index of free spaces
+	subs    []*ingest.Subscriber  // the main broker's, then the LoRaWAN network server's if it has its own
 	server  *httpapi.Server
 	metrics *prometheus.Registry
 	ready   chan struct{} // closed once the store is initialised
@@ -47,7 +48,7 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 	}
 	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", redisstore.RedactURL(cfg.MQTT.URL),
 		"redis", redisstore.RedactURL(cfg.Redis.URL),
-		"client_id", cfg.MQTT.ClientID, "spaces", a.reg.NumSpaces(), "zones", len(a.reg.Zones()))
+		"client_id", cfg.MQTT.ClientID, "spaces", len(a.reg.Spaces()), "zones", len(a.reg.Zones()))
 	for _, f := range started {
 		f(addr)
 	}
@@ -78,11 +79,12 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, err
 	}
+	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{})
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
-	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Registry: reg, Gatherer: a.metrics,
-		Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
+	router := httpapi.NewRouter(httpapi.Options{Store: redisstore.IndexedStore{Store: a.store, Free: a.free},
+		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
 		RegistryLoader: registryLoader(cfg, fromDir)})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
@@ -169,6 +171,7 @@ func (a *app) serve(ctx context.Context) error {
 		go a.store.RunHistorySampler(gctx) // 5-minute occupancy history: redisstore/history.go
 		go a.store.RunReopener(gctx, redisstore.ReopenInterval)
 		go a.store.RunDetector(gctx, detectInterval, nil) // incidents: redisstore/detector.go
+		go a.free.Run(gctx)                               // nearby's index: redisstore/freeindex.go
 		for _, s := range a.subs[1:] {
 			g.Go(func() error { return s.Run(gctx) })
 		}
