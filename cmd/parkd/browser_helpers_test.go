@@ -34,12 +34,16 @@ const (
 	// artifactsEnv names the folder for screenshots; default
 	// <repo root>/artifacts/browser.
 	artifactsEnv = "PARKD_ARTIFACTS"
+	// chromiumEnv names another Chromium or Chrome binary (a path or a name
+	// on PATH); default /usr/bin/chromium, else chromium or
+	// chromium-browser on PATH.
+	chromiumEnv = "PARKD_CHROMIUM"
 )
 
-// chromiumPath returns the Chromium to run: /usr/bin/chromium, else
-// chromium or chromium-browser on PATH. It skips under -short or
-// PARKD_SKIP_BROWSER=1 and fails, saying how to install it, when none is
-// found.
+// chromiumPath returns the Chromium to run ($PARKD_CHROMIUM, else
+// /usr/bin/chromium, else chromium or chromium-browser on PATH). It skips
+// under -short or PARKD_SKIP_BROWSER=1 and fails, saying how to install
+// it, when none is found.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -48,15 +52,19 @@ func chromiumPath(t *testing.T) string {
 	if os.Getenv(skipBrowserEnv) == "1" {
 		t.Skipf("browser test: skipped, %s=1", skipBrowserEnv)
 	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+	names := []string{"/usr/bin/chromium", "chromium", "chromium-browser"}
+	if env := os.Getenv(chromiumEnv); env != "" {
+		names = []string{env}
+	}
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
-	t.Fatalf("browser test: Chromium not found (/usr/bin/chromium, or chromium on PATH).\n"+
+	t.Fatalf("browser test: Chromium not found (tried %s).\n"+
 		"Install Debian's chromium package: `make deps` as root does it, or run\n"+
 		"  apt-get update && apt-get install -y chromium\n"+
-		"To skip the browser tests instead, set %s=1.", skipBrowserEnv)
+		"To skip the browser tests instead, set %s=1.", strings.Join(names, ", "), skipBrowserEnv)
 	return ""
 }
 

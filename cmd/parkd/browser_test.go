@@ -163,9 +163,10 @@ func publishAndWatch(t *testing.T, b *tab, s *browserSite, sp occupancy.Space, o
 
 // TestBrowserDriverPage loads the driver page / in Chromium: every space is
 // drawn, a status published over MQTT shows within 2 s without reload, the
-// nearest free spaces to the browser's location are listed, the English
-// switch works and is remembered, and nothing errs in the console or on the
-// network. It saves desktop and mobile screenshots.
+// nearest free spaces to the browser's location are listed (by kind too),
+// the zones with their levels, the English switch works and is remembered,
+// and nothing errs in the console or on the network. It saves desktop and
+// mobile screenshots.
 func TestBrowserDriverPage(t *testing.T) {
 	chromiumPath(t) // fail or skip before starting the servers
 	s := startBrowserSite(t, nil, nil)
@@ -178,24 +179,9 @@ func TestBrowserDriverPage(t *testing.T) {
 		t.Errorf("<html lang=%q>, want zh-CN by default", lang)
 	}
 	checkMap(t, b, s)
+	checkZones(t, b, s)
 	b.mustWaitJS(5*time.Second, "event stream open", `document.body.dataset.live === '1'`)
-
-	// The nearest list: free spaces, nearest to the browser's location first.
-	var near struct{ Spaces []spaceJSON }
-	q := url.Values{"lat": {fmt.Sprint(z.Lat)}, "lon": {fmt.Sprint(z.Lon)}, "radius_m": {"2000"}, "limit": {"1"}}
-	s.p.get(t, "/api/v1/nearby?"+q.Encode(), &near)
-	if len(near.Spaces) != 1 {
-		t.Fatalf("the API finds no free space near %v,%v", z.Lat, z.Lon)
-	}
-	first := near.Spaces[0].ID
-	if _, err := b.waitJS(5*time.Second, fmt.Sprintf(`document.querySelector('#nearest li[data-id]')?.dataset.id === %q`, first)); err != nil {
-		t.Errorf("#nearest does not start with %s, the nearest free space to the browser's location (Z05's centre): it lists %v",
-			first, eval[[]string](b, `[...document.querySelectorAll('#nearest li[data-id]')].slice(0, 5).map(li => li.dataset.id)`))
-	}
-	if bad := eval[[]string](b, `[...document.querySelectorAll('#nearest li[data-id]')].map(li => li.dataset.id).filter(id => `+
-		`document.querySelector('#map .space[data-id="' + id + '"]')?.dataset.status !== 'free')`); len(bad) > 0 {
-		t.Errorf("#nearest lists spaces the map does not show free: %v", bad)
-	}
+	first := checkNearest(t, b, s, z, "")
 
 	// A car parks on the nearest free space: the map and the list follow.
 	sp := s.space(t, first)
@@ -205,9 +191,73 @@ func TestBrowserDriverPage(t *testing.T) {
 	}
 	publishAndWatch(t, b, s, sp, false, 3, "free")
 	b.screenshot("driver-desktop")
+	checkNearest(t, b, s, z, "accessible")
 	b.checkClean("driver page /")
 
-	// English, remembered across a reload, and back.
+	checkLanguageSwitch(t, b)
+	b.checkClean("driver page / language switch")
+
+	b.do(10*time.Second, "emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	t.Logf("first render of / on a 390x844 phone: %s", b.load("/").Round(time.Millisecond))
+	b.screenshot("driver-mobile")
+	b.checkClean("driver page / on a phone")
+}
+
+// checkNearest chooses kind ("" for any) in select#kind and asserts that
+// #nearest lists only free spaces of that kind, starting with the one the
+// API finds nearest to z's centre (the browser's location). It returns
+// that space's id.
+func checkNearest(t *testing.T, b *tab, s *browserSite, z occupancy.Zone, kind string) string {
+	t.Helper()
+	eval[bool](b, fmt.Sprintf(`(() => { const k = document.querySelector('select#kind'); k.value = %q;
+	  k.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, kind))
+	var near struct{ Spaces []spaceJSON }
+	q := url.Values{"lat": {fmt.Sprint(z.Lat)}, "lon": {fmt.Sprint(z.Lon)}, "radius_m": {"3000"}, "limit": {"1"}}
+	if kind != "" {
+		q.Set("kind", kind)
+	}
+	s.p.get(t, "/api/v1/nearby?"+q.Encode(), &near)
+	if len(near.Spaces) != 1 {
+		t.Fatalf("the API finds no free %s space near %v,%v", kind, z.Lat, z.Lon)
+	}
+	first := near.Spaces[0].ID
+	listed := `[...document.querySelectorAll('#nearest li[data-id]')].map(li => li.dataset.id)`
+	if _, err := b.waitJS(5*time.Second, listed+fmt.Sprintf(`[0] === %q`, first)); err != nil {
+		t.Errorf("#nearest (kind %q) does not start with %s, the nearest free space to the browser's location: it lists %v",
+			kind, first, eval[[]string](b, listed+`.slice(0, 5)`))
+	}
+	for _, id := range eval[[]string](b, listed) {
+		st := eval[string](b, statusJS(id)+` || ''`)
+		if sp, ok := s.reg.Space(id); !ok || st != "free" || (kind != "" && string(sp.Kind) != kind) {
+			t.Errorf("#nearest (kind %q) lists %s, %s on the map, of kind %s", kind, id, st, sp.Kind)
+		}
+	}
+	return first
+}
+
+// checkZones asserts that #zones lists every zone once, each with the
+// level the API gives it.
+func checkZones(t *testing.T, b *tab, s *browserSite) {
+	t.Helper()
+	var api struct {
+		Zones []struct{ ID, Level string }
+	}
+	s.p.get(t, "/api/v1/zones", &api)
+	got := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#zones li[data-zone]')].map(li => [li.dataset.zone, li.dataset.level || '']))`)
+	if len(got) != len(s.reg.Zones()) || len(api.Zones) != len(got) {
+		t.Errorf("#zones lists %d zones, the registry has %d", len(got), len(s.reg.Zones()))
+	}
+	for _, z := range api.Zones {
+		if got[z.ID] != z.Level {
+			t.Errorf("#zones shows %s at level %q, the API %q", z.ID, got[z.ID], z.Level)
+		}
+	}
+}
+
+// checkLanguageSwitch clicks #lang: the page turns English, stays English
+// across a reload, and a second click brings Chinese back.
+func checkLanguageSwitch(t *testing.T, b *tab) {
+	t.Helper()
 	zh := eval[string](b, `document.body.innerText`)
 	b.do(5*time.Second, "click #lang", chromedp.Click(chromedp.CSS("#lang")))
 	b.mustWaitJS(3*time.Second, "English after #lang", `document.documentElement.lang === 'en'`)
@@ -220,20 +270,16 @@ func TestBrowserDriverPage(t *testing.T) {
 	}
 	b.do(5*time.Second, "click #lang", chromedp.Click(chromedp.CSS("#lang")))
 	b.mustWaitJS(3*time.Second, "Chinese after a second #lang", `document.documentElement.lang === 'zh-CN'`)
-	b.checkClean("driver page / language switch")
-
-	// Mobile.
-	b.do(10*time.Second, "emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
-	t.Logf("first render of / on a 390x844 phone: %s", b.load("/").Round(time.Millisecond))
-	b.screenshot("driver-mobile")
-	b.checkClean("driver page / on a phone")
 }
 
-// TestBrowserStaffPage logs in to /staff with an operator token in
-// Chromium: every space is drawn and coloured, an overstay incident
-// detected while the page is open shows in #incidents, and acknowledging
-// it there moves it to acknowledged in the page and in the API; nothing
-// errs in the console or on the network. It saves a desktop screenshot.
+// TestBrowserStaffPage logs in to /staff in Chromium, first with a wrong
+// token (the form comes back with a message), then with an operator token:
+// every space is drawn and coloured, an overstay incident detected while
+// the page is open shows in #incidents, acknowledging it there moves it to
+// acknowledged in the page and in the API, and a space closed and opened
+// from its panel (reached by keyboard) is closed and open in the API and on
+// the map; nothing else errs in the console or on the network. It saves a
+// desktop screenshot.
 func TestBrowserStaffPage(t *testing.T) {
 	chromiumPath(t)
 	old := detectInterval
@@ -260,35 +306,96 @@ func TestBrowserStaffPage(t *testing.T) {
 	b.open("/staff")
 	b.do(10*time.Second, "login form", chromedp.WaitVisible(chromedp.CSS("form#login input#token")))
 	b.mustWaitJS(10*time.Second, "the page's scripts loaded", `document.readyState === 'complete'`)
+	checkWrongToken(t, b)
 	start := time.Now()
-	b.do(10*time.Second, "log in", chromedp.SendKeys(chromedp.CSS("input#token"), testOperatorToken),
-		chromedp.Click(chromedp.JSPath(`document.querySelector('form#login').querySelector('button:not([type]), [type=submit]')`)))
+	staffLogin(b, testOperatorToken)
 	b.mustWaitJS(15*time.Second, "staff page ready after login", `document.body.dataset.ready === '1'`)
-	t.Logf("first render of /staff: login click to body[data-ready=1] %s (navigation start to it, with the test's typing: %s; load %s)",
-		time.Since(start).Round(time.Millisecond), time.Duration(eval[float64](b, `window.__parkdReadyAt || 0`)*1e6).Round(time.Millisecond), loadavg())
+	t.Logf("first render of /staff: login click to body[data-ready=1] %s (load %s)", time.Since(start).Round(time.Millisecond), loadavg())
 	checkMap(t, b, s)
 	b.mustWaitJS(5*time.Second, "staff event stream open", `document.body.dataset.live === '1'`)
 
-	// The car arrived max_stay_min + 5 minutes ago (sensor time).
+	checkIncidentAck(t, b, s, over)
+	b.checkClean("staff page /staff")
+	checkSpacePanel(t, b, s)
+	b.checkClean("staff page /staff, space panel")
+}
+
+// staffLogin types token into the login form and clicks its submit button.
+func staffLogin(b *tab, token string) {
+	b.t.Helper()
+	// Not chromedp.Clear: it empties the value attribute, which leaves a
+	// field the user typed in unchanged.
+	b.do(10*time.Second, "log in", chromedp.Evaluate[chromedp.Void](`document.querySelector('input#token').value = ''`),
+		chromedp.SendKeys(chromedp.CSS("input#token"), token),
+		chromedp.Click(chromedp.JSPath(`document.querySelector('form#login').querySelector('button:not([type]), [type=submit]')`)))
+}
+
+// checkWrongToken logs in with a token parkd does not know: the API
+// answers 401 and the login form stays, with a message. The 401s are the
+// only problems it lets through.
+func checkWrongToken(t *testing.T, b *tab) {
+	t.Helper()
+	eval[bool](b, `(window.__parkdLoginText = document.querySelector('form#login').innerText, true)`)
+	staffLogin(b, "not-a-staff-token-0123456789")
+	b.mustWaitJS(10*time.Second, "the login form back with a message after a wrong token",
+		`(() => { const f = document.querySelector('form#login');
+		  return f && f.checkVisibility() && f.innerText.trim() !== window.__parkdLoginText.trim(); })()`)
+	if eval[string](b, `document.body.dataset.ready || ''`) == "1" {
+		t.Errorf("body[data-ready=1] after a wrong token")
+	}
+	got := b.takeProblems()
+	for _, p := range got {
+		if !strings.Contains(p, "401") {
+			t.Errorf("wrong token: %s", p)
+		}
+	}
+	if len(got) == 0 {
+		t.Errorf("wrong token: the page sent no request that got a 401")
+	}
+}
+
+// checkIncidentAck publishes a car parked max_stay_min + 5 minutes ago on
+// over: the detector opens an overstay incident, which must show as open in
+// #incidents without reload; clicking its ack button must make the row and
+// the API say acknowledged.
+func checkIncidentAck(t *testing.T, b *tab, s *browserSite, over occupancy.Space) {
+	t.Helper()
 	publish(t, s.pub, over.SensorID, msg(true, time.Now().Add(-time.Duration(over.MaxStayMin+5)*time.Minute), 1))
 	var id string
 	eventually(t, 10*time.Second, "the overstay incident in the API", func() error {
-		id = s.incidentStatus(t, over.ID, "")
-		if id == "" {
+		if id = s.incidentStatus(t, over.ID, ""); id == "" {
 			return fmt.Errorf("no overstay incident for %s", over.ID)
 		}
 		return nil
 	})
-	row := fmt.Sprintf(`#incidents tr[data-incident=%q]`, id)
-	b.mustWaitJS(5*time.Second, "the incident in #incidents without reload", fmt.Sprintf(`document.querySelector('%s')?.dataset.status === 'open'`, row))
+	row := fmt.Sprintf(`document.querySelector('#incidents tr[data-incident=%q]')`, id)
+	b.mustWaitJS(5*time.Second, "the incident open in #incidents without reload", row+`?.dataset.status === 'open'`)
 	b.screenshot("staff-desktop")
-
-	b.do(5*time.Second, "click ack", chromedp.Click(chromedp.CSS(row+` button[data-action="ack"]`)))
-	b.mustWaitJS(5*time.Second, "the row acknowledged", fmt.Sprintf(`document.querySelector('%s')?.dataset.status === 'acknowledged'`, row))
+	b.do(5*time.Second, "click ack", chromedp.Click(chromedp.JSPath(row+`.querySelector('button[data-action="ack"]')`)))
+	b.mustWaitJS(5*time.Second, "the row acknowledged", row+`?.dataset.status === 'acknowledged'`)
 	if got := s.incidentStatus(t, over.ID, id); got != "acknowledged" {
 		t.Errorf("the API says incident %s is %q after the ack in the page, want acknowledged", id, got)
 	}
-	b.checkClean("staff page /staff")
+}
+
+// checkSpacePanel focuses a free space on the map and presses Enter:
+// #space-panel opens for it; its close button closes the space (API and
+// map say closed), then its open button opens it again.
+func checkSpacePanel(t *testing.T, b *tab, s *browserSite) {
+	t.Helper()
+	id := eval[string](b, `document.querySelector('#map .space[data-status="free"]').dataset.id`)
+	panel := `document.querySelector('#space-panel')`
+	b.do(5*time.Second, "focus "+id+" and press Enter", chromedp.Focus(chromedp.CSS(fmt.Sprintf(`#map .space[data-id=%q]`, id))),
+		chromedp.KeyEvent("\r"))
+	b.mustWaitJS(5*time.Second, "#space-panel open for "+id, panel+`.checkVisibility() && `+panel+fmt.Sprintf(`.innerText.includes(%q)`, id))
+	for _, step := range []struct{ action, want string }{{"close", "closed"}, {"open", "free"}} {
+		b.do(5*time.Second, step.action+" "+id, chromedp.Click(chromedp.JSPath(panel+fmt.Sprintf(`.querySelector('button[data-action=%q]')`, step.action))))
+		b.mustWaitJS(5*time.Second, id+" "+step.want+" on the map", statusJS(id)+fmt.Sprintf(` === %q`, step.want))
+		var sp spaceJSON
+		if s.p.get(t, "/api/v1/spaces/"+id, &sp); sp.Status != step.want {
+			t.Errorf("after %s in the panel the API says %s is %s, want %s", step.action, id, sp.Status, step.want)
+		}
+	}
 }
 
 // incidentStatus returns, with id "", the id of the overstay incident of
