@@ -1,5 +1,7 @@
 package redisstore
 
+import "github.com/qiuai/parking/occupancy"
+
 // StatusOf returns the status letter (f, o, u, c) the free index holds for
 // space id, and false if the index is not built or lacks the space.
 func (f *FreeIndex) StatusOf(id string) (byte, bool) {
@@ -18,4 +20,14 @@ func (f *FreeIndex) StatusOf(id string) (byte, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.status[n], true
+}
+
+// Candidates returns how many candidates the index proposes for q (2×limit
+// at most), from memory only: what the index costs without Redis.
+func (f *FreeIndex) Candidates(q occupancy.NearbyQuery) int {
+	v := f.view.Load()
+	if v == nil {
+		return 0
+	}
+	return len(v.nearest(q, 2*q.Limit))
 }

@@ -133,10 +133,18 @@ func (v *freeView) nearest(q occupancy.NearbyQuery, k int) []candidate {
 		kind = slices.Index(occupancy.Kinds, q.Kind)
 	}
 	dLat := (q.RadiusM*1.01 + 2) / metresPerDegree
-	cosLat := math.Cos(math.Min(math.Abs(q.Lat)+dLat, 89.9) * math.Pi / 180)
-	dLon := dLat / math.Max(cosLat, 0.01)
+	cosLat := math.Max(math.Cos(math.Min(math.Abs(q.Lat)+dLat, 89.9)*math.Pi/180), 0.01)
+	dLon := dLat / cosLat
 	lat0, lat1 := v.cellOf(q.Lat-dLat), v.cellOf(q.Lat+dLat)
 	lon0, lon1 := v.cellOf(max(q.Lon-dLon, -180)), v.cellOf(min(q.Lon+dLon, 180))
+	// lowerBound is at most the distance to a point (flat earth with the
+	// box's smallest meridian scale, less 1 % and 1 m: a great circle of
+	// at most 5 km barely bends), so the exact haversine runs only for
+	// points that may be close enough.
+	lowerBound := func(lat, lon float64) float64 {
+		y, x := (lat-q.Lat)*metresPerDegree, (lon-q.Lon)*metresPerDegree*cosLat
+		return math.Sqrt(x*x+y*y)*0.99 - 1
+	}
 	var out []candidate
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -152,6 +160,9 @@ func (v *freeView) nearest(q occupancy.NearbyQuery, k int) []candidate {
 					continue
 				}
 				lat, lon := geoDecode(v.geo[n])
+				if lb := lowerBound(lat, lon); lb > q.RadiusM || len(out) == k && lb > out[k-1].dist {
+					continue
+				}
 				d := geoDistance(q.Lon, q.Lat, lon, lat)
 				if d > q.RadiusM {
 					continue
@@ -167,7 +178,10 @@ func (v *freeView) nearest(q occupancy.NearbyQuery, k int) []candidate {
 // most k long.
 func (v *freeView) keepNearest(out []candidate, c candidate, k int) []candidate {
 	less := func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(v.ids[a.n], v.ids[b.n]))
+		if a.dist != b.dist {
+			return cmp.Compare(a.dist, b.dist)
+		}
+		return cmp.Compare(v.ids[a.n], v.ids[b.n])
 	}
 	if len(out) == k && less(c, out[k-1]) >= 0 {
 		return out
