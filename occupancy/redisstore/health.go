@@ -23,8 +23,10 @@ const changeWindow = time.Hour
 // status changed (free/occupied) in the last hour. ENOTFOUND for an unknown
 // zone. One pipelined round trip.
 func (s *Store) SensorHealth(ctx context.Context, zoneID string) ([]occupancy.SensorHealth, error) {
-	spaces := s.reg.Spaces()
-	if zoneID != "" {
+	var spaces []occupancy.Space
+	if zoneID == "" {
+		spaces = s.reg.Spaces() // a new slice of every space: only when asked for all
+	} else {
 		if _, ok := s.zones[zoneID]; !ok {
 			return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
 		}

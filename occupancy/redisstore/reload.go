@@ -102,10 +102,13 @@ func sameZones(cur, next *occupancy.Registry) error {
 }
 
 // diffRegistries compares the spaces of two registries.
+// It walks them with SpaceAt: Spaces would copy each whole registry.
 func diffRegistries(cur, next *occupancy.Registry) ReloadReport {
+	cur, next = cur.Snapshot(), next.Snapshot()
 	rep := ReloadReport{Added: []string{}, Removed: []string{}, Changed: []string{},
-		Spaces: len(next.Spaces()), Zones: len(next.Zones())}
-	for _, sp := range next.Spaces() {
+		Spaces: next.NumSpaces(), Zones: len(next.Zones())}
+	for i := range next.NumSpaces() {
+		sp := next.SpaceAt(i)
 		old, ok := cur.Space(sp.ID)
 		switch {
 		case !ok:
@@ -118,9 +121,10 @@ func diffRegistries(cur, next *occupancy.Registry) ReloadReport {
 			rep.Unchanged++
 		}
 	}
-	for _, sp := range cur.Spaces() {
-		if _, ok := next.Space(sp.ID); !ok {
-			rep.Removed = append(rep.Removed, sp.ID)
+	for i := range cur.NumSpaces() {
+		id := cur.SpaceAt(i).ID
+		if _, ok := next.Space(id); !ok {
+			rep.Removed = append(rep.Removed, id)
 		}
 	}
 	slices.Sort(rep.Removed)
