@@ -28,6 +28,7 @@ type Config struct {
 		SharedGroup string    `yaml:"shared_group"`
 		Workers     int       `yaml:"workers"`
 		Queue       int       `yaml:"queue"`
+		Batch       int       `yaml:"batch"`
 		TLS         TLSConfig `yaml:"tls"`
 	} `yaml:"mqtt"`
 	Redis struct {
@@ -88,6 +89,7 @@ func defaultConfig() Config {
 	c.MQTT.Topic = "parking/v1/sensors/+/up"
 	c.MQTT.Workers = 16
 	c.MQTT.Queue = 1024
+	c.MQTT.Batch = 64
 	c.Redis.URL = "redis://127.0.0.1:6379/0"
 	c.Redis.Prefix = "pk"
 	c.HTTP.Addr = "127.0.0.1:8080"
@@ -208,8 +210,8 @@ func (c *Config) validate() error {
 	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
 		return fmt.Errorf("config: health.low_battery_mv %d must be at least 1 and health.flap_changes %d at least 2",
 			c.Health.LowBatteryMV, c.Health.FlapChanges)
-	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1:
-		return errors.New("config: mqtt.workers and mqtt.queue must be at least 1")
+	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1 || c.MQTT.Batch < 1:
+		return errors.New("config: mqtt.workers, mqtt.queue and mqtt.batch must be at least 1")
 	case !parses(c.MQTT.URL):
 		return errors.New("config: mqtt.url (PARKD_MQTT_URL) is not a URL such as tcp://host:1883") // not echoed: it may hold a password
 	case c.LoRaWAN.MQTT.URL != "" && !parses(c.LoRaWAN.MQTT.URL):
