@@ -246,6 +246,8 @@ func TestOpenAPI(t *testing.T) {
 
 	t.Run("sensors and incidents", func(t *testing.T) { incidentOpenAPICases(t, s) })
 
+	t.Run("pages and map", func(t *testing.T) { pagesOpenAPICases(t, e, s) }) // pages_test.go
+
 	var missing []string
 	for path, item := range s.doc.Paths.Map() {
 		for method := range item.Operations() {

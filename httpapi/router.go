@@ -144,6 +144,7 @@ func NewRouter(opts Options) *gin.Engine {
 	r.GET("/api/openapi.json", append(public, serveOpenAPI)...)
 	h.routes(r.Group("/api/v1", append(public, noStore)...))
 	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore)...))
+	pageRoutes(r, embeddedPages()) // the driver and staff pages: pages.go
 	return r
 }
 
@@ -155,6 +156,7 @@ func (h *handler) routes(api *gin.RouterGroup) {
 	api.GET("/spaces", h.listSpaces)
 	api.GET("/spaces/:id", h.getSpace)
 	api.GET("/nearby", h.nearby)
+	api.GET("/map", h.mapData)   // every zone and space, compact, for the pages: mapdata.go
 	h.historyRoutes(api)         // zone and town history and forecast: history.go
 	api.GET("/events", h.events) // Server-Sent Events: events.go
 

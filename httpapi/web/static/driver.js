@@ -1,0 +1,221 @@
+// The driver page: the town map, the nearest free spaces to a point (the
+// browser's location, a tapped point or the town centre) and the zones.
+import {
+  addStrings, initLang, onLang, t, api, distance, fmtDistance, TownMap, drawLegend,
+  wireZoomButtons, openFeed, setLive, announce, safeGet, safeSet,
+} from './common.js?v=__V__';
+
+addStrings({
+  zh: {
+    'd.title': '邱隘停车 · 找空位', 'd.h1': '邱隘停车', 'd.skip': '跳到最近的空位',
+    'd.nearest': '最近的空位', 'd.kind': '车位类型', 'd.locate': '用我的位置', 'd.centre': '镇中心',
+    'd.zones': '片区', 'd.hint': '点击地图选择位置；方向键移动，+/- 缩放',
+    'd.from.centre': '从镇中心算起', 'd.from.tap': '从地图上选的点算起', 'd.from.geo': '从你的位置算起',
+    'd.none': '没有这种类型的空位', 'd.outside': '你不在邱隘附近，改从镇中心算起', 'd.geo.fail': '无法获取你的位置',
+    'd.show': '在地图上显示', 'd.announce': '最近的空位：{id}，{d}',
+  },
+  en: {
+    'd.title': 'Qiuai parking · find a space', 'd.h1': 'Qiuai parking', 'd.skip': 'Skip to the nearest free spaces',
+    'd.nearest': 'Nearest free spaces', 'd.kind': 'Kind of space', 'd.locate': 'Use my location', 'd.centre': 'Town centre',
+    'd.zones': 'Zones', 'd.hint': 'Tap the map to choose a point; arrow keys move, +/- zoom',
+    'd.from.centre': 'From the town centre', 'd.from.tap': 'From the point you chose on the map', 'd.from.geo': 'From your location',
+    'd.none': 'No free space of this kind', 'd.outside': 'You are not near Qiuai: counting from the town centre', 'd.geo.fail': 'Could not get your location',
+    'd.show': 'Show on the map', 'd.announce': 'Nearest free space: {id}, {d}',
+  },
+});
+
+const NEAREST = 5; // spaces listed
+const FAR = 20000; // metres: a location farther from the town is ignored
+
+const $ = (id) => document.getElementById(id);
+const state = { point: null, from: 'centre', note: '', zones: new Map(), lastTop: '' };
+let map;
+
+async function main() {
+  initLang();
+  drawLegend($('legend'));
+  map = new TownMap($('map'), { onPoint: (lat, lon) => setPoint(lat, lon, 'tap') });
+  wireZoomButtons(document, map);
+
+  // The feed opens before the map is read: events that arrive meanwhile
+  // are applied after it, so no change between the two is lost.
+  let pending = [];
+  openFeed({
+    onLive: (on) => setLive(on, $('live')),
+    onEvent: (type, e) => (pending ? pending.push([type, e]) : apply(type, e)),
+  });
+  let data;
+  try {
+    data = await api('/api/v1/map');
+  } catch (e) {
+    showError(t('error.load', { msg: e.message }));
+    return;
+  }
+  map.load(data);
+  for (const z of data.zones) state.zones.set(z.id, z);
+  for (const [type, e] of pending) apply(type, e);
+  pending = null;
+
+  const saved = safeGet(sessionStorage, 'parkd.point');
+  const [lat, lon] = saved ? JSON.parse(saved) : map.centre();
+  setPoint(lat, lon, saved ? 'tap' : 'centre', true);
+  renderZones();
+  wire();
+  onLang(() => { drawLegend($('legend')); renderZones(); renderNearest(); });
+  document.body.dataset.ready = '1';
+  performance.mark('parkd-ready');
+  useGeoIfGranted();
+}
+
+function wire() {
+  $('kind').addEventListener('change', renderNearest);
+  $('centre').addEventListener('click', () => { safeSet(sessionStorage, 'parkd.point', null); setPoint(...map.centre(), 'centre'); });
+  $('locate').addEventListener('click', locate);
+}
+
+function apply(type, e) {
+  if (type === 'space') {
+    if (map.setStatus(e.space_id, e.status)) scheduleNearest();
+  } else if (type === 'zone') {
+    const z = state.zones.get(e.zone_id);
+    if (!z || !e.data) return;
+    Object.assign(z, e.data);
+    if (!e.data.level) z.level = z.level || 'unknown';
+    updateZone(z);
+  }
+}
+
+let nearestTimer = 0;
+function scheduleNearest() {
+  if (nearestTimer) return;
+  nearestTimer = setTimeout(() => { nearestTimer = 0; renderNearest(); }, 250);
+}
+
+function setPoint(lat, lon, from, quiet) {
+  state.point = [lat, lon];
+  state.from = from;
+  state.note = '';
+  if (from === 'tap') safeSet(sessionStorage, 'parkd.point', JSON.stringify([lat, lon]));
+  map.marker(lat, lon);
+  renderNearest();
+  if (!quiet && from !== 'tap') map.showSpace(nearestIDs()[0]);
+}
+
+function nearestIDs() {
+  return [...$('nearest').querySelectorAll('li[data-id]')].map((li) => li.dataset.id);
+}
+
+/** The free spaces of the chosen kind nearest the point, computed from the
+ * live map (every space's status is on the page already). */
+function nearest() {
+  const kind = $('kind').value;
+  const [lat, lon] = state.point;
+  const out = [];
+  for (const s of map.spaces.values()) {
+    if (s.status !== 'free' || (kind && s.kind !== kind)) continue;
+    out.push({ s, d: distance(lat, lon, s.lat, s.lon) });
+  }
+  out.sort((a, b) => a.d - b.d);
+  return out.slice(0, NEAREST);
+}
+
+function renderNearest() {
+  if (!state.point) return;
+  $('from').textContent = state.note || t('d.from.' + state.from);
+  const list = nearest();
+  const ol = $('nearest');
+  const items = list.map(({ s, d }) => {
+    const li = document.createElement('li');
+    li.dataset.id = s.id;
+    li.dataset.kind = s.kind;
+    const z = state.zones.get(s.zone);
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'near';
+    b.setAttribute('aria-label', `${t('d.show')}: ${s.id}, ${fmtDistance(d)}, ${t('kind.' + s.kind)}, ${z ? z.name : s.zone}`);
+    const dist = document.createElement('span'); dist.className = 'dist'; dist.textContent = fmtDistance(d);
+    const kind = document.createElement('span'); kind.className = 'kind kind-' + s.kind; kind.textContent = t('kind.' + s.kind);
+    const where = document.createElement('span'); where.className = 'where'; where.textContent = `${z ? z.name : s.zone} · ${s.id}`;
+    b.append(dist, kind, where);
+    b.addEventListener('click', () => map.showSpace(s.id));
+    li.appendChild(b);
+    return li;
+  });
+  if (!items.length) {
+    const li = document.createElement('li');
+    li.className = 'empty';
+    li.textContent = t('d.none');
+    items.push(li);
+  }
+  ol.replaceChildren(...items);
+  map.highlight(list.map(({ s }) => s.id));
+  const top = list[0] ? list[0].s.id : '';
+  if (top !== state.lastTop && top) announce(t('d.announce', { id: top, d: fmtDistance(list[0].d) }));
+  state.lastTop = top;
+}
+
+function renderZones() {
+  const ul = $('zones');
+  ul.replaceChildren(...[...state.zones.values()].map(zoneItem));
+}
+
+function zoneItem(z) {
+  const li = document.createElement('li');
+  li.dataset.zone = z.id;
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'zone';
+  b.addEventListener('click', () => map.showZone(z.id));
+  li.appendChild(b);
+  fillZone(li, z);
+  return li;
+}
+
+function fillZone(li, z) {
+  li.dataset.level = z.level || 'unknown';
+  const b = li.firstChild;
+  const name = document.createElement('span'); name.className = 'name'; name.textContent = z.name;
+  const type = document.createElement('span'); type.className = 'type'; type.textContent = t('zone.' + z.type);
+  const free = document.createElement('span'); free.className = 'free'; free.textContent = t('free.of', { free: z.free, total: z.total });
+  const level = document.createElement('span'); level.className = 'level'; level.dataset.level = li.dataset.level; level.textContent = t('level.' + li.dataset.level);
+  b.replaceChildren(name, type, free, level);
+}
+
+function updateZone(z) {
+  const li = document.querySelector(`#zones li[data-zone="${CSS.escape(z.id)}"]`);
+  if (li) fillZone(li, z);
+}
+
+function useGeo(pos) {
+  const { latitude: lat, longitude: lon } = pos.coords;
+  const [clat, clon] = map.centre();
+  if (distance(lat, lon, clat, clon) > FAR) {
+    setPoint(clat, clon, 'centre');
+    state.note = t('d.outside');
+    $('from').textContent = state.note;
+    return;
+  }
+  setPoint(lat, lon, 'geo');
+}
+
+function locate() {
+  if (!navigator.geolocation) { $('from').textContent = t('d.geo.fail'); return; }
+  navigator.geolocation.getCurrentPosition(useGeo, () => { $('from').textContent = t('d.geo.fail'); }, { timeout: 8000, maximumAge: 60000 });
+}
+
+/** Uses the browser's location at once when the user has already allowed it. */
+async function useGeoIfGranted() {
+  try {
+    if (!navigator.permissions || !navigator.geolocation) return;
+    const p = await navigator.permissions.query({ name: 'geolocation' });
+    if (p.state === 'granted') navigator.geolocation.getCurrentPosition(useGeo, () => {}, { timeout: 8000, maximumAge: 60000 });
+  } catch { /* no permissions API */ }
+}
+
+function showError(msg) {
+  const el = $('error');
+  el.textContent = msg;
+  el.hidden = false;
+}
+
+main();
