@@ -21,13 +21,16 @@ import (
 // id of its event stream's last entry, in one MULTI) and then kept current
 // from the zones' event streams pk:{Z}:ev, which the apply and sweep
 // scripts append to in the same atomic step as the change (closures
-// append after theirs). On a single Redis (or Sentinel) one XREAD BLOCK
-// waits on every zone's stream; on a Cluster the zones' streams are in
-// different slots, so they are read by a pipeline of per-zone XREADs every
-// Poll. A zone whose stream was trimmed past the index's position (it fell
-// more than the stream's cap behind) is read again whole, and so is every
-// zone every Resync, to repair events lost by a closure whose best-effort
-// publish failed.
+// append after theirs). On a single Redis (or Sentinel) one XREAD reads
+// every zone's stream; on a Cluster the zones' streams are in different
+// slots, so a pipeline of per-zone XREADs does. Reads do not block: they
+// run every Poll while nothing is new, and again after Poll when events
+// came (so they are applied in batches). XREAD BLOCK would save the idle
+// reads, but the embedded miniredis of the demo stalls other clients'
+// scripts while one blocks. A zone whose stream was trimmed past the
+// index's position (it fell more than the stream's cap behind) is read
+// again whole, and so is every zone every Resync, to repair events lost by
+// a closure whose best-effort publish failed.
 //
 // Honesty: the index only proposes candidates. Nearby reads the states of
 // the nearest ones from Redis, as the Redis path does, and keeps only those
@@ -49,11 +52,8 @@ type FreeIndexOptions struct {
 	// MaxLag: Nearby answers from the index only if it heard from Redis
 	// this recently. Default 2s.
 	MaxLag time.Duration
-	// Block is how long one XREAD waits for events on a single Redis.
-	// Default 500ms; kept below MaxLag/2.
-	Block time.Duration
-	// Poll is the pause after a read that brought events (so events are
-	// applied in batches) and, on a Cluster, between reads. Default 10ms.
+	// Poll is the pause between two reads of the event streams: how far
+	// the index may lag behind Redis, plus a round trip. Default 10ms.
 	Poll time.Duration
 	// Resync is how often every zone is read again whole. Default 5m.
 	Resync time.Duration
@@ -65,10 +65,6 @@ func (o *FreeIndexOptions) ensureDefaults() {
 	if o.MaxLag <= 0 {
 		o.MaxLag = 2 * time.Second
 	}
-	if o.Block <= 0 {
-		o.Block = 500 * time.Millisecond
-	}
-	o.Block = max(min(o.Block, o.MaxLag/2), time.Millisecond)
 	if o.Poll <= 0 {
 		o.Poll = 10 * time.Millisecond
 	}
@@ -215,7 +211,8 @@ func (f *FreeIndex) build(ctx context.Context, t *tail) error {
 	return nil
 }
 
-// syncBatch is how many zones one MULTI reads whole.
+// syncBatch is how many zones one MULTI reads whole on a single Redis. On
+// a Cluster a MULTI may not span slots: one MULTI per zone.
 const syncBatch = 32
 
 // syncZones reads the given zones whole: for each, in one MULTI (its keys
@@ -223,8 +220,12 @@ const syncBatch = 32
 // states are then exactly those after that entry, and the tail goes on
 // from it.
 func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zones []int) error {
+	n := syncBatch
+	if _, cluster := f.s.rdb.(*redis.ClusterClient); cluster {
+		n = 1
+	}
 	for len(zones) > 0 {
-		batch := zones[:min(syncBatch, len(zones))]
+		batch := zones[:min(n, len(zones))]
 		zones = zones[len(batch):]
 		last := make([]*redis.XMessageSliceCmd, len(batch))
 		states := make([]*redis.MapStringStringCmd, len(batch))
@@ -267,6 +268,7 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 		return fmt.Errorf("redis store: free index: read events: %w", err)
 	}
 	f.heard.Store(f.s.opts.Now().UnixNano())
+	defer sleep(ctx, f.opts.Poll)
 	if len(streams) == 0 {
 		return nil
 	}
@@ -282,30 +284,25 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 			f.Rebuild() // an event of a space this view does not know: the registry changed
 		}
 	}
-	if err := f.checkGaps(ctx, t, prev); err != nil {
-		return err
-	}
-	sleep(ctx, f.opts.Poll)
-	return nil
+	return f.checkGaps(ctx, t, prev)
 }
 
-// readAll waits up to Block for events of any zone with one XREAD.
+// readAll reads every zone's stream with one XREAD.
 func (f *FreeIndex) readAll(ctx context.Context, t *tail) ([]redis.XStream, error) {
 	args := make([]string, 0, 2*len(t.pos))
 	for _, z := range t.v.zones {
 		args = append(args, z.stream)
 	}
 	args = append(args, t.pos...)
-	res, err := f.s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: readCount, Block: f.opts.Block}).Result()
+	res, err := f.s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: readCount, Block: -1}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	return res, err
 }
 
-// readEach reads every zone's stream without blocking, one command per
-// zone in one pipeline (Cluster: the streams are in different slots), and
-// waits Poll if nothing was new.
+// readEach reads every zone's stream, one command per zone in one
+// pipeline (Cluster: the streams are in different slots).
 func (f *FreeIndex) readEach(ctx context.Context, t *tail) ([]redis.XStream, error) {
 	cmds := make([]*redis.XStreamSliceCmd, len(t.pos))
 	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -320,9 +317,6 @@ func (f *FreeIndex) readEach(ctx context.Context, t *tail) ([]redis.XStream, err
 	var out []redis.XStream
 	for _, c := range cmds {
 		out = append(out, c.Val()...)
-	}
-	if len(out) == 0 {
-		sleep(ctx, f.opts.Poll)
 	}
 	return out, nil
 }

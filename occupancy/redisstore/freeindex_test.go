@@ -72,7 +72,7 @@ func TestFreeIndexFollowsAppliesSweepsAndClosures(t *testing.T) {
 		clk := &clock{now: t0}
 		s := newStore(t, rdb, clk)
 		mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied) // before the index: from the snapshot
-		idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Block: 50 * time.Millisecond, Poll: time.Millisecond})
+		idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 		runIndex(t, idx)
 		waitStatus(t, idx, 'f', "A-1")
 		waitStatus(t, idx, 'u', "A-2", "B-1")
@@ -109,7 +109,7 @@ func TestFreeIndexFollowsAppliesSweepsAndClosures(t *testing.T) {
 func TestFreeIndexConfirmsWithRedisAndFallsBackWhenStale(t *testing.T) {
 	clk := &clock{now: t0}
 	s := newStore(t, testenv.MustStartRedis(t).Client(t), clk)
-	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Block: 50 * time.Millisecond, Poll: time.Millisecond})
+	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 	if got := nearbyIDs(t, idx); len(got) != 0 || idx.Stats().FromRedis != 1 {
 		t.Fatalf("before sync: nearby %v, stats %+v; want the Redis path", got, idx.Stats())
 	}
@@ -139,7 +139,7 @@ func TestFreeIndexConfirmsWithRedisAndFallsBackWhenStale(t *testing.T) {
 func TestFreeIndexResyncsAZoneTrimmedPastItsPosition(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		s := newStore(t, rdb, &clock{now: t0})
-		idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Block: 50 * time.Millisecond, Poll: time.Millisecond})
+		idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 		stop := runIndex(t, idx)
 		mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied)
 		waitStatus(t, idx, 'f', "A-1")
@@ -166,7 +166,7 @@ func TestFreeIndexRebuildsOnRegistryReload(t *testing.T) {
 	defer redisstore.SetRetireGrace(10 * time.Millisecond)()
 	rdb := testenv.MustStartRedis(t).Client(t)
 	s := newStore(t, rdb, &clock{now: t0})
-	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Block: 50 * time.Millisecond, Poll: time.Millisecond})
+	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 	runIndex(t, idx)
 	for _, sensor := range []string{"S1", "S2", "S3"} {
 		mustApply(t, s, reading(sensor, false, t0, 1), occupancy.ResultApplied)
@@ -250,7 +250,7 @@ func TestFreeIndexAnswersAsTheRedisPath(t *testing.T) {
 			if err := s.Init(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Block: 50 * time.Millisecond, Poll: time.Millisecond})
+			idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 			runIndex(t, idx)
 			for round := range 3 {
 				for i, sp := range reg.Spaces() {
@@ -301,4 +301,32 @@ func compareNearby(t *testing.T, rng *rand.Rand, s *redisstore.Store, idx *redis
 	if st := idx.Stats(); st.FromRedis != 0 {
 		t.Errorf("stats %+v: want every query from the index", st)
 	}
+}
+
+// TestFreeIndexOnRedisCluster: the zones' streams are on different masters,
+// so the index syncs each zone in its own MULTI and polls them with a
+// pipeline of per-zone XREADs; it must follow changes in every zone.
+func TestFreeIndexOnRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node Redis Cluster")
+	}
+	_, rdb := startCluster(t)
+	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: clusterRegistry(t), Now: (&clock{now: t0}).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, reading("S7", false, t0, 1), occupancy.ResultApplied) // C-1, before the index
+	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
+	runIndex(t, idx)
+	waitStatus(t, idx, 'f', "C-1")
+	for _, sensor := range []string{"S1", "S5", "S8"} { // A-1, B-1, D-1: every master
+		mustApply(t, s, reading(sensor, false, t0, 1), occupancy.ResultApplied)
+	}
+	mustApply(t, s, reading("S7", true, t0.Add(time.Second), 2), occupancy.ResultApplied)
+	waitStatus(t, idx, 'f', "A-1", "B-1", "D-1")
+	waitStatus(t, idx, 'o', "C-1")
+	wantIDs(t, "cluster", nearbyIDs(t, idx), "A-1", "D-1", "B-1")
 }
