@@ -80,6 +80,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{})
+	registerFreeIndexMetrics(a.metrics, a.free)
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func (a *app) subscribers(mqttTLS *tls.Config) ([]*ingest.Subscriber, error) {
 	cfg := a.cfg
 	native := ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
-		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue, Batch: cfg.MQTT.Batch,
+		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
 		Routes: ingest.LoRaWANRoutes(a.reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
 		Store:  a.store, Registerer: a.metrics, Logger: a.log}
 	lw := cfg.LoRaWAN.MQTT
