@@ -48,7 +48,7 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 	}
 	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", redisstore.RedactURL(cfg.MQTT.URL),
 		"redis", redisstore.RedactURL(cfg.Redis.URL),
-		"client_id", cfg.MQTT.ClientID, "spaces", len(a.reg.Spaces()), "zones", len(a.reg.Zones()))
+		"client_id", cfg.MQTT.ClientID, "spaces", a.reg.NumSpaces(), "zones", len(a.reg.Zones()))
 	for _, f := range started {
 		f(addr)
 	}
@@ -100,7 +100,7 @@ func (a *app) subscribers(mqttTLS *tls.Config) ([]*ingest.Subscriber, error) {
 	cfg := a.cfg
 	native := ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
-		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
+		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue, Batch: cfg.MQTT.Batch,
 		Routes: ingest.LoRaWANRoutes(a.reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
 		Store:  a.store, Registerer: a.metrics, Logger: a.log}
 	lw := cfg.LoRaWAN.MQTT
