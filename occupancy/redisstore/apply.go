@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -68,43 +67,40 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 	return results, errs
 }
 
-// applyCall builds the keys and arguments of applyScript.
+// applyCall builds the keys and arguments of applyScript. Numbers are
+// passed as numbers: go-redis writes them with strconv.AppendInt and
+// AppendFloat(f, 'f', -1, 64), the same text as formatting them here, without
+// a string per argument (this is the ingest's hot path).
 func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []any) {
 	k := s.zones[sp.ZoneID]
 	occ := "0"
 	if r.Occupied {
 		occ = "1"
 	}
-	bat := ""
+	var bat any = ""
 	if r.BatteryMV > 0 {
-		bat = strconv.Itoa(r.BatteryMV)
+		bat = r.BatteryMV
 	}
 	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], k.changes, s.eventsKey(sp.ZoneID)}
-	args := []any{sp.ID, occ,
-		strconv.FormatInt(r.TS.UnixMicro(), 10),
-		strconv.FormatUint(r.Seq, 10),
-		strconv.FormatInt(r.TS.UnixMilli(), 10),
-		strconv.FormatInt(s.opts.Now().UnixMilli(), 10),
-		bat,
-		strconv.FormatFloat(sp.Lon, 'f', -1, 64),
-		strconv.FormatFloat(sp.Lat, 'f', -1, 64),
-	}
-	return keys, append(append(args, healthArgs(r)...), eventMaxArg)
+	args := make([]any, 0, 15)
+	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), s.opts.Now().UnixMilli(), bat, sp.Lon, sp.Lat)
+	return keys, appendHealthArgs(args, r)
 }
 
-// healthArgs are the health arguments of applyScript: temp_c, firmware,
-// reset_cause, rssi, snr; "" for what the reading does not report. The
-// reading has passed Validate, so the strings hold no '|'.
-func healthArgs(r occupancy.Reading) []any {
-	opt := func(v *float64) string {
+// appendHealthArgs appends the health arguments of applyScript: temp_c,
+// firmware, reset_cause, rssi, snr ("" for what the reading does not
+// report), then the event stream's cap. The reading has passed Validate,
+// so the strings hold no '|'.
+func appendHealthArgs(args []any, r occupancy.Reading) []any {
+	opt := func(v *float64) any {
 		if v == nil {
 			return ""
 		}
-		return strconv.FormatFloat(*v, 'f', -1, 64)
+		return *v
 	}
-	rssi := ""
+	var rssi any = ""
 	if r.RSSI != nil {
-		rssi = strconv.Itoa(*r.RSSI)
+		rssi = *r.RSSI
 	}
-	return []any{opt(r.TempC), r.Firmware, r.ResetCause, rssi, opt(r.SNR)}
+	return append(args, opt(r.TempC), r.Firmware, r.ResetCause, rssi, opt(r.SNR), eventMaxArg)
 }

@@ -3,9 +3,13 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
@@ -27,6 +31,12 @@ var benchConfigs = []struct {
 // benchStore returns a store on a private redis-server started with args,
 // with the Qiuai registry (3718 spaces), initialised.
 func benchStore(b *testing.B, args ...string) (*redisstore.Store, []occupancy.Space) {
+	s, spaces, _ := benchStoreClient(b, args...)
+	return s, spaces
+}
+
+// benchStoreClient is benchStore that also returns a client of the server.
+func benchStoreClient(b *testing.B, args ...string) (*redisstore.Store, []occupancy.Space, *redis.Client) {
 	b.Helper()
 	zones, spaces, err := town.Generate(town.Options{})
 	if err != nil {
@@ -36,14 +46,59 @@ func benchStore(b *testing.B, args ...string) (*redisstore.Store, []occupancy.Sp
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := redisstore.New(redisstore.Options{Client: testenv.MustStartRedis(b, args...).Client(b), Registry: reg})
+	rdb := testenv.MustStartRedis(b, args...).Client(b)
+	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if err := s.Init(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	return s, spaces
+	return s, spaces, rdb
+}
+
+// resetRedisStats zeroes the server's command statistics.
+func resetRedisStats(b *testing.B, rdb *redis.Client) {
+	b.Helper()
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// reportRedisCPU reports, from INFO commandstats since the last
+// resetRedisStats, the server's own time per EVALSHA (usec_per_call) as
+// redis-µs/reading, the script's cost inside Redis, less disturbed by other
+// work on the machine than the throughput; and the commands the scripts ran
+// per EVALSHA as redis-calls/reading, which does not depend on the machine.
+func reportRedisCPU(b *testing.B, rdb *redis.Client) {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var evals, calls, usPerCall float64
+	for line := range strings.Lines(info) {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
+		if !ok || !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		stats := map[string]float64{}
+		for f := range strings.SplitSeq(rest, ",") {
+			k, v, _ := strings.Cut(f, "=")
+			stats[k], _ = strconv.ParseFloat(v, 64)
+		}
+		switch {
+		case name == "evalsha":
+			evals, usPerCall = stats["calls"], stats["usec_per_call"]
+		case name == "info" || strings.HasPrefix(name, "config"):
+		default:
+			calls += stats["calls"]
+		}
+	}
+	if evals > 0 {
+		b.ReportMetric(usPerCall, "redis-µs/reading")
+		b.ReportMetric(calls/evals, "redis-calls/reading")
+	}
 }
 
 // benchReading returns the k-th reading of a benchmark: the sensors take
@@ -103,12 +158,13 @@ func BenchmarkApplyBatch(b *testing.B) {
 }
 
 func benchApplyBatch(b *testing.B, args []string) {
-	s, spaces := benchStore(b, args...)
+	s, spaces, rdb := benchStoreClient(b, args...)
 	ctx := context.Background()
 	k := int64(1 << 40)
 	for _, size := range []int{16, 64, 256} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			rs := make([]occupancy.Reading, size)
+			resetRedisStats(b, rdb)
 			b.ReportAllocs()
 			for b.Loop() {
 				for i := range rs {
@@ -123,6 +179,7 @@ func benchApplyBatch(b *testing.B, args []string) {
 				}
 			}
 			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "readings/s")
+			reportRedisCPU(b, rdb)
 		})
 	}
 }
