@@ -78,6 +78,7 @@ type tab struct {
 
 	mu       sync.Mutex
 	problems []string
+	warnings []string // console and browser log warnings: logged, not failures
 	urls     map[network.RequestID]string
 }
 
@@ -110,6 +111,11 @@ func newTab(t *testing.T, origin string, width, height int, lat, lon float64) *t
 	b.ctx = ctx
 	t.Cleanup(func() {
 		b.checkClean("unchecked at the end")
+		b.mu.Lock()
+		for _, w := range b.warnings {
+			t.Logf("page warning (not a failure): %s", w)
+		}
+		b.mu.Unlock()
 		procs := chromiumProcs(ctx)
 		if err := chromedp.Cancel(ctx); err != nil {
 			t.Logf("closing chromium: %v", err)
@@ -153,12 +159,15 @@ func (b *tab) listen(ev any) {
 	defer b.mu.Unlock()
 	switch ev := ev.(type) {
 	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.ConsoleAPICalledTypeError {
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
-			}
+		var args []string
+		for _, a := range ev.Args {
+			args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
+		}
+		switch ev.Type {
+		case runtime.ConsoleAPICalledTypeError:
 			b.problems = append(b.problems, "console.error: "+strings.Join(args, " "))
+		case runtime.ConsoleAPICalledTypeWarning:
+			b.warnings = append(b.warnings, "console.warn: "+strings.Join(args, " "))
 		}
 	case *runtime.EventExceptionThrown:
 		d := ev.ExceptionDetails
@@ -168,8 +177,12 @@ func (b *tab) listen(ev any) {
 		}
 		b.problems = append(b.problems, fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
 	case *cdplog.EventEntryAdded:
-		if ev.Entry.Level == cdplog.EntryLevelError {
-			b.problems = append(b.problems, fmt.Sprintf("browser log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+		entry := fmt.Sprintf("browser log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
+		switch ev.Entry.Level {
+		case cdplog.EntryLevelError:
+			b.problems = append(b.problems, entry)
+		case cdplog.EntryLevelWarning:
+			b.warnings = append(b.warnings, entry)
 		}
 	case *network.EventRequestWillBeSent:
 		u := ev.Request.URL
