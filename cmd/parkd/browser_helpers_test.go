@@ -109,33 +109,21 @@ func newTab(t *testing.T, origin string, width, height int, lat, lon float64) *t
 	b := &tab{t: t, origin: origin, urls: map[network.RequestID]string{}}
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
 	b.ctx = ctx
-	t.Cleanup(func() {
-		b.checkClean("unchecked at the end")
-		b.mu.Lock()
-		for _, w := range b.warnings {
-			t.Logf("page warning (not a failure): %s", w)
-		}
-		b.mu.Unlock()
-		procs := chromiumProcs(ctx)
-		if err := chromedp.Cancel(ctx); err != nil {
-			t.Logf("closing chromium: %v", err)
-		}
-		cancel()
-		cancelAlloc() // waits for the process to end
-		checkGone(t, procs)
-		if !t.Failed() {
-			t.Logf("chromium closed: its %d processes are gone", len(procs))
-		}
-		if t.Failed() {
-			t.Logf("chromium output (without its D-Bus complaints):\n%s", out.tail(40))
-		}
-	})
+	t.Cleanup(func() { b.close(cancel, cancelAlloc, out) })
 	start := time.Now()
 	// The first Do binds Chromium's life to its context: no timeout here.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium %s: %v", exe, err)
 	}
-	b.do(10*time.Second, "set up the tab", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	b.do(10*time.Second, "set up the tab", setUpTab(origin, lat, lon))
+	t.Logf("chromium %s started in %s", exe, time.Since(start).Round(time.Millisecond))
+	return b
+}
+
+// setUpTab grants origin the geolocation permission, puts the browser at
+// lat, lon and installs readyProbe.
+func setUpTab(origin string, lat, lon float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission: &browser.PermissionDescriptor{Name: "geolocation"},
 			Setting:    browser.PermissionSettingGranted, Origin: origin})
@@ -148,9 +136,31 @@ func newTab(t *testing.T, origin string, width, height int, lat, lon float64) *t
 		}
 		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: readyProbe})
 		return err
-	}))
-	t.Logf("chromium %s started in %s", exe, time.Since(start).Round(time.Millisecond))
-	return b
+	})
+}
+
+// close reports the problems not checked yet and the warnings, closes
+// Chromium and checks that none of its processes is left.
+func (b *tab) close(cancel, cancelAlloc context.CancelFunc, out *syncWriter) {
+	t := b.t
+	b.checkClean("unchecked at the end")
+	b.mu.Lock()
+	for _, w := range b.warnings {
+		t.Logf("page warning (not a failure): %s", w)
+	}
+	b.mu.Unlock()
+	procs := chromiumProcs(b.ctx)
+	if err := chromedp.Cancel(b.ctx); err != nil {
+		t.Logf("closing chromium: %v", err)
+	}
+	cancel()
+	cancelAlloc() // waits for the process to end
+	checkGone(t, procs)
+	if t.Failed() {
+		t.Logf("chromium output (without its D-Bus complaints):\n%s", out.tail(40))
+	} else {
+		t.Logf("chromium closed: its %d processes are gone", len(procs))
+	}
 }
 
 // listen runs in the tab's event loop: it only records.
@@ -240,8 +250,8 @@ func eval[T any](b *tab, expr string) T {
 	return v
 }
 
-// waitJS waits until the expression is truthy, re-checking on every DOM
-// change and every 50 ms, and returns the time waited and the last error.
+// waitJS waits until the expression is truthy, evaluating it in the page
+// every 50 ms, and returns the time waited and the error on a timeout.
 func (b *tab) waitJS(timeout time.Duration, expr string) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
