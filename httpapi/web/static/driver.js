@@ -51,7 +51,9 @@ async function main() {
     showError(t('error.load', { msg: e.message }));
     return;
   }
+  performance.mark('parkd-map-read');
   map.load(data);
+  performance.mark('parkd-map-drawn');
   for (const z of data.zones) state.zones.set(z.id, z);
   for (const [type, e] of pending) apply(type, e);
   pending = null;
@@ -59,6 +61,7 @@ async function main() {
   const saved = safeGet(sessionStorage, 'parkd.point');
   const [lat, lon] = saved ? JSON.parse(saved) : map.centre();
   setPoint(lat, lon, saved ? 'tap' : 'centre', true);
+  if ($('map').clientWidth < 600) map.showAround(lat, lon, 900); // a phone: the neighbourhood, not the town
   renderZones();
   wire();
   onLang(() => { drawLegend($('legend')); renderZones(); renderNearest(); });

@@ -120,7 +120,9 @@ async function start(tok) {
   });
   try {
     const [data] = await Promise.all([api('/api/v1/map', { token: tok }), loadIncidents(), loadSensors()]);
-    map.load(data);
+    performance.mark('parkd-map-read');
+  map.load(data);
+  performance.mark('parkd-map-drawn');
     S.zones = new Map(data.zones.map((z) => [z.id, z]));
   } catch (err) {
     if (err instanceof APIError && err.status === 401) { logout(t('s.expired')); return; }
@@ -263,7 +265,9 @@ function incidentRow(i) {
   const st = cell('');
   const badge = document.createElement('span'); badge.className = 'badge'; badge.dataset.status = i.status; badge.textContent = t('istatus.' + i.status);
   st.appendChild(badge);
-  const acts = cell('');
+  const acts = document.createElement('div');
+  acts.className = 'acts';
+  cell('').appendChild(acts);
   for (const [action, label] of [['ack', 's.ack'], ['resolve', 's.resolve']]) {
     const b = document.createElement('button');
     b.type = 'button'; b.dataset.action = action; b.textContent = t(label);
