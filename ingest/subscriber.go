@@ -20,7 +20,8 @@ import (
 // Options configure a Subscriber.
 type Options struct {
 	// BrokerURL is the broker, e.g. tcp://127.0.0.1:1883 or ssl://host:8883.
-	// Required.
+	// A tcp:// (or mqtt://) broker is dialled directly, not through a proxy
+	// named in the environment, and read through a buffer. Required.
 	BrokerURL string
 	// ClientID identifies the persistent session; it must be stable across
 	// restarts and unique per ingest instance. Required.
@@ -271,6 +272,9 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetReconnectingHandler(s.onReconnecting)
 	if o.TLSConfig != nil {
 		co.SetTLSConfig(o.TLSConfig)
+	}
+	if plainTCP(o.BrokerURL) {
+		co.SetCustomOpenConnectionFn(dialBuffered) // buffered reads: conn.go
 	}
 	return co
 }
