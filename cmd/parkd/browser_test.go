@@ -278,8 +278,8 @@ func checkLanguageSwitch(t *testing.T, b *tab) {
 // the page is open shows in #incidents, acknowledging it there moves it to
 // acknowledged in the page and in the API, and a space closed and opened
 // from its panel (reached by keyboard) is closed and open in the API and on
-// the map; nothing else errs in the console or on the network. It saves a
-// desktop screenshot.
+// the map; a sensor with a low battery is in #sensors; nothing else errs in
+// the console or on the network. It saves a desktop screenshot.
 func TestBrowserStaffPage(t *testing.T) {
 	chromiumPath(t)
 	old := detectInterval
@@ -300,6 +300,16 @@ func TestBrowserStaffPage(t *testing.T) {
 	}
 	s := startBrowserSite(t, func(c *Config) { c.HTTP.Tokens += ",operator:" + testOperatorToken },
 		map[string]bool{over.ID: true})
+	// A sensor whose battery runs low (default threshold 3000 mV).
+	weak := s.reg.SpacesInZone("Z02")[0]
+	publish(t, s.pub, weak.SensorID, []byte(fmt.Sprintf(`{"occupied":false,"ts":%q,"seq":2,"kind":"status","battery_mv":2800}`,
+		time.Now().Add(-30*time.Second).UTC().Format(time.RFC3339Nano))))
+	eventually(t, 10*time.Second, "the low battery in the API", func() error {
+		if _, body := s.p.get(t, "/api/v1/sensors?health=low_battery", nil); !strings.Contains(body, weak.SensorID) {
+			return fmt.Errorf("%s not in %s", weak.SensorID, body)
+		}
+		return nil
+	})
 	z, _ := s.reg.Zone(over.ZoneID)
 	b := newTab(t, s.p.base, 1280, 900, z.Lat, z.Lon)
 
@@ -313,6 +323,9 @@ func TestBrowserStaffPage(t *testing.T) {
 	t.Logf("first render of /staff: login click to body[data-ready=1] %s (load %s)", time.Since(start).Round(time.Millisecond), loadavg())
 	checkMap(t, b, s)
 	b.mustWaitJS(5*time.Second, "staff event stream open", `document.body.dataset.live === '1'`)
+	if _, err := b.waitJS(5*time.Second, fmt.Sprintf(`document.querySelector('#sensors').innerText.includes(%q)`, weak.SensorID)); err != nil {
+		t.Errorf("#sensors does not list %s, whose battery reads 2800 mV: %q", weak.SensorID, eval[string](b, `document.querySelector('#sensors').innerText`))
+	}
 
 	checkIncidentAck(t, b, s, over)
 	b.checkClean("staff page /staff")
