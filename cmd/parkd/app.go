@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,6 +168,7 @@ func (a *app) serve(ctx context.Context) error {
 		if err := a.initStore(gctx); err != nil {
 			return err
 		}
+		setMemoryLimit(os.Getenv, a.log) // memlimit.go
 		close(a.ready)
 		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
 		go a.store.RunHistorySampler(gctx) // 5-minute occupancy history: redisstore/history.go
