@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,8 +279,9 @@ func checkLanguageSwitch(t *testing.T, b *tab) {
 // the page is open shows in #incidents, acknowledging it there moves it to
 // acknowledged in the page and in the API, and a space closed and opened
 // from its panel (reached by keyboard) is closed and open in the API and on
-// the map; a sensor with a low battery is in #sensors; nothing else errs in
-// the console or on the network. It saves a desktop screenshot.
+// the map; a sensor with a low battery is in #sensors; #chart draws a
+// zone's forecast; nothing else errs in the console or on the network. It
+// saves a desktop screenshot.
 func TestBrowserStaffPage(t *testing.T) {
 	chromiumPath(t)
 	old := detectInterval
@@ -327,6 +329,7 @@ func TestBrowserStaffPage(t *testing.T) {
 		t.Errorf("#sensors does not list %s, whose battery reads 2800 mV: %q", weak.SensorID, eval[string](b, `document.querySelector('#sensors').innerText`))
 	}
 
+	checkChart(t, b, s, "Z03")
 	checkIncidentAck(t, b, s, over)
 	b.checkClean("staff page /staff")
 	checkSpacePanel(t, b, s)
@@ -388,6 +391,25 @@ func checkIncidentAck(t *testing.T, b *tab, s *browserSite, over occupancy.Space
 	b.mustWaitJS(5*time.Second, "the row acknowledged", row+`?.dataset.status === 'acknowledged'`)
 	if got := s.incidentStatus(t, over.ID, id); got != "acknowledged" {
 		t.Errorf("the API says incident %s is %q after the ack in the page, want acknowledged", id, got)
+	}
+}
+
+// checkChart asserts that select#chart-zone offers every zone and that,
+// with zone chosen, #chart draws a dashed line (the forecast) spanning some
+// hours: the dashed "now" marker alone has no width.
+func checkChart(t *testing.T, b *tab, s *browserSite, zone string) {
+	t.Helper()
+	opts := eval[[]string](b, `[...document.querySelectorAll('select#chart-zone option')].map(o => o.value)`)
+	for _, z := range s.reg.Zones() {
+		if !slices.Contains(opts, z.ID) {
+			t.Errorf("select#chart-zone offers %v: no %s", opts, z.ID)
+		}
+	}
+	eval[bool](b, fmt.Sprintf(`(() => { const k = document.querySelector('select#chart-zone'); k.value = %q;
+	  k.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, zone))
+	if _, err := b.waitJS(5*time.Second, `[...document.querySelectorAll('#chart *')].some(e =>
+	    getComputedStyle(e).strokeDasharray !== 'none' && e.getBBox && e.getBBox().width > 20)`); err != nil {
+		t.Errorf("#chart for %s draws no dashed forecast line: %s", zone, eval[string](b, `document.querySelector('#chart').outerHTML.slice(0, 500)`))
 	}
 }
 
