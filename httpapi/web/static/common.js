@@ -395,6 +395,12 @@ export class TownMap {
       this.moveFocus(el, e.key);
       return;
     }
+    if (!onSpace && e.key === 'Enter' && this.onPoint) { // keyboard "tap": the view's centre
+      e.preventDefault();
+      const v = this.view;
+      this.onPoint(...this.unproject(v.x + v.w / 2, v.y + v.h / 2));
+      return;
+    }
     const step = this.view.w / 8;
     const acts = {
       ArrowLeft: () => this.pan(-step, 0), ArrowRight: () => this.pan(step, 0),

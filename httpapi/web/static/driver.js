@@ -9,7 +9,7 @@ addStrings({
   zh: {
     'd.title': '邱隘停车 · 找空位', 'd.h1': '邱隘停车', 'd.skip': '跳到最近的空位',
     'd.nearest': '最近的空位', 'd.kind': '车位类型', 'd.locate': '用我的位置', 'd.centre': '镇中心',
-    'd.zones': '片区', 'd.hint': '点击地图选择位置；方向键移动，+/- 缩放',
+    'd.zones': '片区', 'd.hint': '点击地图选择位置（键盘：回车选地图中心）；方向键移动，+/- 缩放',
     'd.from.centre': '从镇中心算起', 'd.from.tap': '从地图上选的点算起', 'd.from.geo': '从你的位置算起',
     'd.none': '没有这种类型的空位', 'd.outside': '你不在邱隘附近，改从镇中心算起', 'd.geo.fail': '无法获取你的位置',
     'd.show': '在地图上显示', 'd.announce': '最近的空位：{id}，{d}',
@@ -17,7 +17,7 @@ addStrings({
   en: {
     'd.title': 'Qiuai parking · find a space', 'd.h1': 'Qiuai parking', 'd.skip': 'Skip to the nearest free spaces',
     'd.nearest': 'Nearest free spaces', 'd.kind': 'Kind of space', 'd.locate': 'Use my location', 'd.centre': 'Town centre',
-    'd.zones': 'Zones', 'd.hint': 'Tap the map to choose a point; arrow keys move, +/- zoom',
+    'd.zones': 'Zones', 'd.hint': 'Tap the map to choose a point (keyboard: Enter picks the centre); arrow keys move, +/- zoom',
     'd.from.centre': 'From the town centre', 'd.from.tap': 'From the point you chose on the map', 'd.from.geo': 'From your location',
     'd.none': 'No free space of this kind', 'd.outside': 'You are not near Qiuai: counting from the town centre', 'd.geo.fail': 'Could not get your location',
     'd.show': 'Show on the map', 'd.announce': 'Nearest free space: {id}, {d}',
@@ -140,7 +140,7 @@ function renderNearest() {
     const kind = document.createElement('span'); kind.className = 'kind kind-' + s.kind; kind.textContent = t('kind.' + s.kind);
     const where = document.createElement('span'); where.className = 'where'; where.textContent = `${z ? z.name : s.zone} · ${s.id}`;
     b.append(dist, kind, where);
-    b.addEventListener('click', () => map.showSpace(s.id));
+    b.addEventListener('click', () => { map.showSpace(s.id); revealMap(); });
     li.appendChild(b);
     return li;
   });
@@ -168,7 +168,7 @@ function zoneItem(z) {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'zone';
-  b.addEventListener('click', () => map.showZone(z.id));
+  b.addEventListener('click', () => { map.showZone(z.id); revealMap(); });
   li.appendChild(b);
   fillZone(li, z);
   return li;
@@ -213,6 +213,12 @@ async function useGeoIfGranted() {
     const p = await navigator.permissions.query({ name: 'geolocation' });
     if (p.state === 'granted') navigator.geolocation.getCurrentPosition(useGeo, () => {}, { timeout: 8000, maximumAge: 60000 });
   } catch { /* no permissions API */ }
+}
+
+/** On a phone the map may be scrolled away: bring it back into view. */
+function revealMap() {
+  const r = $('map').getBoundingClientRect();
+  if (r.bottom < 0 || r.top > innerHeight) $('map').scrollIntoView({ block: 'start', behavior: 'smooth' });
 }
 
 function showError(msg) {

@@ -18,7 +18,7 @@ addStrings({
     's.col.actions': '操作', 's.col.sensor': '传感器', 's.col.problems': '问题', 's.col.battery': '电量', 's.col.seen': '最后收到',
     's.ack': '确认', 's.resolve': '解决', 's.sensors': '传感器状况', 's.problems': '有问题的',
     's.chart': '24 小时占用率与预测', 's.zone': '片区', 's.chart.hist': '过去 24 小时', 's.chart.fc': '预测（虚线）',
-    's.chart.desc': '{zone}：现在占用 {now}%，6 小时后预测 {fc}%',
+    's.chart.desc': '{zone}：现在占用 {now}%，6 小时后预测 {fc}%', 's.chart.y': '纵轴：非空闲车位的比例',
     's.panel.close': '关闭面板', 's.reason': '关闭原因', 's.close': '关闭车位', 's.open': '开放车位',
     's.f.status': '状态', 's.f.zone': '片区', 's.f.kind': '类型', 's.f.since': '状态开始', 's.f.seen': '最后收到',
     's.f.sensor': '传感器', 's.f.battery': '电量', 's.f.maxstay': '限时',
@@ -38,7 +38,7 @@ addStrings({
     's.col.actions': 'Actions', 's.col.sensor': 'Sensor', 's.col.problems': 'Problems', 's.col.battery': 'Battery', 's.col.seen': 'Last heard',
     's.ack': 'Acknowledge', 's.resolve': 'Resolve', 's.sensors': 'Sensor health', 's.problems': 'With a problem',
     's.chart': 'Occupancy, 24 hours, and forecast', 's.zone': 'Zone', 's.chart.hist': 'Last 24 hours', 's.chart.fc': 'Forecast (dashed)',
-    's.chart.desc': '{zone}: {now}% occupied now, {fc}% forecast in 6 hours',
+    's.chart.desc': '{zone}: {now}% occupied now, {fc}% forecast in 6 hours', 's.chart.y': 'Axis: share of spaces not free',
     's.panel.close': 'Close the panel', 's.reason': 'Reason for closing', 's.close': 'Close space', 's.open': 'Open space',
     's.f.status': 'Status', 's.f.zone': 'Zone', 's.f.kind': 'Kind', 's.f.since': 'Since', 's.f.seen': 'Last heard',
     's.f.sensor': 'Sensor', 's.f.battery': 'Battery', 's.f.maxstay': 'Time limit',
@@ -230,13 +230,11 @@ async function loadIncidents() {
   for (const i of [...open.incidents, ...ack.incidents, ...recent.incidents]) S.incidents.set(i.id, i);
 }
 
-const statusRank = { open: 0, acknowledged: 1, resolved: 2 };
-
 function renderIncidents() {
   const all = $('incident-filter').value === 'all';
   const rows = [...S.incidents.values()]
     .filter((i) => all || i.status !== 'resolved' || i.justChanged)
-    .sort((a, b) => statusRank[a.status] - statusRank[b.status] || (a.opened_at < b.opened_at ? 1 : -1));
+    .sort((a, b) => (a.opened_at < b.opened_at ? 1 : a.opened_at > b.opened_at ? -1 : (a.id < b.id ? -1 : 1)));
   const body = $('incidents').tBodies[0];
   body.replaceChildren(...rows.map(incidentRow));
   const active = [...S.incidents.values()].filter((i) => i.status !== 'resolved').length;
