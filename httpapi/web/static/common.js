@@ -96,11 +96,11 @@ export class APIError extends Error {
 }
 
 /** Calls the API and returns the decoded JSON; throws APIError. */
-export async function api(path, { token = '', method = 'GET', body } = {}) {
+export async function api(path, { token = '', method = 'GET', body, cache = 'no-store' } = {}) {
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache });
   let data = null;
   try { data = await res.json(); } catch { /* empty or not JSON */ }
   if (!res.ok) {

@@ -46,7 +46,7 @@ async function main() {
   });
   let data;
   try {
-    data = await api('/api/v1/map');
+    data = await api('/api/v1/map', { cache: 'default' }); // the page preloads it
   } catch (e) {
     showError(t('error.load', { msg: e.message }));
     return;

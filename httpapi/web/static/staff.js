@@ -119,7 +119,7 @@ async function start(tok) {
     onEvent: (type, ev) => (pending ? pending.push([type, ev]) : apply(type, ev)),
   });
   try {
-    const [data] = await Promise.all([api('/api/v1/map', { token: tok }), loadIncidents(), loadSensors()]);
+    const [data] = await Promise.all([api('/api/v1/map', { cache: 'default' }), loadIncidents(), loadSensors()]);
     performance.mark('parkd-map-read');
   map.load(data);
   performance.mark('parkd-map-drawn');
