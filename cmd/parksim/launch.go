@@ -147,9 +147,19 @@ func tcpProbe(addr string) func() error {
 	}
 }
 
+// redisMemorySettings are the memory settings of configs/redis.conf
+// (TestRedisMemorySettings checks that they agree): its cap, no eviction,
+// and the listpack limits that keep a zone's hash and sorted sets compact.
+var redisMemorySettings = []string{
+	"--maxmemory", "2gb", "--maxmemory-policy", "noeviction",
+	"--hash-max-listpack-entries", "1024", "--hash-max-listpack-value", "128",
+	"--zset-max-listpack-entries", "1024", "--zset-max-listpack-value", "128",
+}
+
 // startRedis starts a redis-server configured like configs/redis.conf
-// (append-only file, fsync every second, noeviction) with its files in dir;
-// extra arguments ("--name", "value", …) come last and override those.
+// (append-only file, fsync every second, its memory settings) with its
+// files in dir; extra arguments ("--name", "value", …) come last and
+// override those.
 func startRedis(dir string, extra ...string) (*child, string, error) {
 	bin, err := findProgram("redis-server", "redis-server")
 	if err != nil {
@@ -157,9 +167,9 @@ func startRedis(dir string, extra ...string) (*child, string, error) {
 	}
 	return startOnPort("redis-server", func(port int) (*child, error) {
 		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "no",
-			"--logfile", "", "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-			"--maxmemory-policy", "noeviction"}
-		return startChild("redis-server", filepath.Join(dir, "redis.log"), dir, nil, bin, append(args, extra...)...)
+			"--logfile", "", "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""}
+		args = append(append(args, redisMemorySettings...), extra...)
+		return startChild("redis-server", filepath.Join(dir, "redis.log"), dir, nil, bin, args...)
 	})
 }
 
