@@ -15,6 +15,31 @@ import (
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
+// syncClock is a settable clock that the index's goroutine may read while
+// the test sets it.
+type syncClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *syncClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *syncClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
+
+// newClockedStore is newStore on a syncClock.
+func newClockedStore(tb testing.TB, rdb redis.UniversalClient, clk *syncClock) *redisstore.Store {
+	tb.Helper()
+	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: testRegistry(tb),
+		Now: clk.Now, OfflineAfter: 30 * time.Minute})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.Init(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // runIndex runs idx until the returned stop is called (or the test ends).
 func runIndex(t *testing.T, idx *redisstore.FreeIndex) (stop func()) {
 	t.Helper()
@@ -69,8 +94,8 @@ func wantIDs(t *testing.T, what string, got []string, want ...string) {
 
 func TestFreeIndexFollowsAppliesSweepsAndClosures(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
-		clk := &clock{now: t0}
-		s := newStore(t, rdb, clk)
+		clk := &syncClock{now: t0}
+		s := newClockedStore(t, rdb, clk)
 		mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied) // before the index: from the snapshot
 		idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 		runIndex(t, idx)
@@ -94,7 +119,7 @@ func TestFreeIndexFollowsAppliesSweepsAndClosures(t *testing.T) {
 		waitStatus(t, idx, 'f', "A-2")
 		wantIDs(t, "reopened", nearbyIDs(t, idx), "A-2")
 
-		clk.now = t0.Add(31 * time.Minute)
+		clk.Set(t0.Add(31 * time.Minute))
 		if n, err := s.Sweep(context.Background()); err != nil || n != 2 {
 			t.Fatalf("sweep: %d, %v; want 2", n, err)
 		}
@@ -107,8 +132,8 @@ func TestFreeIndexFollowsAppliesSweepsAndClosures(t *testing.T) {
 }
 
 func TestFreeIndexConfirmsWithRedisAndFallsBackWhenStale(t *testing.T) {
-	clk := &clock{now: t0}
-	s := newStore(t, testenv.MustStartRedis(t).Client(t), clk)
+	clk := &syncClock{now: t0}
+	s := newClockedStore(t, testenv.MustStartRedis(t).Client(t), clk)
 	idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
 	if got := nearbyIDs(t, idx); len(got) != 0 || idx.Stats().FromRedis != 1 {
 		t.Fatalf("before sync: nearby %v, stats %+v; want the Redis path", got, idx.Stats())
@@ -129,7 +154,7 @@ func TestFreeIndexConfirmsWithRedisAndFallsBackWhenStale(t *testing.T) {
 
 	// Not heard from Redis for longer than MaxLag: the Redis path.
 	mustApply(t, s, reading("S3", false, t0.Add(time.Second), 2), occupancy.ResultApplied)
-	clk.now = t0.Add(3 * time.Second)
+	clk.Set(t0.Add(3 * time.Second))
 	wantIDs(t, "stale", nearbyIDs(t, idx), "A-2", "A-3")
 	if st := idx.Stats(); st.FromRedis != 2 || st.Lag != 3*time.Second {
 		t.Errorf("stats %+v: want the stale query from Redis, lag 3s", st)
