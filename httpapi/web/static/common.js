@@ -454,19 +454,27 @@ export function wireZoomButtons(root, map) {
  * onLive(bool) when the stream opens or breaks. Without a token it is an
  * EventSource; with one, a fetch() stream with the Authorization header
  * (EventSource cannot send headers). Both resume after a break with the
- * last event id. Returns {close()}. */
-export function openFeed({ token = '', onEvent, onLive, onAuthError }) {
+ * last event id. Returns {close(), opened}: opened is a promise of the
+ * first opening ("open"), of a refused token ("unauthorized"), or of
+ * "timeout" after waitMs. The server fixes the stream's start when it
+ * opens it, so a snapshot read after opened misses no event. */
+export function openFeed({ token = '', onEvent, onLive, onAuthError, waitMs = 2000 }) {
   const url = '/api/v1/events';
+  let settle;
+  const opened = new Promise((resolve) => { settle = resolve; });
+  setTimeout(() => settle('timeout'), waitMs);
+  const live = (on) => { if (on) settle('open'); onLive(on); };
+  const authError = () => { settle('unauthorized'); if (onAuthError) onAuthError(); };
   if (!token) {
     const es = new EventSource(url);
-    es.onopen = () => onLive(true);
-    es.onerror = () => onLive(false);
+    es.onopen = () => live(true);
+    es.onerror = () => live(false);
     for (const type of ['space', 'zone', 'incident']) {
       es.addEventListener(type, (m) => { try { onEvent(type, JSON.parse(m.data)); } catch { /* skip a bad line */ } });
     }
-    return { close: () => es.close() };
+    return { close: () => es.close(), opened };
   }
-  return fetchFeed(url, token, onEvent, onLive, onAuthError);
+  return { ...fetchFeed(url, token, onEvent, live, authError), opened };
 }
 
 function fetchFeed(url, token, onEvent, onLive, onAuthError) {
@@ -478,7 +486,7 @@ function fetchFeed(url, token, onEvent, onLive, onAuthError) {
         const headers = { Authorization: 'Bearer ' + token, Accept: 'text/event-stream' };
         if (lastID) headers['Last-Event-ID'] = lastID;
         const res = await fetch(url, { headers, signal: ctrl.signal, cache: 'no-store' });
-        if (res.status === 401) { onLive(false); if (onAuthError) onAuthError(); return; }
+        if (res.status === 401) { onLive(false); onAuthError(); return; }
         if (!res.ok || !res.body) throw new Error('events: ' + res.status);
         onLive(true);
         await readSSE(res.body, (m) => {
@@ -486,7 +494,7 @@ function fetchFeed(url, token, onEvent, onLive, onAuthError) {
           if (m.retry) retry = m.retry;
           if (m.event && m.data) { try { onEvent(m.event, JSON.parse(m.data)); } catch { /* skip */ } }
         });
-      } catch (e) {
+      } catch {
         if (closed) return;
       }
       onLive(false);

@@ -37,16 +37,17 @@ async function main() {
   map = new TownMap($('map'), { onPoint: (lat, lon) => setPoint(lat, lon, 'tap') });
   wireZoomButtons(document, map);
 
-  // The feed opens before the map is read: events that arrive meanwhile
-  // are applied after it, so no change between the two is lost.
+  // The map is read once the feed is open: the events from then on arrive
+  // meanwhile, are kept, and applied after it, so no change is lost.
   let pending = [];
-  openFeed({
+  const feed = openFeed({
     onLive: (on) => setLive(on, $('live')),
     onEvent: (type, e) => (pending ? pending.push([type, e]) : apply(type, e)),
   });
   let data;
   try {
-    data = await api('/api/v1/map', { cache: 'default' }); // the page preloads it
+    await feed.opened;
+    data = await api('/api/v1/map');
   } catch (e) {
     showError(t('error.load', { msg: e.message }));
     return;

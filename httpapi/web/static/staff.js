@@ -67,6 +67,7 @@ function main() {
 function showLogin(msg) {
   $('dash').hidden = true;
   $('logout').hidden = true;
+  $('live').hidden = true;
   $('space-panel').hidden = true;
   $('login-view').hidden = false;
   $('login-msg').textContent = msg;
@@ -90,54 +91,76 @@ function logout(msg) {
   showLogin(msg);
 }
 
-/** Checks the token, then loads everything and opens the live feed. */
+/** Opens the live feed with the token (its answer tells whether the token
+ * is good), then reads the map, incidents and sensors: read after the feed
+ * opened, they miss no event, and the events that arrive meanwhile are
+ * applied after them. */
 async function start(tok) {
+  let pending = [];
+  let authed = false;
+  const feed = openFeed({
+    token: tok,
+    onLive: (on) => setLive(on, $('live')),
+    onAuthError: () => { if (authed) logout(t('s.expired')); },
+    onEvent: (type, ev) => (pending ? pending.push([type, ev]) : apply(type, ev)),
+  });
+  if (await feed.opened === 'unauthorized') { feed.close(); logout(t('s.bad')); return; }
+  S.token = tok;
+  // Settled at once so that a failure is not an unhandled rejection while
+  // another answer is awaited; unwrap() rethrows it where it is used.
+  const settle = (p) => p.then((v) => ({ v }), (e) => ({ e }));
+  const unwrap = (r) => { if (r.e) throw r.e; return r.v; };
+  const mapP = settle(api('/api/v1/map'));
+  const incP = loadIncidents();
+  const senP = settle(loadSensors());
   try {
-    await api('/api/v1/incidents?limit=1', { token: tok });
+    await incP; // also the token check when the feed did not answer in time
   } catch (err) {
-    if (err instanceof APIError && err.status === 401) { logout(t('s.bad')); return; }
-    showLogin(t('error.load', { msg: err.message }));
+    feed.close();
+    S.token = '';
+    if (err instanceof APIError && err.status === 401) logout(t('s.bad')); else showLogin(t('error.load', { msg: err.message }));
     return;
   }
-  S.token = tok;
+  authed = true;
+  S.feed = feed;
   safeSet(sessionStorage, TOKEN_KEY, tok);
+  showDash();
+  try {
+    const data = unwrap(await mapP);
+    performance.mark('parkd-map-read');
+    map.load(data);
+    performance.mark('parkd-map-drawn');
+    S.zones = new Map(data.zones.map((z) => [z.id, z]));
+    for (const [type, ev] of pending) apply(type, ev);
+    pending = null;
+    fillChartZones();
+    renderAll();
+    unwrap(await senP);
+    renderSensors();
+  } catch (err) {
+    if (authFail(err)) return;
+    showError(t('error.load', { msg: err.message }));
+    return;
+  }
+  document.body.dataset.ready = '1';
+  performance.mark('parkd-ready');
+  loadChart();
+  clearInterval(S.chartTimer);
+  S.chartTimer = setInterval(loadChart, 5 * 60 * 1000);
+}
+
+function showDash() {
   $('token').value = '';
   $('login-view').hidden = true;
   $('dash').hidden = false;
   $('logout').hidden = false;
+  $('live').hidden = false;
   if (!map) {
     map = new TownMap($('map'), { focusable: true, onSpace: openPanel });
     wireZoomButtons(document, map);
     wireDash();
   }
   drawLegend($('legend'));
-  let pending = [];
-  S.feed = openFeed({
-    token: tok,
-    onLive: (on) => setLive(on, $('live')),
-    onAuthError: () => logout(t('s.expired')),
-    onEvent: (type, ev) => (pending ? pending.push([type, ev]) : apply(type, ev)),
-  });
-  try {
-    const [data] = await Promise.all([api('/api/v1/map', { cache: 'default' }), loadIncidents(), loadSensors()]);
-    performance.mark('parkd-map-read');
-  map.load(data);
-  performance.mark('parkd-map-drawn');
-    S.zones = new Map(data.zones.map((z) => [z.id, z]));
-  } catch (err) {
-    if (err instanceof APIError && err.status === 401) { logout(t('s.expired')); return; }
-    showError(t('error.load', { msg: err.message }));
-    return;
-  }
-  for (const [type, ev] of pending) apply(type, ev);
-  pending = null;
-  fillChartZones();
-  renderAll();
-  document.body.dataset.ready = '1';
-  performance.mark('parkd-ready');
-  loadChart();
-  clearInterval(S.chartTimer);
-  S.chartTimer = setInterval(loadChart, 5 * 60 * 1000);
 }
 
 function wireDash() {
