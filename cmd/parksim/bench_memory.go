@@ -72,7 +72,7 @@ func (b *bench) memoryAt(ctx context.Context, n int) error {
 		figure: fmt.Sprintf("%.2f s", took.Seconds()), target: loadTarget(n, took), verdict: loadVerdict(n, took)})
 	b.add(benchRow{part: "e", what: label + ": Redis per registered space (no reading yet)",
 		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perSpace, mb(loaded-base)), target: "≤ 200 B", verdict: verdict(perSpace <= 200)})
-	if err := b.fill(ctx, reg); err != nil {
+	if err := b.fill(ctx, reg, spaces); err != nil {
 		return err
 	}
 	filled, err := b.usedMemory(ctx)
@@ -82,7 +82,7 @@ func (b *bench) memoryAt(ctx context.Context, n int) error {
 	perFilled := float64(filled-base) / float64(n)
 	b.add(benchRow{part: "e", what: label + ": Redis per space, every sensor reported once (half free)",
 		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perFilled, mb(filled-base)), target: "≤ 200 B", verdict: verdict(perFilled <= 200)})
-	b.exercise(p, reg)
+	b.exercise(p, spaces)
 	rssUsed, descUsed := p.memory()
 	b.add(benchRow{part: "f", what: label + ": parkd RSS after load / after serving requests",
 		figure: descLoaded + " / " + descUsed, target: rssTarget(n), verdict: rssVerdict(n, max(rssLoaded, rssUsed))})
@@ -133,16 +133,15 @@ func (b *bench) usedMemory(ctx context.Context) (int64, error) {
 	return 0, fmt.Errorf("no used_memory in INFO memory")
 }
 
-// fill applies one reading per space straight to the store (pipelined
-// batches, bypassing MQTT so a million spaces take seconds, not minutes):
-// every other space occupied.
-func (b *bench) fill(ctx context.Context, reg *occupancy.Registry) error {
+// fill applies one reading per space of reg (spaces are its spaces)
+// straight to the store (pipelined batches, bypassing MQTT so a million
+// spaces take seconds, not minutes): every other space occupied.
+func (b *bench) fill(ctx context.Context, reg *occupancy.Registry, spaces []occupancy.Space) error {
 	st, err := redisstore.New(redisstore.Options{Client: b.rdb, Registry: reg})
 	if err != nil {
 		return err
 	}
 	// No Init: parkd has written the states and loaded the scripts.
-	spaces := reg.Spaces()
 	const batch = 500
 	var next, done atomic.Int64
 	now := time.Now()
@@ -177,10 +176,9 @@ func (b *bench) fill(ctx context.Context, reg *occupancy.Registry) error {
 	return g.Wait()
 }
 
-// exercise sends parkd a few hundred API requests, so its RSS includes
-// serving.
-func (b *bench) exercise(p *parkdProc, reg *occupancy.Registry) {
-	spaces := reg.Spaces()
+// exercise sends parkd a few hundred API requests about spaces, so its
+// RSS includes serving.
+func (b *bench) exercise(p *parkdProc, spaces []occupancy.Space) {
 	for i := range 300 {
 		sp := spaces[(i*7919)%len(spaces)]
 		for _, path := range []string{"/api/v1/summary", "/api/v1/zones",
