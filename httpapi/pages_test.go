@@ -307,3 +307,30 @@ func pagesOpenAPICases(t *testing.T, e *env, s *spec) {
 	s.check(t, req, w)
 	s.call(t, e, "/api/v1/map", "", 200)
 }
+
+// TestPagesHoldTheDOMContract checks the elements that the browser tests
+// and the pages' scripts rely on (notes: the DOM contract): ids, the
+// language button, the kind filter's values, the labelled password field.
+func TestPagesHoldTheDOMContract(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		page  string
+		holds []string
+	}{
+		{"/", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<ol id="nearest"`, `<ul id="zones"`,
+			`<select id="kind">`, `<option value="any"`, `<option value="accessible"`, `<option value="ev"`,
+			`<option value="loading"`, `<option value="standard"`, `aria-live="polite"`, `<label for="kind"`}},
+		{"/staff", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<form id="login">`,
+			`<label for="token"`, `<input id="token" name="token" type="password"`, `<ul id="zones"`, `<table id="incidents">`,
+			`<table id="sensors">`, `<svg id="chart"`, `<select id="chart-zone">`, `<section id="space-panel"`,
+			`<button type="button" data-action="close"`, `<button type="button" data-action="open"`, `aria-live="polite"`}},
+	}
+	for _, tc := range cases {
+		body := e.fetch(t, tc.page).Body.String()
+		for _, h := range tc.holds {
+			if !strings.Contains(body, h) {
+				t.Errorf("%s does not hold %s", tc.page, h)
+			}
+		}
+	}
+}

@@ -112,7 +112,7 @@ function nearestIDs() {
 /** The free spaces of the chosen kind nearest the point, computed from the
  * live map (every space's status is on the page already). */
 function nearest() {
-  const kind = $('kind').value;
+  const kind = $('kind').value === 'any' ? '' : $('kind').value;
   const [lat, lon] = state.point;
   const out = [];
   for (const s of map.spaces.values()) {

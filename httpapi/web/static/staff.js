@@ -23,7 +23,7 @@ addStrings({
     's.f.status': '状态', 's.f.zone': '片区', 's.f.kind': '类型', 's.f.since': '状态开始', 's.f.seen': '最后收到',
     's.f.sensor': '传感器', 's.f.battery': '电量', 's.f.maxstay': '限时',
     's.forbidden': '你的角色不能执行此操作', 's.done': '已完成', 's.new.incident': '新事件：{type} {space}',
-    's.none': '没有', 's.reason.default': '工作人员关闭',
+    's.none': '没有', 's.incidents.table': '事件列表', 's.sensors.table': '传感器列表', 's.reason.default': '工作人员关闭',
     'incident.overstay': '超时停车', 'incident.offline': '离线', 'incident.low_battery': '电量低', 'incident.flapping': '频繁跳变',
     'istatus.open': '待处理', 'istatus.acknowledged': '已确认', 'istatus.resolved': '已解决',
     'problem.offline': '离线', 'problem.low_battery': '电量低', 'problem.flapping': '频繁跳变', 'min': '{n} 分钟', 'nolimit': '不限',
@@ -43,7 +43,7 @@ addStrings({
     's.f.status': 'Status', 's.f.zone': 'Zone', 's.f.kind': 'Kind', 's.f.since': 'Since', 's.f.seen': 'Last heard',
     's.f.sensor': 'Sensor', 's.f.battery': 'Battery', 's.f.maxstay': 'Time limit',
     's.forbidden': 'Your role may not do this', 's.done': 'Done', 's.new.incident': 'New incident: {type} {space}',
-    's.none': 'None', 's.reason.default': 'closed by staff',
+    's.none': 'None', 's.incidents.table': 'Incident list', 's.sensors.table': 'Sensor list', 's.reason.default': 'closed by staff',
     'incident.overstay': 'Overstay', 'incident.offline': 'Offline', 'incident.low_battery': 'Low battery', 'incident.flapping': 'Flapping',
     'istatus.open': 'Open', 'istatus.acknowledged': 'Acknowledged', 'istatus.resolved': 'Resolved',
     'problem.offline': 'Offline', 'problem.low_battery': 'Low battery', 'problem.flapping': 'Flapping', 'min': '{n} min', 'nolimit': 'none',
@@ -430,6 +430,7 @@ async function openPanel(id, quiet) {
   for (const el of document.querySelectorAll('#map .space.selected')) el.classList.remove('selected');
   const el = map.els.get(id);
   if (el) el.classList.add('selected');
+  map.highlight([id]);
   let s;
   try {
     s = await api('/api/v1/spaces/' + encodeURIComponent(id), { token: S.token });
@@ -468,6 +469,7 @@ function closePanel() {
   const id = S.panel;
   $('space-panel').hidden = true;
   S.panel = '';
+  map.highlight([]);
   const el = map.els.get(id);
   if (el) { el.classList.remove('selected'); el.focus(); }
 }
@@ -480,6 +482,7 @@ async function spaceAction(action) {
     const res = await api(`/api/v1/spaces/${encodeURIComponent(id)}/${action}`, { token: S.token, method: 'POST', body });
     map.setStatus(id, res.space.status);
     $('panel-msg').textContent = t('s.done');
+    $('panel-msg').dataset.kind = 'ok';
     announce(`${id}: ${t('status.' + res.space.status)}`);
     await openPanel(id, true);
     const next = $('space-panel').querySelector('button[data-action]:not([hidden])');
@@ -487,6 +490,7 @@ async function spaceAction(action) {
   } catch (err) {
     if (authFail(err)) return;
     $('panel-msg').textContent = err.status === 403 ? t('s.forbidden') : err.message;
+    $('panel-msg').dataset.kind = 'error';
   }
 }
 
