@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 
@@ -118,16 +117,6 @@ func contentType(name string) string {
 		return "image/svg+xml"
 	}
 	return mime.TypeByExtension(path.Ext(name))
-}
-
-// Names lists the served files, sorted.
-func (ps *pageSet) names() []string {
-	out := make([]string, 0, len(ps.files))
-	for n := range ps.files {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // pageRoutes registers GET / (driver page), GET /staff (staff dashboard)

@@ -1,6 +1,7 @@
 // Package httpapi serves the parking service over HTTP with Gin: the public
 // availability API of the contract, the staff's view of rejected messages,
-// health and readiness probes and Prometheus metrics.
+// health and readiness probes, Prometheus metrics, and the web pages for
+// drivers and staff (pages.go, files in package web).
 //
 // Every error leaves in one JSON shape, rendered by writeError:
 //

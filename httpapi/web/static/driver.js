@@ -1,7 +1,7 @@
 // The driver page: the town map, the nearest free spaces to a point (the
 // browser's location, a tapped point or the town centre) and the zones.
 import {
-  addStrings, initLang, onLang, t, api, distance, fmtDistance, TownMap, drawLegend,
+  addStrings, initLang, onLang, lang, t, api, distance, fmtDistance, TownMap, drawLegend,
   wireZoomButtons, openFeed, setLive, announce, safeGet, safeSet,
 } from './common.js?v=__V__';
 
@@ -28,7 +28,7 @@ const NEAREST = 5; // spaces listed
 const FAR = 20000; // metres: a location farther from the town is ignored
 
 const $ = (id) => document.getElementById(id);
-const state = { point: null, from: 'centre', note: '', zones: new Map(), lastTop: '' };
+const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '' };
 let map;
 
 async function main() {
@@ -72,7 +72,7 @@ async function main() {
 }
 
 function wire() {
-  $('kind').addEventListener('change', renderNearest);
+  $('kind').addEventListener('change', () => renderNearest(true));
   $('centre').addEventListener('click', () => { safeSet(sessionStorage, 'parkd.point', null); setPoint(...map.centre(), 'centre'); });
   $('locate').addEventListener('click', locate);
 }
@@ -101,7 +101,7 @@ function setPoint(lat, lon, from, quiet) {
   state.note = '';
   if (from === 'tap') safeSet(sessionStorage, 'parkd.point', JSON.stringify([lat, lon]));
   map.marker(lat, lon);
-  renderNearest();
+  renderNearest(!quiet);
   if (!quiet && from !== 'tap') map.showSpace(nearestIDs()[0]);
 }
 
@@ -123,11 +123,17 @@ function nearest() {
   return out.slice(0, NEAREST);
 }
 
-function renderNearest() {
+/** Renders the nearest list; say tells screen readers the new nearest
+ * space (on the user's own changes, not on every live update). */
+function renderNearest(say = false) {
   if (!state.point) return;
   $('from').textContent = state.note || t('d.from.' + state.from);
   const list = nearest();
   const ol = $('nearest');
+  const key = lang() + list.map(({ s, d }) => s.id + ':' + Math.round(d)).join(',');
+  if (key === state.listKey) return; // unchanged: keep the DOM (and the focus)
+  state.listKey = key;
+  const focused = ol.contains(document.activeElement) ? document.activeElement.closest('li').dataset.id : '';
   const items = list.map(({ s, d }) => {
     const li = document.createElement('li');
     li.dataset.id = s.id;
@@ -152,10 +158,12 @@ function renderNearest() {
     items.push(li);
   }
   ol.replaceChildren(...items);
+  if (focused) {
+    const again = ol.querySelector(`li[data-id="${CSS.escape(focused)}"] button`) || ol.querySelector('button');
+    if (again) again.focus();
+  }
   map.highlight(list.map(({ s }) => s.id));
-  const top = list[0] ? list[0].s.id : '';
-  if (top !== state.lastTop && top) announce(t('d.announce', { id: top, d: fmtDistance(list[0].d) }));
-  state.lastTop = top;
+  if (say && list[0]) announce(t('d.announce', { id: list[0].s.id, d: fmtDistance(list[0].d) }));
 }
 
 function renderZones() {

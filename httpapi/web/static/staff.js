@@ -259,7 +259,15 @@ function renderIncidents() {
     .filter((i) => all || i.status !== 'resolved' || i.justChanged)
     .sort((a, b) => (a.opened_at < b.opened_at ? 1 : a.opened_at > b.opened_at ? -1 : (a.id < b.id ? -1 : 1)));
   const body = $('incidents').tBodies[0];
+  const f = document.activeElement;
+  const keep = body.contains(f) && f.closest('tr[data-incident]')
+    ? { id: f.closest('tr').dataset.incident, action: f.dataset.action, space: f.dataset.space } : null;
   body.replaceChildren(...rows.map(incidentRow));
+  if (keep) { // a live update must not take the keyboard focus away
+    const tr = body.querySelector(`tr[data-incident="${CSS.escape(keep.id)}"]`);
+    const again = tr && (tr.querySelector(keep.action ? `button[data-action="${keep.action}"]:not(:disabled)` : 'button[data-space]') || tr.querySelector('button:not(:disabled)'));
+    if (again) again.focus();
+  }
   const active = [...S.incidents.values()].filter((i) => i.status !== 'resolved').length;
   $('incident-count').textContent = String(active);
   if (!rows.length) {
