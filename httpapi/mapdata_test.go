@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/qiuai/parking/configs"
+	"github.com/qiuai/parking/occupancy"
 )
 
 // mapOut mirrors the answer of GET /api/v1/map.
@@ -102,4 +106,26 @@ func TestMapDataRedisDown(t *testing.T) {
 	e := newEnv(t)
 	e.redis.Stop(t)
 	expectError(t, e.fetch(t, "/api/v1/map"), http.StatusInternalServerError, "internal")
+}
+
+// BenchmarkMapData measures GET /api/v1/map, gzipped, over the Qiuai
+// registry (3718 spaces) on redis-server: what a page's first render waits
+// for on the server.
+func BenchmarkMapData(b *testing.B) {
+	reg, err := occupancy.LoadRegistryFS(configs.FS, "qiuai")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnvReg(b, reg)
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/map", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		e.router.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+		b.SetBytes(int64(w.Body.Len()))
+	}
 }
