@@ -22,7 +22,7 @@ const STRINGS = {
     'lang.switch': '中文', 'lang.switch.label': '切换到中文',
     'status.free': 'Free', 'status.occupied': 'Occupied', 'status.unknown': 'Unknown', 'status.closed': 'Closed',
     'kind.any': 'Any kind', 'kind.standard': 'Standard', 'kind.accessible': 'Accessible', 'kind.ev': 'EV charging', 'kind.loading': 'Loading',
-    'level.spacesAvailable': 'Spaces', 'level.almostFull': 'Almost full', 'level.full': 'Full', 'level.closed': 'Closed', 'level.unknown': 'Unknown',
+    'level.spacesAvailable': 'Available', 'level.almostFull': 'Almost full', 'level.full': 'Full', 'level.closed': 'Closed', 'level.unknown': 'Unknown',
     'zone.on_street': 'on-street', 'zone.off_street': 'car park',
     'live.on': 'Live', 'live.off': 'Connecting…',
     'map.label': 'Map of the parking spaces of Qiuai', 'map.zoomIn': 'Zoom in', 'map.zoomOut': 'Zoom out', 'map.reset': 'Whole town',
@@ -532,6 +532,18 @@ async function readSSE(body, onMessage) {
       else if (field === 'retry' && /^\d+$/.test(val)) msg.retry = +val;
     }
   }
+}
+
+/** Returns an onLive handler that shows the state and calls onReopen when
+ * the feed opens again after a break, once the page is ready (the page then
+ * re-reads its snapshot: a long break may outlast the feed's memory). */
+export function liveHandler(indicator, onReopen) {
+  let broken = false;
+  return (on) => {
+    setLive(on, indicator);
+    if (!on && document.body.dataset.ready === '1') broken = true;
+    if (on && broken) { broken = false; onReopen(); }
+  };
 }
 
 /** Shows live state on body[data-live] and an indicator element. */

@@ -2,7 +2,7 @@
 // browser's location, a tapped point or the town centre) and the zones.
 import {
   addStrings, initLang, onLang, lang, t, api, distance, fmtDistance, TownMap, drawLegend,
-  wireZoomButtons, openFeed, setLive, announce, safeGet, safeSet,
+  wireZoomButtons, openFeed, liveHandler, announce, safeGet, safeSet,
 } from './common.js?v=__V__';
 
 addStrings({
@@ -41,7 +41,7 @@ async function main() {
   // meanwhile, are kept, and applied after it, so no change is lost.
   let pending = [];
   const feed = openFeed({
-    onLive: (on) => setLive(on, $('live')),
+    onLive: liveHandler($('live'), refresh),
     onEvent: (type, e) => (pending ? pending.push([type, e]) : apply(type, e)),
   });
   let data;
@@ -87,6 +87,16 @@ function apply(type, e) {
     if (!e.data.level) z.level = z.level || 'unknown';
     updateZone(z);
   }
+}
+
+/** Re-reads every space's status and the zones after the feed reopened. */
+async function refresh() {
+  try {
+    const data = await api('/api/v1/map');
+    for (const [id, , , , , status] of data.spaces) map.setStatus(id, status);
+    for (const z of data.zones) { state.zones.set(z.id, z); updateZone(z); }
+    renderNearest();
+  } catch { /* the next reopening tries again */ }
 }
 
 let nearestTimer = 0;

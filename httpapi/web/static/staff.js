@@ -4,7 +4,7 @@
 // kept in sessionStorage only.
 import {
   addStrings, initLang, onLang, t, api, APIError, fmtTime, TownMap, drawLegend, wireZoomButtons,
-  openFeed, setLive, announce, safeGet, safeSet, translate,
+  openFeed, setLive, liveHandler, announce, safeGet, safeSet, translate,
 } from './common.js?v=__V__';
 
 addStrings({
@@ -100,7 +100,7 @@ async function start(tok) {
   let authed = false;
   const feed = openFeed({
     token: tok,
-    onLive: (on) => setLive(on, $('live')),
+    onLive: liveHandler($('live'), refresh),
     onAuthError: () => { if (authed) logout(t('s.expired')); },
     onEvent: (type, ev) => (pending ? pending.push([type, ev]) : apply(type, ev)),
   });
@@ -147,6 +147,18 @@ async function start(tok) {
   loadChart();
   clearInterval(S.chartTimer);
   S.chartTimer = setInterval(loadChart, 5 * 60 * 1000);
+}
+
+/** Re-reads the map and the incidents after the feed reopened. */
+async function refresh() {
+  try {
+    const data = await api('/api/v1/map');
+    for (const [id, , , , , status] of data.spaces) map.setStatus(id, status);
+    for (const z of data.zones) S.zones.set(z.id, z);
+    renderBars();
+    await loadIncidents();
+    renderIncidents();
+  } catch (err) { authFail(err); }
 }
 
 function showDash() {
