@@ -168,6 +168,7 @@ func (a *app) serve(ctx context.Context) error {
 		if err := a.initStore(gctx); err != nil {
 			return err
 		}
+		a.store.WarnEncoding(gctx)       // Redis's listpack limits against the zones
 		setMemoryLimit(os.Getenv, a.log) // memlimit.go
 		close(a.ready)
 		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)

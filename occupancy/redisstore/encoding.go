@@ -41,8 +41,9 @@ func (s *Store) EncodingWarnings(ctx context.Context) []string {
 	return out
 }
 
-// warnEncoding logs EncodingWarnings.
-func (s *Store) warnEncoding(ctx context.Context) {
+// WarnEncoding logs EncodingWarnings as warnings; parkd calls it once the
+// store is initialised.
+func (s *Store) WarnEncoding(ctx context.Context) {
 	for _, w := range s.EncodingWarnings(ctx) {
 		s.opts.Logger.Warn("redis memory: "+w+"; each zone then takes about twice the memory per space", "see", "configs/redis.conf")
 	}

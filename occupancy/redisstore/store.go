@@ -151,7 +151,6 @@ func (s *Store) Init(ctx context.Context) error {
 	if err := s.initLevels(ctx); err != nil {
 		return err
 	}
-	s.warnEncoding(ctx) // encoding.go
 	s.opts.Logger.Info("store ready", "zones", len(s.zones), "spaces", s.reg.NumSpaces(), "new_spaces", added)
 	return nil
 }
