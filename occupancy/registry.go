@@ -261,7 +261,9 @@ func (r *Registry) NumSpaces() int {
 // SpaceAt returns the i-th space in ID order, 0 <= i < NumSpaces(); it
 // allocates nothing. Together with NumSpaces it walks every space.
 func (r *Registry) SpaceAt(i int) Space {
-	return r.d.Load().space(int32(i))
+	d := r.d.Load()
+	_ = d.recs[i] // out of range panics here, before i is narrowed
+	return d.space(int32(i))
 }
 
 // Spaces returns every space sorted by ID, in a new slice: about 110 MB at a
