@@ -86,6 +86,7 @@ async function login(e) {
 function logout(msg) {
   safeSet(sessionStorage, TOKEN_KEY, null);
   S.token = '';
+  clearInterval(S.chartTimer);
   if (S.feed) { S.feed.close(); S.feed = null; }
   setLive(false, $('live'));
   showLogin(msg);
@@ -146,7 +147,7 @@ async function start(tok) {
   performance.mark('parkd-ready');
   loadChart();
   clearInterval(S.chartTimer);
-  S.chartTimer = setInterval(loadChart, 5 * 60 * 1000);
+  S.chartTimer = setInterval(() => { loadChart(); reloadSensors(); }, 60 * 1000); // neither is on the feed
 }
 
 /** Re-reads the map and the incidents after the feed reopened. */
@@ -177,7 +178,7 @@ function showDash() {
 
 function wireDash() {
   $('incident-filter').addEventListener('change', renderIncidents);
-  $('sensor-health').addEventListener('change', async () => { await loadSensors(); renderSensors(); });
+  $('sensor-health').addEventListener('change', reloadSensors);
   $('chart-zone').addEventListener('change', loadChart);
   $('incidents').addEventListener('click', incidentAction);
   $('panel-close').addEventListener('click', closePanel);
@@ -207,9 +208,22 @@ function apply(type, ev) {
   } else if (type === 'incident' && ev.data) {
     const isNew = !S.incidents.has(ev.data.id);
     S.incidents.set(ev.data.id, ev.data);
-    renderIncidents();
+    later('incidents', renderIncidents, 200);
+    if (ev.data.type !== 'overstay') later('sensors', reloadSensors, 2000); // health changed
     if (isNew && ev.data.status === 'open') announce(t('s.new.incident', { type: t('incident.' + ev.data.type), space: ev.data.space_id }));
   }
+}
+
+const timers = {};
+/** Runs fn once, ms after the first of a burst of calls with the same name. */
+function later(name, fn, ms) {
+  if (timers[name]) return;
+  timers[name] = setTimeout(() => { timers[name] = 0; fn(); }, ms);
+}
+
+async function reloadSensors() {
+  if (!S.token) return;
+  try { await loadSensors(); renderSensors(); } catch (err) { authFail(err); }
 }
 
 function authFail(err) {
