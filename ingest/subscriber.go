@@ -197,8 +197,10 @@ type Subscriber struct {
 	queue      chan mqtt.Message
 	stop       chan struct{} // closed when Run begins to shut down
 	started    atomic.Bool
-	subscribed atomic.Bool // the current connection's SUBSCRIBE was granted
-	stalled    atomic.Bool // the queue had no room for stallAfter and no worker has finished a message since
+	subscribed atomic.Bool  // the current connection's SUBSCRIBE was granted
+	stalled    atomic.Bool  // the queue had no room for stallAfter and no worker has finished a message since
+	received   atomic.Int64 // messages paho handed to onMessage
+	spilled    atomic.Int64 // messages waiting for room in the queue on goroutines of their own
 	connLog    *rateLog
 	stallLog   *rateLog
 }
@@ -488,6 +490,7 @@ func matchTopic(filter, topic string) bool {
 // so the broker's in-flight window (max_inflight_messages) bounds those
 // goroutines. During shutdown the message is left unacknowledged.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
+	s.received.Add(1)
 	select {
 	case <-s.stop:
 		return
@@ -507,14 +510,16 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	case <-t.C:
 		s.stalled.Store(true)
 		s.stallLog.Log("workers stuck: the queue has had no room for "+stallAfter.String()+"; holding new messages aside until one finishes",
-			"queue", s.opts.QueueSize)
+			"queue", s.opts.QueueSize, "aside", s.spilled.Load())
 		s.spill(m)
 	}
 }
 
 // spill waits for room in the queue on a goroutine of its own.
 func (s *Subscriber) spill(m mqtt.Message) {
+	s.spilled.Add(1)
 	go func() {
+		defer s.spilled.Add(-1)
 		select {
 		case s.queue <- m:
 		case <-s.stop:

@@ -22,6 +22,7 @@ type recStore struct {
 	down      bool            // every write fails with errRedisDown
 	stuck     map[string]bool // Apply fails for these sensors
 	block     chan struct{}   // if set, Apply waits until it is closed
+	delay     time.Duration   // each Apply takes this long
 	applied   []occupancy.Reading
 	attempts  map[string]int // Apply calls by sensor
 	dead      []occupancy.DeadLetter
@@ -38,9 +39,10 @@ func (s *recStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Re
 	s.attempts[r.SensorID]++
 	s.active++
 	s.maxActive = max(s.maxActive, s.active)
-	block := s.block
+	block, delay := s.block, s.delay
 	s.mu.Unlock()
 	defer func() { s.mu.Lock(); s.active--; s.mu.Unlock() }()
+	time.Sleep(delay)
 	if block != nil {
 		select {
 		case <-block:
@@ -519,4 +521,74 @@ func TestRunStopsWhileConnecting(t *testing.T) {
 	if err := s.Run(context.Background()); err == nil {
 		t.Error("a second Run must fail")
 	}
+}
+
+// TestSubscriberHoldsPahoBackWhileQueueFull floods a slow store (it makes
+// progress) through a broker whose in-flight window is wide: parkd takes
+// messages from the connection no faster than the store applies them, so it
+// never holds more than the queue, the workers' batches and the one in the
+// handler, and nothing is set aside. (With paho's OrderMatters false it
+// would take the whole flood, one goroutine per message.)
+func TestSubscriberHoldsPahoBackWhileQueueFull(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t, "max_inflight_messages 1000")
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	store.delay = 2 * time.Millisecond
+	const workers, queue, batch, n = 2, 8, 1, 300
+	sub := startSub(t, broker.URL, "ingest-backpressure", store, func(o *Options) {
+		o.Workers, o.QueueSize, o.Batch = workers, queue, batch
+	})
+	ts := time.Now().UTC()
+	toks := make([]mqtt.Token, n)
+	for i := range toks {
+		toks[i] = pub.Publish(topicFor(fmt.Sprintf("bp-%d", i)), 1, false, payloadFor(ts, i%2 == 0, i))
+	}
+	maxHeld := int64(0)
+	waitFor(t, "the flood to be applied", func() bool {
+		applied, _ := store.count()
+		maxHeld = max(maxHeld, sub.received.Load()-int64(applied))
+		if sub.spilled.Load() > 0 {
+			t.Errorf("%d messages set aside while the store made progress", sub.spilled.Load())
+		}
+		return applied == n
+	})
+	if limit := int64(queue + workers*batch + 1); maxHeld > limit {
+		t.Errorf("parkd held up to %d messages not yet applied, want at most %d (queue + workers × batch + 1)", maxHeld, limit)
+	}
+	for _, tok := range toks {
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+}
+
+// TestSubscriberStaysConnectedWhileWorkersStuck: with the store down the
+// queue never has room; after stallAfter the handler sets messages aside
+// instead of holding paho's reader, so PINGRESP is read and the connection
+// outlives several keep-alive periods; the broker's window bounds what is
+// set aside, and everything is applied once the store is back.
+func TestSubscriberStaysConnectedWhileWorkersStuck(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t, "max_inflight_messages 20")
+	pub := newPublisher(t, broker.URL)
+	store := newRecStore()
+	store.down = true
+	sub := startSub(t, broker.URL, "ingest-stuck", store, func(o *Options) {
+		o.Workers, o.QueueSize, o.Batch, o.KeepAlive = 1, 2, 1, time.Second
+	})
+	const n = 40
+	publishN(t, pub, "stuck", n)
+	waitFor(t, "messages set aside", func() bool { return sub.spilled.Load() > 0 })
+	time.Sleep(4 * time.Second) // keep-alive 1 s, ping timeout 2 s (ConnectTimeout)
+	if !sub.Connected() {
+		t.Error("disconnected while the workers were stuck")
+	}
+	if strings.Contains(sub.log.String(), "lost connection") {
+		t.Errorf("the connection was lost while the workers were stuck:\n%s", sub.log.String())
+	}
+	if a := sub.spilled.Load(); a > 20 {
+		t.Errorf("%d messages set aside, more than the broker's window of 20", a)
+	}
+	store.set(func(s *recStore) { s.down = false })
+	waitFor(t, "every message after the outage", func() bool { a, _ := store.count(); return a == n })
+	waitFor(t, "nothing set aside", func() bool { return sub.spilled.Load() == 0 })
 }
