@@ -429,16 +429,19 @@ export class TownMap {
 }
 
 /** Fills a legend element with the four statuses. */
-export function drawLegend(el) {
+export function drawLegend(el, extra = []) {
   el.replaceChildren();
-  for (const st of ['free', 'occupied', 'unknown', 'closed']) {
+  const item = (cls, status, text) => {
     const li = document.createElement('li');
     const sw = document.createElement('span');
-    sw.className = 'swatch'; sw.dataset.status = st;
+    sw.className = cls;
+    if (status) sw.dataset.status = status;
     sw.setAttribute('aria-hidden', 'true');
-    li.append(sw, document.createTextNode(t('status.' + st)));
+    li.append(sw, document.createTextNode(text));
     el.appendChild(li);
-  }
+  };
+  for (const st of ['free', 'occupied', 'unknown', 'closed']) item('swatch', st, t('status.' + st));
+  for (const [cls, key] of extra) item(cls, '', t(key));
 }
 
 /** Wires the map's zoom buttons (data-map="in|out|reset") under root. */

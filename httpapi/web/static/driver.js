@@ -12,7 +12,7 @@ addStrings({
     'd.zones': '片区', 'd.hint': '点击地图选择位置（键盘：回车选地图中心）；方向键移动，+/- 缩放',
     'd.from.centre': '从镇中心算起', 'd.from.tap': '从地图上选的点算起', 'd.from.geo': '从你的位置算起',
     'd.none': '没有这种类型的空位', 'd.outside': '你不在邱隘附近，改从镇中心算起', 'd.geo.fail': '无法获取你的位置',
-    'd.show': '在地图上显示', 'd.announce': '最近的空位：{id}，{d}',
+    'd.show': '在地图上显示', 'd.legend.here': '起点', 'd.legend.ring': '最近的空位', 'd.announce': '最近的空位：{id}，{d}',
   },
   en: {
     'd.title': 'Qiuai parking · find a space', 'd.h1': 'Qiuai parking', 'd.skip': 'Skip to the nearest free spaces',
@@ -20,11 +20,12 @@ addStrings({
     'd.zones': 'Zones', 'd.hint': 'Tap the map to choose a point (keyboard: Enter picks the centre); arrow keys move, +/- zoom',
     'd.from.centre': 'From the town centre', 'd.from.tap': 'From the point you chose on the map', 'd.from.geo': 'From your location',
     'd.none': 'No free space of this kind', 'd.outside': 'You are not near Qiuai: counting from the town centre', 'd.geo.fail': 'Could not get your location',
-    'd.show': 'Show on the map', 'd.announce': 'Nearest free space: {id}, {d}',
+    'd.show': 'Show on the map', 'd.legend.here': 'Your point', 'd.legend.ring': 'Nearest free', 'd.announce': 'Nearest free space: {id}, {d}',
   },
 });
 
 const NEAREST = 5; // spaces listed
+const LEGEND = [['swatch-here', 'd.legend.here'], ['swatch-ring', 'd.legend.ring']];
 const FAR = 20000; // metres: a location farther from the town is ignored
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +34,7 @@ let map;
 
 async function main() {
   initLang();
-  drawLegend($('legend'));
+  drawLegend($('legend'), LEGEND);
   map = new TownMap($('map'), { onPoint: (lat, lon) => setPoint(lat, lon, 'tap') });
   wireZoomButtons(document, map);
 
@@ -65,7 +66,7 @@ async function main() {
   if ($('map').clientWidth < 600) map.showAround(lat, lon, 900); // a phone: the neighbourhood, not the town
   renderZones();
   wire();
-  onLang(() => { drawLegend($('legend')); renderZones(); renderNearest(); });
+  onLang(() => { drawLegend($('legend'), LEGEND); renderZones(); renderNearest(); });
   document.body.dataset.ready = '1';
   performance.mark('parkd-ready');
   useGeoIfGranted();
