@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // readBufferSize is the read buffer of a plain TCP connection to the broker.
@@ -45,3 +46,20 @@ func plainTCP(brokerURL string) bool {
 	u, err := url.Parse(brokerURL)
 	return err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt")
 }
+
+// discardStore is the subscriber's paho Store: it keeps nothing. paho's
+// default MemoryStore keeps each received QoS 1 message until it is
+// acknowledged (a map entry under a formatted key, and its deletion: about
+// a tenth of parkd's CPU in a flood) for no use here: on reconnecting,
+// paho discards stored inbound messages other than QoS 2 PUBRELs, and
+// resends stored SUBSCRIBEs only with ResumeSubs, which is off (OnConnect
+// subscribes). Unacknowledged messages are kept by the broker's session.
+type discardStore struct{}
+
+func (discardStore) Open()                             {}
+func (discardStore) Put(string, packets.ControlPacket) {}
+func (discardStore) Get(string) packets.ControlPacket  { return nil }
+func (discardStore) All() []string                     { return nil }
+func (discardStore) Del(string)                        {}
+func (discardStore) Close()                            {}
+func (discardStore) Reset()                            {}

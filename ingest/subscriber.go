@@ -267,7 +267,8 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetConnectTimeout(o.ConnectTimeout).
 		SetKeepAlive(o.KeepAlive).
 		SetPingTimeout(o.ConnectTimeout).
-		SetResumeSubs(false). // we subscribe again in OnConnect
+		SetResumeSubs(false).     // we subscribe again in OnConnect
+		SetStore(discardStore{}). // nothing for paho to keep: conn.go
 		SetDefaultPublishHandler(s.onMessage).
 		SetOnConnectHandler(s.onConnect).
 		SetConnectionLostHandler(s.onConnectionLost).
