@@ -329,11 +329,11 @@ export class TownMap {
   wire() {
     const svg = this.svg;
     let drag = null;
+    let dragged = false; // the click that ends a drag is not a tap
     const pointers = new Map();
     svg.addEventListener('pointerdown', (e) => {
       pointers.set(e.pointerId, [e.clientX, e.clientY]);
-      drag = { x: e.clientX, y: e.clientY, moved: false, dist: null };
-      if (e.pointerType !== 'mouse' || e.button === 0) svg.setPointerCapture(e.pointerId);
+      if (pointers.size === 1) { drag = { x: e.clientX, y: e.clientY, moved: false, dist: null }; dragged = false; }
     });
     svg.addEventListener('pointermove', (e) => {
       if (!drag || !pointers.has(e.pointerId)) return;
@@ -349,21 +349,29 @@ export class TownMap {
         drag.dist = d; drag.moved = true;
         return;
       }
-      if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 6) drag.moved = true;
+      if (!drag.moved && Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 6) {
+        drag.moved = true;
+        // Captured only once it is a drag, so that a plain click keeps its
+        // target (the space under the pointer).
+        try { svg.setPointerCapture(e.pointerId); } catch { /* pointer gone */ }
+      }
       if (!drag.moved) return;
       const r = svg.getBoundingClientRect();
       this.pan(-(e.clientX - prev[0]) / r.width * this.view.w, -(e.clientY - prev[1]) / r.height * this.view.h);
     });
     const end = (e) => {
-      const wasDrag = drag && drag.moved;
       pointers.delete(e.pointerId);
       if (pointers.size === 0) {
-        if (drag && !wasDrag && e.type === 'pointerup') this.tap(e);
+        if (drag && drag.moved) dragged = true;
         drag = null;
       }
     };
     svg.addEventListener('pointerup', end);
     svg.addEventListener('pointercancel', end);
+    svg.addEventListener('click', (e) => {
+      if (dragged) { dragged = false; return; }
+      this.tap(e);
+    });
     svg.addEventListener('wheel', (e) => {
       e.preventDefault();
       const [cx, cy] = this.toMap(e.clientX, e.clientY);
@@ -374,12 +382,30 @@ export class TownMap {
   }
 
   tap(e) {
-    const target = e.target.closest ? e.target.closest('.space') : null;
-    if (target && this.onSpace) { this.onSpace(target.dataset.id); return; }
+    if (this.onSpace) {
+      // Spaces are a few pixels wide at the town's scale: a click within
+      // 12 px of one picks the nearest (a click made without a pointer, on
+      // the space itself).
+      const target = e.target.closest ? e.target.closest('.space') : null;
+      const id = e.detail === 0 && target ? target.dataset.id : this.spaceNear(e.clientX, e.clientY, 12);
+      if (id) { this.onSpace(id); return; }
+    }
     if (this.onPoint) {
-      const [x, y] = this.toMap(e.clientX, e.clientY);
+      const v = this.view; // a click not made by a pointer (detail 0) means the view's centre
+      const [x, y] = e.detail === 0 ? [v.x + v.w / 2, v.y + v.h / 2] : this.toMap(e.clientX, e.clientY);
       this.onPoint(...this.unproject(x, y));
     }
+  }
+
+  /** The id of the space nearest a client point within maxPx pixels, or "". */
+  spaceNear(clientX, clientY, maxPx) {
+    const [x, y] = this.toMap(clientX, clientY);
+    let best = '', bestD = (maxPx * (this.px || 1)) ** 2;
+    for (const s of this.spaces.values()) {
+      const d = (s.x - x) ** 2 + (s.y - y) ** 2;
+      if (d < bestD) { bestD = d; best = s.id; }
+    }
+    return best;
   }
 
   key(e) {
