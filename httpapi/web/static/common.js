@@ -391,8 +391,13 @@ export class TownMap {
       if (id) { this.onSpace(id); return; }
     }
     if (this.onPoint) {
-      const v = this.view; // a click not made by a pointer (detail 0) means the view's centre
-      const [x, y] = e.detail === 0 ? [v.x + v.w / 2, v.y + v.h / 2] : this.toMap(e.clientX, e.clientY);
+      // A click not made by a pointer (detail 0) means its space, or the view's centre.
+      const v = this.view, target = e.target.closest ? e.target.closest('.space') : null;
+      let [x, y] = this.toMap(e.clientX, e.clientY);
+      if (e.detail === 0) {
+        const s = target && this.spaces.get(target.dataset.id);
+        [x, y] = s ? [s.x, s.y] : [v.x + v.w / 2, v.y + v.h / 2];
+      }
       this.onPoint(...this.unproject(x, y));
     }
   }
