@@ -226,7 +226,8 @@ type spaceOut struct {
 	SensorID   string  `json:"sensor_id"`
 	Phase      int     `json:"phase"`
 	BatteryMV  int     `json:"battery_mv"`
-	DistanceM  float64 `json:"distance_m"` // nearby only
+	DistanceM  float64 `json:"distance_m"`  // nearby only
+	ObservedAt string  `json:"observed_at"` // nearby only
 }
 
 // ts formats t as the API does.

@@ -80,9 +80,15 @@ func newSpaceJSON(sp occupancy.Space, st occupancy.SpaceState) spaceJSON {
 // nearbyJSON is a free space found near a point.
 type nearbyJSON struct {
 	spaceJSON
-	DistanceM float64 `json:"distance_m"` // rounded to 0.1 m
+	DistanceM  float64    `json:"distance_m"`            // rounded to 0.1 m
+	ObservedAt *time.Time `json:"observed_at,omitempty"` // when the state was read from the store
 }
 
 func newNearbyJSON(n occupancy.NearbySpace) nearbyJSON {
-	return nearbyJSON{spaceJSON: newSpaceJSON(n.Space, n.State), DistanceM: math.Round(n.DistanceM*10) / 10}
+	j := nearbyJSON{spaceJSON: newSpaceJSON(n.Space, n.State), DistanceM: math.Round(n.DistanceM*10) / 10}
+	if !n.ObservedAt.IsZero() {
+		at := n.ObservedAt.UTC()
+		j.ObservedAt = &at
+	}
+	return j
 }

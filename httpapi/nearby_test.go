@@ -198,6 +198,10 @@ func checkNearbySpace(t *testing.T, e *env, from occupancy.Space, s spaceOut) {
 	if tenths := s.DistanceM * 10; math.Abs(tenths-math.Round(tenths)) > 1e-6 {
 		t.Errorf("%s: distance_m %v is not rounded to 0.1 m", s.ID, s.DistanceM)
 	}
+	at, err := time.Parse(time.RFC3339Nano, s.ObservedAt)
+	if seen, _ := time.Parse(time.RFC3339Nano, deref(s.LastSeen)); err != nil || at.Before(seen) {
+		t.Errorf("%s: observed_at %q (%v), want a time not before last_seen %s", s.ID, s.ObservedAt, err, deref(s.LastSeen))
+	}
 }
 
 func TestParseNearby(t *testing.T) {

@@ -1,6 +1,9 @@
 package occupancy
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Limits of the public queries.
 const (
@@ -41,6 +44,10 @@ type NearbySpace struct {
 	Space     Space
 	State     SpaceState
 	DistanceM float64
+	// ObservedAt is when State was read from the store: at the query, or
+	// earlier when it comes from an in-memory index kept current by the
+	// store's change events. Zero if not known.
+	ObservedAt time.Time
 }
 
 // NearbyZone is a zone with free spaces, found when a nearby query finds no

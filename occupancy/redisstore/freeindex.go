@@ -32,11 +32,20 @@ import (
 // again whole, and so is every zone every Resync, to repair events lost by
 // a closure whose best-effort publish failed.
 //
-// Honesty: the index only proposes candidates. Nearby reads the states of
-// the nearest ones from Redis, as the Redis path does, and keeps only those
-// Redis says are free; since and last_seen come from that read. While the
-// index is not synced, or has not heard from Redis for MaxLag, Nearby takes
-// the Redis path instead.
+// The index also holds each free space's state (since, last_seen, health)
+// as read from Redis: the snapshot reads them all, and after each batch of
+// events the index reads the states of the spaces they name (one pipelined
+// HMGET per zone) and takes status and state from that read, not from the
+// event, so the order in which events of closures arrive does not matter.
+// Nearby then answers from memory with no round trip, each space with the
+// time its state was read (observed_at): it was free then and no change of
+// its status had reached the index since. last_seen is as of that time (a
+// reading that does not change the status writes no event).
+//
+// With Confirm, Nearby instead reads the states of the nearest candidates
+// from Redis (one round trip, as the Redis path's second one) and keeps
+// those Redis says are free. Either way, while the index is not synced, or
+// has not heard from Redis for MaxLag, Nearby takes the Redis path.
 type FreeIndex struct {
 	s       *Store
 	opts    FreeIndexOptions
@@ -59,6 +68,10 @@ type FreeIndexOptions struct {
 	Resync time.Duration
 	// CellM is the size of the grid's cells in metres. Default 100.
 	CellM float64
+	// Confirm makes Nearby read the candidates' states from Redis (one
+	// round trip) rather than answer from the states the index holds.
+	// Default false.
+	Confirm bool
 }
 
 func (o *FreeIndexOptions) ensureDefaults() {
@@ -229,6 +242,7 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 		zones = zones[len(batch):]
 		last := make([]*redis.XMessageSliceCmd, len(batch))
 		states := make([]*redis.MapStringStringCmd, len(batch))
+		readMS := f.s.opts.Now().UnixMilli()
 		_, err := f.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for i, zi := range batch {
 				last[i] = p.XRevRangeN(ctx, v.zones[zi].stream, "+", "-", 1)
@@ -244,7 +258,7 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 			if msgs := last[i].Val(); len(msgs) > 0 {
 				pos[zi] = msgs[0].ID
 			}
-			v.setZone(zi, states[i].Val())
+			v.setZone(zi, states[i].Val(), readMS)
 		}
 		f.heard.Store(f.s.opts.Now().UnixNano())
 	}
@@ -273,6 +287,7 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 		return nil
 	}
 	prev := make(map[int]string, len(streams))
+	changed := make(map[int][]int32, len(streams))
 	for _, st := range streams {
 		zi, ok := t.v.zoneOfStream(st.Stream)
 		if !ok || len(st.Messages) == 0 {
@@ -280,11 +295,47 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 		}
 		prev[zi] = t.pos[zi]
 		t.pos[zi] = st.Messages[len(st.Messages)-1].ID
-		if !t.v.apply(zi, st.Messages) {
+		nums, known := t.v.apply(zi, st.Messages)
+		if !known {
 			f.Rebuild() // an event of a space this view does not know: the registry changed
+		}
+		changed[zi] = nums
+	}
+	if !f.opts.Confirm {
+		if err := f.fetch(ctx, t.v, changed); err != nil {
+			for zi, pos := range prev {
+				t.pos[zi] = pos // read these events again
+			}
+			return err
 		}
 	}
 	return f.checkGaps(ctx, t, prev)
+}
+
+// fetch reads the states of the spaces events named, per zone, in one
+// pipeline, and sets them.
+func (f *FreeIndex) fetch(ctx context.Context, v *freeView, changed map[int][]int32) error {
+	cmds := make(map[int]*redis.SliceCmd, len(changed))
+	readMS := f.s.opts.Now().UnixMilli()
+	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for zi, nums := range changed {
+			ids := make([]string, len(nums))
+			for i, n := range nums {
+				ids[i] = v.ids[n]
+			}
+			if len(ids) > 0 {
+				cmds[zi] = p.HMGet(ctx, v.zones[zi].states, ids...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis store: free index: read changed states: %w", err)
+	}
+	for zi, cmd := range cmds {
+		v.setSpaces(changed[zi], cmd.Val(), readMS)
+	}
+	return nil
 }
 
 // readAll reads every zone's stream with one XREAD.
@@ -366,10 +417,13 @@ func (v *freeView) zoneOfStream(key string) (int, bool) {
 	return zi, ok
 }
 
-// apply sets the status of the spaces of zone zi's space events. It
-// returns false if an event named a space the view does not have.
-func (v *freeView) apply(zi int, msgs []redis.XMessage) bool {
-	known := true
+// apply sets the status of the spaces of zone zi's space events, and
+// returns their numbers (each once) and false if an event named a space
+// the view does not have. A space whose status an event changes loses its
+// state until it is read again (fetch).
+func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known bool) {
+	known = true
+	seen := make(map[int32]bool, len(msgs))
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, m := range msgs {
@@ -383,11 +437,15 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) bool {
 			known = false
 			continue
 		}
-		if st != "" {
-			v.status[n] = st[0]
+		if !seen[int32(n)] {
+			seen[int32(n)] = true
+			nums = append(nums, int32(n))
+		}
+		if st != "" && st[0] != v.status[n] {
+			v.status[n], v.packed[n] = st[0], ""
 		}
 	}
-	return known
+	return nums, known
 }
 
 // sleep waits d or until ctx is done.

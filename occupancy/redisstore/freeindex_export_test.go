@@ -3,7 +3,8 @@ package redisstore
 import "github.com/qiuai/parking/occupancy"
 
 // StatusOf returns the status letter (f, o, u, c) the free index holds for
-// space id, and false if the index is not built or lacks the space.
+// space id, and false if the index is not built, lacks the space, or (not
+// Confirm) holds it free but has not read its state yet.
 func (f *FreeIndex) StatusOf(id string) (byte, bool) {
 	v := f.view.Load()
 	if v == nil {
@@ -19,6 +20,9 @@ func (f *FreeIndex) StatusOf(id string) (byte, bool) {
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	if v.status[n] == 'f' && v.packed[n] == "" && !f.opts.Confirm {
+		return 0, false // its state is not read yet
+	}
 	return v.status[n], true
 }
 

@@ -30,7 +30,9 @@ type freeView struct {
 	order   []int32             // space numbers sorted by cell
 
 	mu     sync.RWMutex
-	status []byte // f, o, u or c; u until heard
+	status []byte   // f, o, u or c; u until heard
+	packed []string // a free space's state as read from Redis (scripts.go), else ""
+	readMS []int64  // when packed was read (Unix ms)
 }
 
 // viewZone is one zone of a freeView.
@@ -67,6 +69,7 @@ func newFreeView(s *Store, reg *occupancy.Registry, cellM float64) *freeView {
 	for i := range v.status {
 		v.status[i] = 'u'
 	}
+	v.packed, v.readMS = make([]string, len(v.ids)), make([]int64, len(v.ids))
 	v.buildGrid()
 	return v
 }
@@ -105,18 +108,54 @@ func (v *freeView) find(zi int, id string) (int, bool) {
 	return int(z.from) + i, ok
 }
 
-// setZone sets the status of zone zi's spaces from its states hash
-// (space id -> packed state); a space missing there is unknown.
-func (v *freeView) setZone(zi int, states map[string]string) {
+// setZone sets the state of zone zi's spaces from its states hash (space
+// id -> packed state), read at readMS; a space missing there is unknown.
+func (v *freeView) setZone(zi int, states map[string]string, readMS int64) {
 	z := v.zones[zi]
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for i := z.from; i < z.to; i++ {
-		v.status[i] = 'u'
-		if st := states[v.ids[i]]; st != "" {
-			v.status[i] = st[0]
-		}
+		v.set(i, states[v.ids[i]], readMS)
 	}
+}
+
+// set sets space n's state from its packed state; v.mu must be held. Only
+// a free space's packed state is kept (it is what nearby shows). A read
+// older than the one the view holds (a refresh overtook it) is dropped.
+func (v *freeView) set(n int32, packed string, readMS int64) {
+	if readMS < v.readMS[n] {
+		return
+	}
+	v.status[n], v.packed[n], v.readMS[n] = 'u', "", readMS
+	if packed == "" {
+		return
+	}
+	v.status[n] = packed[0]
+	if packed[0] == 'f' {
+		v.packed[n] = packed
+	}
+}
+
+// setSpaces sets the states of the spaces numbered nums from their packed
+// states (nil: none stored, unknown), read at readMS.
+func (v *freeView) setSpaces(nums []int32, vals []any, readMS int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, n := range nums {
+		p, _ := vals[i].(string)
+		v.set(n, p, readMS)
+	}
+}
+
+// states returns the states of the candidates, as last read, and when.
+func (v *freeView) states(cands []candidate) ([]string, []int64) {
+	packed, at := make([]string, len(cands)), make([]int64, len(cands))
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i, c := range cands {
+		packed[i], at[i] = v.packed[c.n], v.readMS[c.n]
+	}
+	return packed, at
 }
 
 // candidate is a free space found in the view.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -81,6 +82,7 @@ func (s *Store) keepFree(ctx context.Context, found []occupancy.NearbySpace, lim
 	for i, f := range found {
 		spaces[i] = f.Space
 	}
+	readAt := s.opts.Now().UTC().Truncate(time.Millisecond)
 	states, err := s.States(ctx, spaces)
 	if err != nil {
 		return nil, err
@@ -90,7 +92,7 @@ func (s *Store) keepFree(ctx context.Context, found []occupancy.NearbySpace, lim
 		if states[i].Status != occupancy.StatusFree || len(out) == limit {
 			continue
 		}
-		f.State = states[i]
+		f.State, f.ObservedAt = states[i], readAt
 		f.DistanceM = math.Round(f.DistanceM*10) / 10
 		out = append(out, f)
 	}
@@ -162,10 +164,11 @@ func (s *Store) countFree(ctx context.Context, zones []occupancy.NearbyZone, kin
 }
 
 // Nearby answers as Store.Nearby does, from the index when it is synced and
-// fresh: the 2×limit nearest spaces the index holds free, then their states
-// in one round trip, keeping those Redis says are free. Otherwise (not
-// synced yet, or not heard from Redis for MaxLag) it takes the Redis path.
-// EINVALID for a bad query.
+// fresh: the nearest spaces the index holds free, with the states it holds
+// (or, with Confirm, the 2×limit nearest, then their states in one round
+// trip, keeping those Redis says are free). Otherwise (not synced yet, or
+// not heard from Redis for MaxLag) it takes the Redis path. EINVALID for a
+// bad query.
 func (f *FreeIndex) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -189,7 +192,33 @@ func (f *FreeIndex) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occu
 	if len(found) == 0 {
 		return nil, nil
 	}
+	if !f.opts.Confirm {
+		return v.answer(found, cands, q.Limit), nil
+	}
 	return f.s.keepFree(ctx, found, q.Limit)
+}
+
+// answer fills in the states the view holds for found, the candidates
+// cands that are still in the registry (found[i] is the one of a cands
+// element with the same space id), and returns up to limit of them.
+func (v *freeView) answer(found []occupancy.NearbySpace, cands []candidate, limit int) []occupancy.NearbySpace {
+	byID := make(map[string]int, len(cands))
+	for i, c := range cands {
+		byID[v.ids[c.n]] = i
+	}
+	packed, at := v.states(cands)
+	out := make([]occupancy.NearbySpace, 0, limit)
+	for _, n := range found {
+		i := byID[n.Space.ID]
+		if packed[i] == "" || len(out) == limit {
+			continue // taken since the candidates were chosen
+		}
+		n.State = decodeState(n.Space.ID, packed[i])
+		n.DistanceM = math.Round(n.DistanceM*10) / 10
+		n.ObservedAt = time.UnixMilli(at[i]).UTC()
+		out = append(out, n)
+	}
+	return out
 }
 
 // IndexedStore is a Store whose Nearby answers from a FreeIndex and whose
@@ -209,4 +238,78 @@ func (s IndexedStore) Reload(ctx context.Context, next *occupancy.Registry) (Rel
 	rep, err := s.Store.Reload(ctx, next)
 	s.Free.Rebuild()
 	return rep, err
+}
+
+// CloseSpace is Store.CloseSpace; the index takes the space's new state
+// before it returns, so nearby stops offering it at once.
+func (s IndexedStore) CloseSpace(ctx context.Context, id string, c occupancy.Closure) (occupancy.Closure, error) {
+	c, err := s.Store.CloseSpace(ctx, id, c)
+	if err == nil {
+		s.Free.refresh(ctx, []string{id})
+	}
+	return c, err
+}
+
+// CloseZone is Store.CloseZone; the index takes the zone's new states
+// before it returns.
+func (s IndexedStore) CloseZone(ctx context.Context, id string, c occupancy.Closure) (occupancy.Closure, error) {
+	c, err := s.Store.CloseZone(ctx, id, c)
+	if err == nil {
+		s.Free.refresh(ctx, s.zoneIDs(id))
+	}
+	return c, err
+}
+
+// OpenSpace is Store.OpenSpace; the index takes the space's new state
+// before it returns.
+func (s IndexedStore) OpenSpace(ctx context.Context, id string) error {
+	err := s.Store.OpenSpace(ctx, id)
+	if err == nil {
+		s.Free.refresh(ctx, []string{id})
+	}
+	return err
+}
+
+// OpenZone is Store.OpenZone; the index takes the zone's new states before
+// it returns.
+func (s IndexedStore) OpenZone(ctx context.Context, id string) error {
+	err := s.Store.OpenZone(ctx, id)
+	if err == nil {
+		s.Free.refresh(ctx, s.zoneIDs(id))
+	}
+	return err
+}
+
+// zoneIDs lists the ids of a zone's spaces.
+func (s IndexedStore) zoneIDs(zoneID string) []string {
+	spaces := s.reg.SpacesInZone(zoneID)
+	ids := make([]string, len(spaces))
+	for i, sp := range spaces {
+		ids[i] = sp.ID
+	}
+	return ids
+}
+
+// refresh reads the states of the given spaces into the index now, rather
+// than when their events arrive: read-your-writes for the closures made
+// through this process. Best effort: on an error the events still come.
+func (f *FreeIndex) refresh(ctx context.Context, ids []string) {
+	v := f.view.Load()
+	if v == nil {
+		return
+	}
+	changed := map[int][]int32{}
+	for _, id := range ids {
+		sp, ok := v.reg.Space(id)
+		if !ok {
+			continue
+		}
+		zi := v.zoneIdx[sp.ZoneID]
+		if n, ok := v.find(zi, id); ok {
+			changed[zi] = append(changed[zi], int32(n))
+		}
+	}
+	if err := f.fetch(ctx, v, changed); err != nil {
+		f.s.opts.Logger.Warn("free index: refresh after a closure", "err", err)
+	}
 }
