@@ -26,6 +26,7 @@ addStrings({
     's.none': '没有', 's.incidents.table': '事件列表', 's.sensors.table': '传感器列表', 's.reason.default': '工作人员关闭',
     'incident.overstay': '超时停车', 'incident.offline': '离线', 'incident.low_battery': '电量低', 'incident.flapping': '频繁跳变',
     'istatus.open': '待处理', 'istatus.acknowledged': '已确认', 'istatus.resolved': '已解决',
+    'detail.overstay': '自 {since} 起占用，限时 {min} 分钟', 'detail.offline': '自 {since} 起无信号', 'detail.battery': '电池 {v} V', 'detail.flapping': '过去一小时变化 {n} 次',
     'problem.offline': '离线', 'problem.low_battery': '电量低', 'problem.flapping': '频繁跳变', 'min': '{n} 分钟', 'nolimit': '不限',
   },
   en: {
@@ -46,6 +47,7 @@ addStrings({
     's.none': 'None', 's.incidents.table': 'Incident list', 's.sensors.table': 'Sensor list', 's.reason.default': 'closed by staff',
     'incident.overstay': 'Overstay', 'incident.offline': 'Offline', 'incident.low_battery': 'Low battery', 'incident.flapping': 'Flapping',
     'istatus.open': 'Open', 'istatus.acknowledged': 'Acknowledged', 'istatus.resolved': 'Resolved',
+    'detail.overstay': 'occupied since {since}, limit {min} min', 'detail.offline': 'silent since {since}', 'detail.battery': 'battery {v} V', 'detail.flapping': '{n} changes in the last hour',
     'problem.offline': 'Offline', 'problem.low_battery': 'Low battery', 'problem.flapping': 'Flapping', 'min': '{n} min', 'nolimit': 'none',
   },
 });
@@ -315,7 +317,7 @@ function incidentRow(i) {
   link.type = 'button'; link.textContent = i.space_id; link.dataset.space = i.space_id;
   link.addEventListener('click', () => { map.showSpace(i.space_id); openPanel(i.space_id); });
   sp.appendChild(link);
-  cell(i.detail);
+  cell(detailText(i.detail));
   cell(fmtTime(i.start));
   const st = cell('');
   const badge = document.createElement('span'); badge.className = 'badge'; badge.dataset.status = i.status; badge.textContent = t('istatus.' + i.status);
@@ -331,6 +333,17 @@ function incidentRow(i) {
     acts.appendChild(b);
   }
   return tr;
+}
+
+/** The detector's details (English, fixed forms) in the page's language,
+ * with local times; anything else as it came. */
+function detailText(d) {
+  let m;
+  if ((m = /^occupied since (\S+), limit (\d+) min$/.exec(d))) return t('detail.overstay', { since: fmtTime(m[1]), min: m[2] });
+  if ((m = /^silent since (\S+)$/.exec(d))) return t('detail.offline', { since: fmtTime(m[1]) });
+  if ((m = /^battery (\d+) mV$/.exec(d))) return t('detail.battery', { v: (m[1] / 1000).toFixed(2) });
+  if ((m = /^(\d+) state changes in the last hour$/.exec(d))) return t('detail.flapping', { n: m[1] });
+  return d;
 }
 
 async function incidentAction(e) {
