@@ -1,15 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/qiuai/parking/occupancy"
@@ -82,6 +86,11 @@ func (b *bench) memoryAt(ctx context.Context, n int) error {
 	perFilled := float64(filled-base) / float64(n)
 	b.add(benchRow{part: "e", what: label + ": Redis per space, every sensor reported once (half free)",
 		figure: fmt.Sprintf("%.0f B (used_memory +%s)", perFilled, mb(filled-base)), target: "≤ 200 B", verdict: verdict(perFilled <= 200)})
+	if byKey, err := b.memoryByKey(ctx, n); err == nil {
+		b.add(benchRow{part: "e", what: label + ": the same by key (MEMORY USAGE ÷ spaces)", figure: byKey, target: "-", verdict: "-"})
+	} else {
+		b.progress("bench: (e) memory by key: %v", err)
+	}
 	b.exercise(p, spaces)
 	rssUsed, descUsed := p.memory()
 	b.add(benchRow{part: "f", what: label + ": parkd RSS after load / after serving requests",
@@ -131,6 +140,70 @@ func (b *bench) usedMemory(ctx context.Context) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no used_memory in INFO memory")
+}
+
+// memoryByKey sums MEMORY USAGE over every key by the key's kind (the
+// part after the zone's hash tag, "free:*" as one) and divides by n, the
+// number of spaces: "states 84 B, events 86 B, …", largest first.
+func (b *bench) memoryByKey(ctx context.Context, n int) (string, error) {
+	sums := map[string]int64{}
+	iter := b.rdb.Scan(ctx, 0, "*", 1000).Iterator()
+	var keys []string
+	flush := func() error {
+		cmds, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.MemoryUsage(ctx, k, 0)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, c := range cmds {
+			sums[keyKind(keys[i])] += c.(*redis.IntCmd).Val()
+		}
+		keys = keys[:0]
+		return nil
+	}
+	for iter.Next(ctx) {
+		if keys = append(keys, iter.Val()); len(keys) == 1000 {
+			if err := flush(); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return "", err
+	}
+	if err := flush(); err != nil {
+		return "", err
+	}
+	kinds := slices.Collect(maps.Keys(sums))
+	slices.SortFunc(kinds, func(a, c string) int { return cmp.Compare(sums[c], sums[a]) })
+	var parts []string
+	for _, k := range kinds {
+		if per := float64(sums[k]) / float64(n); per >= 0.5 {
+			parts = append(parts, fmt.Sprintf("%s %.0f B", k, per))
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// keyKinds name the kinds of a zone's keys (redisstore's zoneKeys).
+var keyKinds = map[string]string{"s": "states", "seen": "last-seen", "chg": "change log", "ev": "events",
+	"c": "counters", "free": "free geo sets", "h": "history", "inc": "incidents"}
+
+// keyKind returns the kind of a key: pk:{Z01}:free:ev is "free geo sets".
+func keyKind(key string) string {
+	_, rest, ok := strings.Cut(key, "}:")
+	if !ok {
+		return "other"
+	}
+	rest, _, _ = strings.Cut(rest, ":")
+	if name, ok := keyKinds[rest]; ok {
+		return name
+	}
+	return rest
 }
 
 // fill applies one reading per space of reg (spaces are its spaces)
