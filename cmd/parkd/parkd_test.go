@@ -222,7 +222,16 @@ func TestCraftedMessagesLeaveEverySpaceHonest(t *testing.T) {
 	pub := publisher(t, mosq.URL)
 	t1 := time.Now().Add(-time.Minute).UTC()
 
-	publish(t, pub, "S-000001", msg(true, t1, 1))                                        // applied: occupied
+	publish(t, pub, "S-000001", msg(true, t1, 1)) // applied: occupied
+	// The workers take messages concurrently, so a stale or duplicate one
+	// is only stale or duplicate once the reading it repeats or predates is
+	// in: wait for that before sending them.
+	eventually(t, 10*time.Second, "first reading applied", func() error {
+		if got := p.ingestCounts(t)["applied"]; got != 1 {
+			return fmt.Errorf("applied %d, want 1", got)
+		}
+		return nil
+	})
 	publish(t, pub, "S-000001", msg(true, t1, 1))                                        // duplicate
 	publish(t, pub, "S-000001", msg(false, t1.Add(-time.Second), 0))                     // stale: must not free it
 	publish(t, pub, "S-000001", []byte(`{"occupied": tru`))                              // invalid: broken JSON
