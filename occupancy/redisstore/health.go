@@ -13,9 +13,9 @@ import (
 )
 
 // changeWindow is how far back the change log (pk:{Z}:chg) reaches. The
-// apply script trims older entries when it logs a change; reads count only
-// entries inside the window, so a zone without recent changes may keep a
-// few stale entries that nothing counts.
+// apply script trims older entries on about one logged change in 16; reads
+// count only entries inside the window, so a zone may keep some stale
+// entries that nothing counts.
 const changeWindow = time.Hour
 
 // SensorHealth returns the sensors of a zone, or of every zone when zoneID
