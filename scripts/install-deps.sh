@@ -30,8 +30,9 @@ have mosquitto || missing+=(mosquitto)
 have gcc || missing+=(gcc)
 # With Chromium comes a Chinese font, so the screenshots show the pages'
 # Chinese text (Debian's chromium package pulls in none).
-if [ "${PARKD_SKIP_BROWSER:-}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
-	missing+=(chromium fonts-wqy-microhei)
+if [ "${PARKD_SKIP_BROWSER:-}" != 1 ]; then
+	[ -x /usr/bin/chromium ] || missing+=(chromium)
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
