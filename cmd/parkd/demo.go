@@ -72,6 +72,8 @@ parkd demo is running:
   Redis         %s
   registry      %s: %d spaces in %d zones
   simulator     one sensor per space, demand at %gx real time
+  drivers       %s/            (the map and the nearest free spaces)
+  staff page    %s/staff       (sign in with the staff token below)
   API           %s/api/v1/summary   %s/api/v1/zones
                 %s/api/v1/nearby?lat=29.8521&lon=121.6402&radius_m=300
   metrics       %s/metrics
@@ -79,8 +81,8 @@ parkd demo is running:
   staff         %s
 Stop with Ctrl-C.
 
-`, brokerURL, redisName, regName, len(reg.Spaces()), len(reg.Zones()), opts.accel, base, base, base, base,
-			base, staff)
+`, brokerURL, redisName, regName, reg.NumSpaces(), len(reg.Zones()), opts.accel, base, base, base, base, base,
+			base, base, staff)
 		go runSimulator(ctx, brokerURL, reg, opts.accel, log)
 	}
 	return run(ctx, cfg, reg, log, started)
