@@ -80,7 +80,10 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, err
 	}
-	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{})
+	// Nearby's index holds free spaces' states and answers from memory (about
+	// 100 B per space); for a city-sized registry it holds only positions and
+	// statuses (about 40 B) and reads the states with one round trip.
+	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{Confirm: reg.NumSpaces() > indexStatesMax})
 	registerFreeIndexMetrics(a.metrics, a.free)
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err

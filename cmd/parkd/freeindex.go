@@ -6,6 +6,10 @@ import (
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
+// indexStatesMax is the largest registry whose free spaces' states nearby's
+// index holds in memory (see app.go).
+const indexStatesMax = 250_000
+
 // registerFreeIndexMetrics exposes what nearby's free index does:
 //
 //	parkd_nearby_answers_total{path="index"|"redis"}  nearby queries answered from the index, or by the Redis path

@@ -209,7 +209,7 @@ func (f *FreeIndex) step(ctx context.Context, t *tail) error {
 // build makes a view of the registry as it is now, syncs every zone and
 // then publishes it.
 func (f *FreeIndex) build(ctx context.Context, t *tail) error {
-	v := newFreeView(f.s, f.s.reg.Snapshot(), f.opts.CellM)
+	v := newFreeView(f.s, f.s.reg.Snapshot(), f.opts.CellM, !f.opts.Confirm)
 	pos := make([]string, len(v.zones))
 	all := make([]int, len(v.zones))
 	for i := range all {
@@ -442,7 +442,10 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 			nums = append(nums, int32(n))
 		}
 		if st != "" && st[0] != v.status[n] {
-			v.status[n], v.packed[n] = st[0], ""
+			v.status[n] = st[0]
+			if v.keepStates {
+				v.packed[n] = ""
+			}
 		}
 	}
 	return nums, known

@@ -20,7 +20,7 @@ func (f *FreeIndex) StatusOf(id string) (byte, bool) {
 	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if v.status[n] == 'f' && v.packed[n] == "" && !f.opts.Confirm {
+	if v.keepStates && v.status[n] == 'f' && v.packed[n] == "" {
 		return 0, false // its state is not read yet
 	}
 	return v.status[n], true

@@ -29,6 +29,8 @@ type freeView struct {
 	cells   map[uint64]cellSpan // cell key -> range of order
 	order   []int32             // space numbers sorted by cell
 
+	keepStates bool // hold free spaces' states (not with Confirm)
+
 	mu     sync.RWMutex
 	status []byte   // f, o, u or c; u until heard
 	packed []string // a free space's state as read from Redis (scripts.go), else ""
@@ -47,10 +49,11 @@ type viewZone struct {
 type cellSpan struct{ from, to int32 }
 
 // newFreeView builds the view of reg's spaces, all unknown. cellM is the
-// grid's cell size in metres.
-func newFreeView(s *Store, reg *occupancy.Registry, cellM float64) *freeView {
+// grid's cell size in metres; keepStates says whether to hold the states
+// of free spaces.
+func newFreeView(s *Store, reg *occupancy.Registry, cellM float64, keepStates bool) *freeView {
 	v := &freeView{reg: reg, zoneIdx: map[string]int{}, cellDeg: cellM / metresPerDegree,
-		cells: map[uint64]cellSpan{}}
+		cells: map[uint64]cellSpan{}, keepStates: keepStates}
 	for zi, z := range reg.Zones() {
 		spaces := reg.SpacesInZone(z.ID)
 		vz := viewZone{id: z.ID, typ: z.Type, from: int32(len(v.ids)), stream: s.eventsKey(z.ID),
@@ -69,7 +72,9 @@ func newFreeView(s *Store, reg *occupancy.Registry, cellM float64) *freeView {
 	for i := range v.status {
 		v.status[i] = 'u'
 	}
-	v.packed, v.readMS = make([]string, len(v.ids)), make([]int64, len(v.ids))
+	if keepStates {
+		v.packed, v.readMS = make([]string, len(v.ids)), make([]int64, len(v.ids))
+	}
 	v.buildGrid()
 	return v
 }
@@ -123,6 +128,13 @@ func (v *freeView) setZone(zi int, states map[string]string, readMS int64) {
 // a free space's packed state is kept (it is what nearby shows). A read
 // older than the one the view holds (a refresh overtook it) is dropped.
 func (v *freeView) set(n int32, packed string, readMS int64) {
+	if !v.keepStates {
+		v.status[n] = 'u'
+		if packed != "" {
+			v.status[n] = packed[0]
+		}
+		return
+	}
 	if readMS < v.readMS[n] {
 		return
 	}

@@ -295,8 +295,8 @@ func (s IndexedStore) zoneIDs(zoneID string) []string {
 // through this process. Best effort: on an error the events still come.
 func (f *FreeIndex) refresh(ctx context.Context, ids []string) {
 	v := f.view.Load()
-	if v == nil {
-		return
+	if v == nil || f.opts.Confirm {
+		return // with Confirm, Nearby reads the states from Redis anyway
 	}
 	changed := map[int][]int32{}
 	for _, id := range ids {
