@@ -81,7 +81,7 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 	if r.BatteryMV > 0 {
 		bat = r.BatteryMV
 	}
-	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], k.changes, s.eventsKey(sp.ZoneID)}
+	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], s.eventsKey(sp.ZoneID)}
 	args := make([]any, 0, 15)
 	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), s.opts.Now().UnixMilli(), bat, sp.Lon, sp.Lat)
 	return keys, appendHealthArgs(args, r)

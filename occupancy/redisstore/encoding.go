@@ -8,7 +8,7 @@ import (
 // listpackValueMin is the hash-max-listpack-value and
 // zset-max-listpack-value below which a zone's keys leave the compact
 // encoding in normal use: a packed state with the sensor's health fields is
-// 70 to 90 bytes, a change log entry a space id plus 17 bytes.
+// 70 to 90 bytes, a sorted set member a space id.
 const listpackValueMin = 128
 
 // EncodingWarnings compares Redis's listpack limits (CONFIG GET) with the

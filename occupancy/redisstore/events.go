@@ -190,9 +190,8 @@ func compareStreamIDs(a, b string) int {
 func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
 	num := func(k string) int { n, _ := strconv.Atoi(str(k)); return n }
-	ms, _ := strconv.ParseInt(str("ms"), 10, 64)
 	e := occupancy.Event{ID: m.ID + "@" + zone, Type: occupancy.EventType(str("t")),
-		Time: time.UnixMilli(ms).UTC(), ZoneID: zone, SpaceID: str("s"), Status: str("st")}
+		Time: eventTime(m), ZoneID: zone, SpaceID: str("s"), Status: str("st")}
 	if d := str("d"); d != "" && json.Valid([]byte(d)) {
 		e.Data = json.RawMessage(d)
 	}
@@ -206,6 +205,20 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 		Occupied: num("o"), Unknown: num("u"), Closed: num("c")}, Level: str("l")})
 	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
 	return []occupancy.Event{e, z}
+}
+
+// eventTime is when a stream entry's event happened: its ms field, or the
+// time of its id when it has none.
+func eventTime(m redis.XMessage) time.Time {
+	v, _ := m.Values["ms"].(string)
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		ms, err = strconv.ParseInt(m.ID[:max(strings.IndexByte(m.ID, '-'), 0)], 10, 64)
+	}
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }
 
 // ZoneEventData is the Data of a zone event: the zone's counts and level

@@ -2,9 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,11 +12,16 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
-// changeWindow is how far back the change log (pk:{Z}:chg) reaches. The
-// apply script trims older entries on about one logged change in 16; reads
-// count only entries inside the window, so a zone may keep some stale
-// entries that nothing counts.
+// changeWindow is how far back a sensor's changes are counted. The events
+// of the zone's stream (events.go) are the record: each status change the
+// apply script makes appends a space event with the new status (f or o), and
+// the streams keep at least this window.
 const changeWindow = time.Hour
+
+// clockSkew is how far the clocks of Redis (which stamps the stream ids) and
+// of this process may differ: the read of a zone's last hour starts this much
+// earlier and the events' own times decide.
+const clockSkew = time.Minute
 
 // SensorHealth returns the sensors of a zone, or of every zone when zoneID
 // is "", in space ID order: each space's state and how many times its
@@ -47,30 +52,52 @@ func (s *Store) SensorHealth(ctx context.Context, zoneID string) ([]occupancy.Se
 	return out, nil
 }
 
-// changesLastHour counts the logged status changes of the zones of spaces
-// within changeWindow, by space id.
+// changesLastHour counts the occupancy changes (to free or occupied, made by
+// the apply script) of the zones of spaces within changeWindow, by space id,
+// from the zones' event streams. Sweeps (to unknown) and closures are not
+// occupancy changes. One XRANGE per zone, pipelined.
 func (s *Store) changesLastHour(ctx context.Context, spaces []occupancy.Space) (map[string]int, error) {
-	zones := map[string]*redis.StringSliceCmd{}
-	from := strconv.FormatInt(s.opts.Now().Add(-changeWindow).UnixMilli(), 10)
+	now := s.opts.Now()
+	since := now.Add(-changeWindow)
+	// Stream ids carry Redis's time; with an injected clock behind or ahead of
+	// it, start early enough to see the window, and filter by event time below.
+	from := strconv.FormatInt(min(now.UnixMilli(), time.Now().UnixMilli())-(changeWindow+clockSkew).Milliseconds(), 10)
+	zones := map[string]*redis.XMessageSliceCmd{}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, sp := range spaces {
 			if _, ok := zones[sp.ZoneID]; !ok {
-				zones[sp.ZoneID] = p.ZRangeByScore(ctx, s.zones[sp.ZoneID].changes,
-					&redis.ZRangeBy{Min: from, Max: "+inf"})
+				zones[sp.ZoneID] = p.XRange(ctx, s.eventsKey(sp.ZoneID), from, "+")
 			}
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis store: read state changes: %w", err)
 	}
 	n := map[string]int{}
 	for _, cmd := range zones {
 		for _, m := range cmd.Val() {
-			if id, _, ok := strings.Cut(m, "|"); ok {
+			if id, ok := occupancyChange(m, since); ok {
 				n[id]++
 			}
 		}
 	}
 	return n, nil
+}
+
+// occupancyChange returns the space of a stream entry that records an
+// occupancy change at or after since: a space event whose status is the
+// apply script's f or o (publishStates writes words, the sweeper u).
+func occupancyChange(m redis.XMessage, since time.Time) (string, bool) {
+	if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
+		return "", false
+	}
+	if st, _ := m.Values["st"].(string); st != "f" && st != "o" {
+		return "", false
+	}
+	if eventTime(m).Before(since) {
+		return "", false
+	}
+	id, _ := m.Values["s"].(string)
+	return id, id != ""
 }

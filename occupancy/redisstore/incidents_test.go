@@ -285,3 +285,37 @@ func TestConcurrentDetectorsOpenOneIncident(t *testing.T) {
 		t.Fatalf("4 concurrent detectors opened %d incidents, want 1", total)
 	}
 }
+
+// TestSensorHealthCountsOnlyOccupancyChanges checks that the changes read
+// from the event stream are the apply script's free/occupied flips: a sweep
+// to unknown, a closure and its reopening are none; and that Init drops the
+// change log older versions kept.
+func TestSensorHealthCountsOnlyOccupancyChanges(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		if err := rdb.ZAdd(ctx, "pk:{A}:chg", redis.Z{Score: 1, Member: "A-1|1"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{now: t0}
+		s := newStore(t, rdb, clk)
+		if n, err := rdb.Exists(ctx, "pk:{A}:chg").Result(); err != nil || n != 0 {
+			t.Fatalf("old change log after Init: exists %d, %v; want gone", n, err)
+		}
+		mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)  // unknown -> occupied: 1
+		mustApply(t, s, reading("S1", false, t0, 2), occupancy.ResultApplied) // -> free: 2
+		mustApply(t, s, reading("S1", false, t0, 3), occupancy.ResultApplied) // same status: no change
+		if _, err := s.CloseSpace(ctx, "A-1", occupancy.Closure{Reason: "works"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.OpenSpace(ctx, "A-1"); err != nil {
+			t.Fatal(err)
+		}
+		clk.now = t0.Add(40 * time.Minute) // silent past OfflineAfter: swept to unknown
+		if n, err := s.Sweep(ctx); err != nil || n != 1 {
+			t.Fatalf("Sweep = %d, %v; want 1", n, err)
+		}
+		if h := healthOf(t, s, "A", "A-1"); h.ChangesLastHour != 2 {
+			t.Errorf("A-1 changes: %d, want 2 (sweep and closure are no occupancy change)", h.ChangesLastHour)
+		}
+	})
+}

@@ -62,20 +62,19 @@ end
 // applyScript applies one reading under the contract's ordering rule.
 //
 // KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
-// the space's kind, 5 change log zset (space|ts_us -> now_ms, trimmed to the
-// last hour: see health.go), 6 the zone's event stream (events.go: a status
-// change appends its space event with the zone's counters). ARGV: 1 space id, 2 occupied (1|0), 3 ts_us, 4 seq,
-// 5 ts_ms, 6 now_ms, 7 battery_mv (” if not reported), 8 lon, 9 lat,
-// 10-14 temp_c, firmware, reset_cause, rssi, snr (” if not reported),
-// 15 the event stream's cap (XADD MAXLEN ~).
+// the space's kind, 5 the zone's event stream (events.go: a status change
+// appends its space event with the zone's counters; health.go counts a
+// space's changes in the last hour from these events). ARGV: 1 space id,
+// 2 occupied (1|0), 3 ts_us, 4 seq, 5 ts_ms, 6 now_ms, 7 battery_mv (” if
+// not reported), 8 lon, 9 lat, 10-14 temp_c, firmware, reset_cause, rssi,
+// snr (” if not reported), 15 the event stream's cap (XADD MAXLEN ~).
 // Returns applied, duplicate or stale.
 //
 // It is the hot path of the ingest, so a change of status costs few
 // commands: shift reads the zone's counters once, moves the space, sets
 // updated and the level in one HSET, and hands the counters to the event
 // (the same effect as move, with one HMGET and one HSET instead of two
-// HINCRBY, two HSET and two HMGET); the change log is trimmed on one change
-// in 16 (by now_ms), which is enough as its readers count by score.
+// HINCRBY, two HSET and two HMGET).
 var applyScript = redis.NewScript(luaCommon + `
 local pos = {f = 2, o = 3, u = 4, c = 5}
 local function shift(counters, from, to, now)
@@ -120,12 +119,7 @@ end
 if nst ~= st then
   t[3] = ARGV[5]
   local n, level = shift(KEYS[2], st, nst, ARGV[6])
-  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1] .. '|' .. ARGV[3])
-  local now = tonumber(ARGV[6])
-  if now % 16 == 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. string.format('%d', now - 3600000))
-  end
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[15], '*', 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[15], '*', 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
     'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5], 'l', level)
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])

@@ -8,7 +8,7 @@
 //	pk:{Z}:c          hash: total, free, occupied, unknown, closed, updated
 //	pk:{Z}:seen       zset: space id -> last seen (ms), for the sweeper
 //	pk:{Z}:free:KIND  geo set of the zone's free spaces of one kind
-//	pk:{Z}:chg        zset: "space|ts_us" -> when its status changed (ms), last hour
+//	pk:{Z}:ev         stream of the zone's events (events.go), about the last hour
 //	pk:{Z}:inc        hash: incident id -> incident JSON
 //	pk:{Z}:inc:active hash: "type|space" -> id of the incident of a condition that holds
 //	pk:rejected       stream of rejected messages (capped)
@@ -82,7 +82,6 @@ func (o *Options) ensureDefaults() {
 // zoneKeys are the keys of one zone, built once.
 type zoneKeys struct {
 	states, counters, seen string
-	changes                string // zset of recent status changes: health.go
 	incidents, active      string // incidents by id, and open conditions: incidents.go
 	free                   map[occupancy.Kind]string
 	freeAll                []string // the free sets of every kind, in occupancy.Kinds order
@@ -115,7 +114,7 @@ func New(opts Options) (*Store, error) {
 func (s *Store) keysFor(zoneID string) *zoneKeys {
 	base := s.opts.Prefix + ":{" + zoneID + "}:"
 	k := &zoneKeys{states: base + "s", counters: base + "c", seen: base + "seen",
-		changes: base + "chg", incidents: base + "inc", active: base + "inc:active",
+		incidents: base + "inc", active: base + "inc:active",
 		free: map[occupancy.Kind]string{}}
 	for _, kind := range occupancy.Kinds {
 		k.free[kind] = base + "free:" + string(kind)
@@ -151,7 +150,26 @@ func (s *Store) Init(ctx context.Context) error {
 	if err := s.initLevels(ctx); err != nil {
 		return err
 	}
+	if err := s.dropChangeLogs(ctx); err != nil {
+		return err
+	}
 	s.opts.Logger.Info("store ready", "zones", len(s.zones), "spaces", s.reg.NumSpaces(), "new_spaces", added)
+	return nil
+}
+
+// dropChangeLogs deletes the change logs (pk:{Z}:chg) that versions before
+// the event streams served as the record of changes kept: nothing reads or
+// writes them now.
+func (s *Store) dropChangeLogs(ctx context.Context) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, z := range s.reg.Zones() {
+			p.Unlink(ctx, s.opts.Prefix+":{"+z.ID+"}:chg")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis store: drop old change logs: %w", err)
+	}
 	return nil
 }
 
