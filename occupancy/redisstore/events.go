@@ -16,11 +16,13 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
-// The live feed is one capped Redis stream per zone, pk:{Z}:ev, in the
-// zone's hash slot. The apply script appends a space change to it in the
-// same atomic step that moves the space (so an event exists exactly when the
-// change happened, at no extra round trip); Publish appends the events of Go
-// code (incidents, closures).
+// The live feed is one Redis stream per zone, pk:{Z}:ev, in the zone's hash
+// slot, holding the zone's events of the last eventKeep. The apply script
+// appends a space change to it in the same atomic step that moves the space
+// (so an event exists exactly when the change happened, at no extra round
+// trip), and trims it; Publish appends the events of Go code (incidents,
+// closures), capped by count only: they are few, and the next change of the
+// zone trims them by time.
 //
 // An entry's fields: t type (space, zone, incident), s space id, st status,
 // ms time (Unix ms), d JSON payload; a space change from the apply script
@@ -46,8 +48,28 @@ import (
 // re-reads the other zones' streams.
 const EventResumeWindow = 2 * time.Second
 
-// eventMax caps each zone's stream, approximately (XADD MAXLEN ~).
-const eventMax = 10000
+// eventKeep is how long each zone's stream keeps its events: the window of
+// a sensor's changes (health.go) and of an SSE resume, with a margin. The
+// scripts that append (addEvent, scripts.go) trim what is older by the
+// stream's own clock (XTRIM MINID ~, Redis >= 6.2; miniredis has it), so the
+// memory follows the rate of changes, not a fixed count per zone: 2 860
+// zones of 10 000 entries each would be 2.5 GB at city scale.
+const eventKeep = changeWindow + 10*time.Minute
+
+// eventsPerSpace and eventMin bound a zone's stream by count too, against a
+// storm of changes: eventCap entries, about 10 changes per space and hour.
+// Only a zone above that rate for an hour keeps less than eventKeep (its
+// flapping counts and resumes then reach less far back).
+const (
+	eventsPerSpace = 10
+	eventMin       = 1000
+)
+
+// eventCap is the most entries zoneID's stream keeps (approximately: XADD
+// MAXLEN ~).
+func (s *Store) eventCap(zoneID string) int {
+	return max(eventMin, eventsPerSpace*s.reg.NumSpacesInZone(zoneID))
+}
 
 // eventsKey is zone's stream of events.
 func (s *Store) eventsKey(zoneID string) string {
@@ -69,7 +91,7 @@ func (s *Store) Publish(ctx context.Context, e occupancy.Event) (string, error) 
 	vals := []any{"t", string(e.Type), "s", e.SpaceID, "st", e.Status,
 		"ms", strconv.FormatInt(e.Time.UnixMilli(), 10), "d", string(e.Data)}
 	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.eventsKey(e.ZoneID),
-		MaxLen: eventMax, Approx: true, Values: vals}).Result()
+		MaxLen: int64(s.eventCap(e.ZoneID)), Approx: true, Values: vals}).Result()
 	if err != nil {
 		return "", fmt.Errorf("redis store: publish %s event: %w", e.Type, err)
 	}
@@ -232,9 +254,6 @@ type ZoneEventData struct {
 var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": occupancy.StatusOccupied,
 	"u": occupancy.StatusUnknown, "c": occupancy.StatusClosed}
 
-// eventMaxArg is eventMax as the apply script's argument.
-var eventMaxArg = strconv.Itoa(eventMax)
-
 // publishStates appends a space event with the current status of each of
 // spaces, then a zone event with the zone's counts and level: for changes
 // made outside the apply and sweep scripts (closures). Best effort: the
@@ -255,14 +274,14 @@ func (s *Store) publishStates(ctx context.Context, zoneID string, spaces []occup
 // appendStates XADDs the events of publishStates in one round trip.
 func (s *Store) appendStates(ctx context.Context, zoneID string, states []occupancy.SpaceState, z occupancy.ZoneState) error {
 	ms := strconv.FormatInt(s.opts.Now().UnixMilli(), 10)
-	key := s.eventsKey(zoneID)
+	key, capN := s.eventsKey(zoneID), int64(s.eventCap(zoneID))
 	data, _ := json.Marshal(ZoneEventData{Counts: z.Counts, Level: string(z.Level)})
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, st := range states {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: eventMax, Approx: true,
+			p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: capN, Approx: true,
 				Values: []any{"t", string(occupancy.EventSpace), "s", st.SpaceID, "st", string(st.Status), "ms", ms}})
 		}
-		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: eventMax, Approx: true,
+		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: capN, Approx: true,
 			Values: []any{"t", string(occupancy.EventZone), "ms", ms, "d", string(data)}})
 		return nil
 	})

@@ -148,3 +148,34 @@ func feedLevel(t *testing.T, s *redisstore.Store, space string) string {
 	}
 	return level
 }
+
+// TestEventStreamKeepsTheLastHour checks that a change trims its zone's
+// stream by time: entries older than the window before the new entry go
+// (Redis trims whole nodes of 100 entries, miniredis exactly), the newest
+// stay, whatever the injected clock says.
+func TestEventStreamKeepsTheLastHour(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := newStore(t, rdb, &clock{now: t0})
+		const old = 250 // ids 1-0 .. 250-0: 1970, far older than an hour
+		for i := 1; i <= old; i++ {
+			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: "pk:{A}:ev", ID: fmt.Sprintf("%d-0", i),
+				Values: []any{"t", "space", "s", "A-1", "st", "f"}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)
+		mustApply(t, s, reading("S2", true, t0, 1), occupancy.ResultApplied)
+		left, err := rdb.XRangeN(ctx, "pk:{A}:ev", "-", fmt.Sprintf("%d-0", old), old).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > 100 {
+			t.Errorf("%d of %d entries older than an hour left, want at most a node's 100", len(left), old)
+		}
+		all, err := rdb.XLen(ctx, "pk:{A}:ev").Result()
+		if err != nil || all-int64(len(left)) != 2 {
+			t.Errorf("stream has %d entries, %d old: %v; want the 2 new ones kept", all, len(left), err)
+		}
+	})
+}

@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // A space's state is one field of its zone's hash, packed as
 //
@@ -22,7 +26,18 @@ import "github.com/redis/go-redis/v9"
 // zone's level with hysteresis from the counters and the previous level
 // (level.go; occupancy.NextLevel is the same rule in Go): levelOf is that
 // rule, nil when the zone has no thresholds (lv).
-const luaCommon = `
+//
+// addEvent appends an entry to a zone's event stream, capped at cap entries
+// (approximately), and trims the entries older than eventKeep before it by
+// the stream's own clock (the new id's time), so the stream holds the last
+// eventKeep whatever the injected clock says (events.go).
+var luaCommon = `
+local function addEvent(key, cap, ...)
+  local id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', ...)
+  local ms = tonumber(string.match(id, '^(%d+)'))
+  redis.call('XTRIM', key, 'MINID', '~', string.format('%d', ms - ` + strconv.FormatInt(eventKeep.Milliseconds(), 10) + `))
+  return id
+end
 local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
 local function parse(v)
   local t, i = {}, 1
@@ -67,7 +82,7 @@ end
 // space's changes in the last hour from these events). ARGV: 1 space id,
 // 2 occupied (1|0), 3 ts_us, 4 seq, 5 ts_ms, 6 now_ms, 7 battery_mv (” if
 // not reported), 8 lon, 9 lat, 10-14 temp_c, firmware, reset_cause, rssi,
-// snr (” if not reported), 15 the event stream's cap (XADD MAXLEN ~).
+// snr (” if not reported), 15 the event stream's cap (eventCap).
 // Returns applied, duplicate or stale.
 //
 // It is the hot path of the ingest, so a change of status costs few
@@ -119,7 +134,7 @@ end
 if nst ~= st then
   t[3] = ARGV[5]
   local n, level = shift(KEYS[2], st, nst, ARGV[6])
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[15], '*', 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
+  addEvent(KEYS[5], ARGV[15], 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
     'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5], 'l', level)
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
@@ -143,7 +158,7 @@ return 'applied'
 // stream (each space marked unknown is a space event, events.go), 5.. the
 // zone's free geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before
 // it is silent), 2 now_ms, 3 most spaces to handle in this call, 4 the event
-// stream's cap. Returns how many spaces it marked unknown.
+// stream's cap (eventCap). Returns how many spaces it marked unknown.
 var sweepScript = redis.NewScript(luaCommon + `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local n = 0
@@ -156,7 +171,7 @@ for _, id in ipairs(ids) do
       move(KEYS[2], t[1], 'u', ARGV[2])
       for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
       local c = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
-      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 't', 'space', 's', id, 'st', 'u', 'ms', ARGV[2],
+      addEvent(KEYS[4], ARGV[4], 't', 'space', 's', id, 'st', 'u', 'ms', ARGV[2],
         'n', c[1], 'f', c[2], 'o', c[3], 'u', c[4], 'c', c[5], 'l', c[6] or '')
       t[1], t[3] = 'u', ARGV[2]
       redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
