@@ -15,6 +15,7 @@ import (
 // Running it again with the same reading is harmless, so a retry after a lost
 // reply is safe.
 func (s *Store) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+	defer lockRegistry()() // a registry reload waits for this apply (reload.go)
 	sp, ok := s.reg.SpaceBySensor(r.SensorID)
 	if !ok {
 		return occupancy.ResultUnknownSensor, nil
@@ -33,6 +34,7 @@ func (s *Store) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Resul
 func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
 	results, errs := make([]occupancy.Result, len(rs)), make([]error, len(rs))
 	cmds := make([]*redis.Cmd, len(rs))
+	unlock := lockRegistry() // a registry reload waits for the batch (reload.go)
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, r := range rs {
 			sp, ok := s.reg.SpaceBySensor(r.SensorID)
@@ -45,6 +47,7 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 		}
 		return nil
 	})
+	unlock() // before the fallback: Apply locks on its own
 	reloaded := false
 	for i, cmd := range cmds {
 		if cmd == nil {

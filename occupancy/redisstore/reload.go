@@ -36,10 +36,30 @@ type ReloadReport struct {
 // reloadMu serialises reloads of any Store in the process.
 var reloadMu sync.Mutex
 
-// retireGrace is how long after retiring removed spaces Reload retires them
-// again: a reading of a removed sensor that ingest had looked up in the old
-// registry before the swap, and that Redis runs after the first pass,
-// re-creates the space's state; every apply attempt gives up within 2 s.
+// registryMu orders applies around a registry swap. Apply and ApplyBatch
+// hold it for reading from the moment they look a sensor up in the registry
+// until Redis has answered (lockRegistry); Reload holds it for writing while
+// it replaces the registry. So once the swap is done, every apply that used
+// the old registry has run in Redis, before Reload's retire and reindex
+// passes: none can put a space back in its old kind's free set or re-create
+// a removed space behind them. It is process-wide like reloadMu (one Store
+// per process in parkd; a reload waits at most for the applies in flight).
+var registryMu sync.RWMutex
+
+// lockRegistry holds the registry for an apply (registryMu) and returns the
+// function that releases it.
+func lockRegistry() func() {
+	registryMu.RLock()
+	return registryMu.RUnlock
+}
+
+// retireGrace is how long after its first pass Reload retires the removed
+// spaces and re-indexes the changed ones again. registryMu makes the first
+// pass enough for the applies of this process that Redis answered; the
+// second pass is for one whose caller gave up waiting (a context deadline;
+// every apply attempt gives up within 2 s) while its script was still on
+// the way to Redis: run after the first pass, it can re-create a removed
+// space or put a changed one in its old kind's free set.
 var retireGrace = 2500 * time.Millisecond
 
 // Reload makes next the store's registry: it replaces the Registry the
@@ -59,22 +79,21 @@ func (s *Store) Reload(ctx context.Context, next *occupancy.Registry) (ReloadRep
 		return ReloadReport{}, err
 	}
 	rep := diffRegistries(cur, next)
+	registryMu.Lock() // waits for the applies that looked up cur
 	s.reg.Replace(next)
+	registryMu.Unlock()
 	if err := s.Init(ctx); err != nil {
 		return rep, fmt.Errorf("redis store: reload: %w", err)
 	}
-	if err := s.retire(ctx, cur, rep.Removed); err != nil {
+	if err := s.repairReloaded(ctx, cur, rep); err != nil {
 		return rep, err
 	}
-	if err := s.reindex(ctx, rep.Changed); err != nil {
-		return rep, err
-	}
-	if len(rep.Removed) > 0 {
+	if len(rep.Removed)+len(rep.Changed) > 0 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(retireGrace):
 		}
-		if err := s.retire(context.WithoutCancel(ctx), cur, rep.Removed); err != nil {
+		if err := s.repairReloaded(context.WithoutCancel(ctx), cur, rep); err != nil {
 			return rep, err
 		}
 	}
@@ -131,6 +150,16 @@ func diffRegistries(cur, next *occupancy.Registry) ReloadReport {
 	return rep
 }
 
+// repairReloaded retires the spaces rep removed from old and re-indexes the
+// ones it changed. Both steps derive the result from the stored state and
+// the current registry only, so running them again is harmless.
+func (s *Store) repairReloaded(ctx context.Context, old *occupancy.Registry, rep ReloadReport) error {
+	if err := s.retire(ctx, old, rep.Removed); err != nil {
+		return err
+	}
+	return s.reindex(ctx, rep.Changed)
+}
+
 // retire removes the given spaces, as placed in the registry old, from
 // their zones' state.
 func (s *Store) retire(ctx context.Context, old *occupancy.Registry, ids []string) error {
@@ -150,8 +179,9 @@ func (s *Store) retire(ctx context.Context, old *occupancy.Registry, ids []strin
 	return nil
 }
 
-// reindex moves changed spaces that are free to their (new) kind's free
-// index at their (new) position.
+// reindex re-derives the free-index membership of changed spaces from
+// their stored state: each is taken out of every free set of its zone and,
+// if free, put in its (new) kind's set at its (new) position.
 func (s *Store) reindex(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		sp, ok := s.reg.Space(id)
@@ -188,13 +218,17 @@ end
 return n
 `)
 
-// reindexScript puts a free space in its kind's free set at its position
-// and takes it out of the others. KEYS: 1 states hash, 2 the free set of
-// its kind, 3.. every free set of the zone. ARGV: 1 space id, 2 lon, 3 lat.
+// reindexScript takes a space out of every free set of its zone and, if it
+// is free, puts it in its kind's set at its position. A space that is not
+// free is taken out too: an apply that used the old registry may have left
+// it in its old kind's set (it removes a space only from the set of the kind
+// it was given). KEYS: 1 states hash, 2 the free set of its kind, 3.. every
+// free set of the zone. ARGV: 1 space id, 2 lon, 3 lat. Returns 1 if the
+// space is free.
 var reindexScript = redis.NewScript(luaCommon + `
+for i = 3, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur or parse(cur)[1] ~= 'f' then return 0 end
-for i = 3, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
 return 1
 `)
