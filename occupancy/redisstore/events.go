@@ -25,11 +25,15 @@ import (
 // zone trims them by time.
 //
 // An entry's fields: t type (space, zone, incident), s space id, st status,
-// ms time (Unix ms), d JSON payload; a space change from the apply script
-// also carries the zone's counters and level after the change: n total,
-// f free, o occupied, u unknown, c closed, l level, and is read as two
-// events, the space's and the zone's (Data a ZoneEventData), with the same
-// id. The sweeper's scripts append the same for each space it marks unknown.
+// ms time (Unix ms; when absent, the time of the entry's id), d JSON
+// payload; a space change from the apply script also carries the zone's
+// counters and level after the change: n total, f free, o occupied,
+// c closed (unknown is total minus these), l level as a letter (s, a, f, u,
+// c: levelNames), and is read as two events, the space's and the zone's
+// (Data a ZoneEventData), with the same id. The sweeper's scripts append the
+// same for each space it marks unknown. The scripts leave ms out when their
+// clock agrees with Redis's, so a change costs about 60 bytes for the hour
+// its stream keeps it (spaceEvent, scripts.go).
 //
 // Event ids are "STREAMID@ZONE" (e.g. 1764110000000-3@Z01). A reader keeps
 // one position per zone; a client resuming with Last-Event-ID gets, in its
@@ -223,8 +227,15 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if _, ok := m.Values["n"]; !ok {
 		return []occupancy.Event{e}
 	}
-	counts, _ := json.Marshal(ZoneEventData{Counts: occupancy.Counts{Total: num("n"), Free: num("f"),
-		Occupied: num("o"), Unknown: num("u"), Closed: num("c")}, Level: str("l")})
+	cs := occupancy.Counts{Total: num("n"), Free: num("f"), Occupied: num("o"), Unknown: num("u"), Closed: num("c")}
+	if _, ok := m.Values["u"]; !ok {
+		cs.Unknown = cs.Total - cs.Free - cs.Occupied - cs.Closed
+	}
+	level := str("l")
+	if l, ok := levelNames[level]; ok {
+		level = string(l)
+	}
+	counts, _ := json.Marshal(ZoneEventData{Counts: cs, Level: level})
 	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
 	return []occupancy.Event{e, z}
 }
@@ -249,6 +260,11 @@ type ZoneEventData struct {
 	occupancy.Counts
 	Level string `json:"level,omitempty"`
 }
+
+// levelNames are the levels of the letters a space change's entry carries
+// (lvCodes in scripts.go).
+var levelNames = map[string]occupancy.Level{"s": occupancy.LevelSpacesAvailable, "a": occupancy.LevelAlmostFull,
+	"f": occupancy.LevelFull, "u": occupancy.LevelUnknown, "c": occupancy.LevelClosed}
 
 // statusNames are the statuses of the packed state's letters.
 var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": occupancy.StatusOccupied,

@@ -179,3 +179,47 @@ func TestEventStreamKeepsTheLastHour(t *testing.T) {
 		}
 	})
 }
+
+// TestSpaceEventEntryIsSlim checks the entry of a change when the store's
+// clock is Redis's: no ms (the id says when), no unknown count, the level as
+// a letter; and that it still reads as the space's and the zone's events
+// with the right time, counts and level, and counts as a change.
+func TestSpaceEventEntryIsSlim(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		now := time.Now()
+		s := newStore(t, rdb, &clock{now: now})
+		mustApply(t, s, reading("S5", true, now, 1), occupancy.ResultApplied)
+		msgs, err := rdb.XRange(ctx, "pk:{B}:ev", "-", "+").Result()
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("zone B stream: %v, %v; want one entry", msgs, err)
+		}
+		zb, err := s.Zone(ctx, "B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"t": "space", "s": "B-1", "st": "o", "n": "2", "f": "0", "o": "1", "c": "0",
+			"l": string(zb.Level[:1])}
+		if fmt.Sprint(msgs[0].Values) != fmt.Sprint(want) {
+			t.Errorf("entry %v\nwant  %v", msgs[0].Values, want)
+		}
+		c, err := s.EventsAfter("0-1@B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.ReadEvents(ctx, c, 10)
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("events %v, %v; want the space's and the zone's", evs, err)
+		}
+		if d := evs[0].Time.Sub(now); d < -time.Second || d > time.Second {
+			t.Errorf("event time %v, want about %v", evs[0].Time, now)
+		}
+		var zd redisstore.ZoneEventData
+		if err := json.Unmarshal(evs[1].Data, &zd); err != nil || zd.Unknown != 1 || zd.Total != 2 || zd.Level != string(zb.Level) {
+			t.Errorf("zone event %s (%v), want total 2 unknown 1 level %s", evs[1].Data, err, zb.Level)
+		}
+		if h := healthOf(t, s, "B", "B-1"); h.ChangesLastHour != 1 {
+			t.Errorf("B-1 changes %d, want 1", h.ChangesLastHour)
+		}
+	})
+}

@@ -27,11 +27,28 @@ import (
 // (level.go; occupancy.NextLevel is the same rule in Go): levelOf is that
 // rule, nil when the zone has no thresholds (lv).
 //
+// spaceEvent is the entry of a space's change of status st at now (ms),
+// with the zone's counters c (total, free, occupied, unknown, closed, level):
+// the fields events.go reads, kept small as a zone's stream holds an hour of
+// changes. ms is left out when now is Redis's time (within 1 s): the entry's
+// id says when. The unknown count is left out (total minus the others) and
+// the level is one letter (lvCodes; decodeEvent spells it out).
+//
 // addEvent appends an entry to a zone's event stream, capped at cap entries
 // (approximately), and trims the entries older than eventKeep before it by
 // the stream's own clock (the new id's time), so the stream holds the last
 // eventKeep whatever the injected clock says (events.go).
 var luaCommon = `
+local lvCodes = {spacesAvailable = 's', almostFull = 'a', full = 'f', unknown = 'u', closed = 'c'}
+local function spaceEvent(id, st, now, c)
+  local ev = {'t', 'space', 's', id, 'st', st, 'n', c[1], 'f', c[2], 'o', c[3], 'c', c[5], 'l', lvCodes[c[6]] or c[6] or ''}
+  local tm = redis.call('TIME')
+  if math.abs(tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000) - tonumber(now)) >= 1000 then
+    ev[#ev + 1] = 'ms'
+    ev[#ev + 1] = now
+  end
+  return ev
+end
 local function addEvent(key, cap, ...)
   local id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', ...)
   local ms = tonumber(string.match(id, '^(%d+)'))
@@ -134,8 +151,8 @@ end
 if nst ~= st then
   t[3] = ARGV[5]
   local n, level = shift(KEYS[2], st, nst, ARGV[6])
-  addEvent(KEYS[5], ARGV[15], 't', 'space', 's', ARGV[1], 'st', nst, 'ms', ARGV[6],
-    'n', n[1], 'f', n[2], 'o', n[3], 'u', n[4], 'c', n[5], 'l', level)
+  n[6] = level
+  addEvent(KEYS[5], ARGV[15], unpack(spaceEvent(ARGV[1], nst, ARGV[6], n)))
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
   elseif st == 'f' then
@@ -171,8 +188,7 @@ for _, id in ipairs(ids) do
       move(KEYS[2], t[1], 'u', ARGV[2])
       for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
       local c = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
-      addEvent(KEYS[4], ARGV[4], 't', 'space', 's', id, 'st', 'u', 'ms', ARGV[2],
-        'n', c[1], 'f', c[2], 'o', c[3], 'u', c[4], 'c', c[5], 'l', c[6] or '')
+      addEvent(KEYS[4], ARGV[4], unpack(spaceEvent(id, 'u', ARGV[2], c)))
       t[1], t[3] = 'u', ARGV[2]
       redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
       n = n + 1
