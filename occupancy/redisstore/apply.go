@@ -85,16 +85,16 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 		bat = r.BatteryMV
 	}
 	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], s.eventsKey(sp.ZoneID)}
-	args := make([]any, 0, 15)
-	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), s.opts.Now().UnixMilli(), bat, sp.Lon, sp.Lat)
-	return keys, appendHealthArgs(args, r, s.eventCap(sp.ZoneID))
+	args := make([]any, 0, 16)
+	now := s.opts.Now()
+	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), now.UnixMilli(), bat, sp.Lon, sp.Lat)
+	return keys, append(appendHealthArgs(args, r), s.eventCap(sp.ZoneID), eventMS(now))
 }
 
 // appendHealthArgs appends the health arguments of applyScript: temp_c,
 // firmware, reset_cause, rssi, snr ("" for what the reading does not
-// report), then the event stream's cap. The reading has passed Validate,
-// so the strings hold no '|'.
-func appendHealthArgs(args []any, r occupancy.Reading, evCap int) []any {
+// report). The reading has passed Validate, so the strings hold no '|'.
+func appendHealthArgs(args []any, r occupancy.Reading) []any {
 	opt := func(v *float64) any {
 		if v == nil {
 			return ""
@@ -105,5 +105,5 @@ func appendHealthArgs(args []any, r occupancy.Reading, evCap int) []any {
 	if r.RSSI != nil {
 		rssi = *r.RSSI
 	}
-	return append(args, opt(r.TempC), r.Firmware, r.ResetCause, rssi, opt(r.SNR), evCap)
+	return append(args, opt(r.TempC), r.Firmware, r.ResetCause, rssi, opt(r.SNR))
 }

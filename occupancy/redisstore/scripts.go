@@ -27,31 +27,33 @@ import (
 // (level.go; occupancy.NextLevel is the same rule in Go): levelOf is that
 // rule, nil when the zone has no thresholds (lv).
 //
-// spaceEvent is the entry of a space's change of status st at now (ms),
-// with the zone's counters c (total, free, occupied, unknown, closed, level):
-// the fields events.go reads, kept small as a zone's stream holds an hour of
-// changes. ms is left out when now is Redis's time (within 1 s): the entry's
-// id says when. The unknown count is left out (total minus the others) and
-// the level is one letter (lvCodes; decodeEvent spells it out).
+// spaceEvent is the entry of a space's change of status st, at ms (Unix ms,
+// or empty when the entry's id says when: eventMS), with the zone's counters c
+// (total, free, occupied, unknown, closed, level): the fields events.go
+// reads, kept small as a zone's stream holds an hour of changes. The unknown
+// count is left out (total minus the others) and the level is one letter
+// (lvCodes; decodeEvent spells it out).
 //
 // addEvent appends an entry to a zone's event stream, capped at cap entries
-// (approximately), and trims the entries older than eventKeep before it by
-// the stream's own clock (the new id's time), so the stream holds the last
-// eventKeep whatever the injected clock says (events.go).
+// (approximately), and on one entry in 16 (by the new id's time) trims the
+// entries older than eventKeep before it, by the stream's own clock, so the
+// stream holds the last eventKeep whatever the injected clock says
+// (events.go). Trimming is approximate anyway (whole listpack nodes), and
+// the readers of a window filter by time.
 var luaCommon = `
 local lvCodes = {spacesAvailable = 's', almostFull = 'a', full = 'f', unknown = 'u', closed = 'c'}
-local function spaceEvent(id, st, now, c)
+local function spaceEvent(id, st, ms, c)
   local ev = {'t', 'space', 's', id, 'st', st, 'n', c[1], 'f', c[2], 'o', c[3], 'c', c[5], 'l', lvCodes[c[6]] or c[6] or ''}
-  local tm = redis.call('TIME')
-  if math.abs(tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000) - tonumber(now)) >= 1000 then
+  if ms ~= '' then
     ev[#ev + 1] = 'ms'
-    ev[#ev + 1] = now
+    ev[#ev + 1] = ms
   end
   return ev
 end
 local function addEvent(key, cap, ...)
   local id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', ...)
   local ms = tonumber(string.match(id, '^(%d+)'))
+  if ms % 16 ~= 0 then return id end
   redis.call('XTRIM', key, 'MINID', '~', string.format('%d', ms - ` + strconv.FormatInt(eventKeep.Milliseconds(), 10) + `))
   return id
 end
@@ -99,7 +101,8 @@ end
 // space's changes in the last hour from these events). ARGV: 1 space id,
 // 2 occupied (1|0), 3 ts_us, 4 seq, 5 ts_ms, 6 now_ms, 7 battery_mv (” if
 // not reported), 8 lon, 9 lat, 10-14 temp_c, firmware, reset_cause, rssi,
-// snr (” if not reported), 15 the event stream's cap (eventCap).
+// snr (” if not reported), 15 the event stream's cap (eventCap), 16 the
+// event's ms (empty when its id says when: eventMS).
 // Returns applied, duplicate or stale.
 //
 // It is the hot path of the ingest, so a change of status costs few
@@ -152,7 +155,7 @@ if nst ~= st then
   t[3] = ARGV[5]
   local n, level = shift(KEYS[2], st, nst, ARGV[6])
   n[6] = level
-  addEvent(KEYS[5], ARGV[15], unpack(spaceEvent(ARGV[1], nst, ARGV[6], n)))
+  addEvent(KEYS[5], ARGV[15], unpack(spaceEvent(ARGV[1], nst, ARGV[16], n)))
   if nst == 'f' then
     redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
   elseif st == 'f' then
@@ -175,7 +178,7 @@ return 'applied'
 // stream (each space marked unknown is a space event, events.go), 5.. the
 // zone's free geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before
 // it is silent), 2 now_ms, 3 most spaces to handle in this call, 4 the event
-// stream's cap (eventCap). Returns how many spaces it marked unknown.
+// stream's cap (eventCap), 5 the events' ms (eventMS). Returns how many spaces it marked unknown.
 var sweepScript = redis.NewScript(luaCommon + `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local n = 0
@@ -188,7 +191,7 @@ for _, id in ipairs(ids) do
       move(KEYS[2], t[1], 'u', ARGV[2])
       for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
       local c = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
-      addEvent(KEYS[4], ARGV[4], unpack(spaceEvent(id, 'u', ARGV[2], c)))
+      addEvent(KEYS[4], ARGV[4], unpack(spaceEvent(id, 'u', ARGV[5], c)))
       t[1], t[3] = 'u', ARGV[2]
       redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
       n = n + 1

@@ -207,7 +207,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 		k := s.zones[z.ID]
 		keys := append([]string{k.states, k.counters, k.seen, s.eventsKey(z.ID)}, k.freeAll...)
 		for {
-			res, err := sweepScript.Run(ctx, s.rdb, keys, cutoff, nowMS, sweepBatch, s.eventCap(z.ID)).Int64Slice()
+			res, err := sweepScript.Run(ctx, s.rdb, keys, cutoff, nowMS, sweepBatch, s.eventCap(z.ID), eventMS(now)).Int64Slice()
 			if err != nil {
 				return total, fmt.Errorf("redis store: sweep zone %s: %w", z.ID, err)
 			}
