@@ -286,36 +286,19 @@ var levelNames = map[string]occupancy.Level{"s": occupancy.LevelSpacesAvailable,
 var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": occupancy.StatusOccupied,
 	"u": occupancy.StatusUnknown, "c": occupancy.StatusClosed}
 
-// publishStates appends a space event with the current status of each of
-// spaces, then a zone event with the zone's counts and level: for changes
-// made outside the apply and sweep scripts (closures). Best effort: the
-// change is stored already, so a failure is logged, not returned.
-func (s *Store) publishStates(ctx context.Context, zoneID string, spaces []occupancy.Space) {
-	states, err := s.States(ctx, spaces)
+// publishZone appends a zone event with the zone's counts and level after a
+// closure or reopening; the closure script has appended the space events
+// itself, in the same step as the change. Best effort: the change and its
+// space events are stored already, so a failure is logged, not returned (a
+// client reading the zone's counters sees them at the zone's next change).
+func (s *Store) publishZone(ctx context.Context, zoneID string) {
+	z, err := s.Zone(ctx, zoneID)
 	if err == nil {
-		var z occupancy.ZoneState
-		if z, err = s.Zone(ctx, zoneID); err == nil {
-			err = s.appendStates(ctx, zoneID, states, z)
-		}
+		data, _ := json.Marshal(ZoneEventData{Counts: z.Counts, Level: string(z.Level)})
+		err = s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.eventsKey(zoneID), MaxLen: int64(s.eventCap(zoneID)), Approx: true,
+			Values: []any{"t", string(occupancy.EventZone), "ms", strconv.FormatInt(s.opts.Now().UnixMilli(), 10), "d", string(data)}}).Err()
 	}
 	if err != nil {
-		s.opts.Logger.Warn("live feed: events of a closure not published", "zone", zoneID, "err", err)
+		s.opts.Logger.Warn("live feed: zone event of a closure not published", "zone", zoneID, "err", err)
 	}
-}
-
-// appendStates XADDs the events of publishStates in one round trip.
-func (s *Store) appendStates(ctx context.Context, zoneID string, states []occupancy.SpaceState, z occupancy.ZoneState) error {
-	ms := strconv.FormatInt(s.opts.Now().UnixMilli(), 10)
-	key, capN := s.eventsKey(zoneID), int64(s.eventCap(zoneID))
-	data, _ := json.Marshal(ZoneEventData{Counts: z.Counts, Level: string(z.Level)})
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, st := range states {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: capN, Approx: true,
-				Values: []any{"t", string(occupancy.EventSpace), "s", st.SpaceID, "st", string(st.Status), "ms", ms}})
-		}
-		p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: capN, Approx: true,
-			Values: []any{"t", string(occupancy.EventZone), "ms", ms, "d", string(data)}})
-		return nil
-	})
-	return err
 }

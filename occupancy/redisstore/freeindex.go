@@ -431,7 +431,7 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 			continue
 		}
 		id, _ := m.Values["s"].(string)
-		st, _ := m.Values["st"].(string) // a letter from the scripts, a word from publishStates
+		st, _ := m.Values["st"].(string) // a letter from the apply and sweep scripts, a word from the closure script
 		n, ok := v.find(zi, id)
 		if !ok {
 			known = false

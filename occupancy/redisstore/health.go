@@ -87,7 +87,7 @@ func (s *Store) changesLastHour(ctx context.Context, spaces []occupancy.Space) (
 
 // occupancyChange returns the space of a stream entry that records an
 // occupancy change at or after since: a space event whose status is the
-// apply script's f or o (publishStates writes words, the sweeper u).
+// apply script's f or o (the closure script writes words, the sweeper u).
 func occupancyChange(m redis.XMessage, since time.Time) (string, bool) {
 	if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
 		return "", false
