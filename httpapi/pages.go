@@ -119,13 +119,15 @@ func contentType(name string) string {
 	return mime.TypeByExtension(path.Ext(name))
 }
 
-// pageRoutes registers GET / (driver page), GET /staff (staff dashboard)
-// and GET /static/:name (their assets). The staff page itself is public:
+// pageRoutes registers GET and HEAD / (driver page), /staff (staff
+// dashboard) and /static/:name (their assets). The staff page itself is public:
 // it asks for a token and sends it with its API calls.
 func pageRoutes(r *gin.Engine, ps *pageSet) {
-	r.GET("/", ps.page("index.html"))
-	r.GET("/staff", ps.page("staff.html"))
-	r.GET("/static/:name", ps.static)
+	for _, method := range []string{http.MethodGet, http.MethodHead} { // HEAD: net/http drops the body
+		r.Handle(method, "/", ps.page("index.html"))
+		r.Handle(method, "/staff", ps.page("staff.html"))
+		r.Handle(method, "/static/:name", ps.static)
+	}
 }
 
 // page serves one HTML page: revalidated on each load, so a new parkd's

@@ -297,6 +297,9 @@ func pagesOpenAPICases(t *testing.T, e *env, s *spec) {
 	s.call(t, e, "/static/app.css?v="+v, "", 200)
 	s.call(t, e, "/static/driver.js", "", 200)
 	s.call(t, e, "/static/nope.css", "", 404)
+	s.call(t, e, "HEAD /", "", 200)
+	s.call(t, e, "HEAD /staff", "", 200)
+	s.call(t, e, "HEAD /static/app.css?v="+v, "", 200)
 	req := httptest.NewRequest(http.MethodGet, "/static/app.css?v="+v, nil)
 	req.Header.Set("If-None-Match", e.fetch(t, "/static/app.css?v="+v).Header().Get("ETag"))
 	w := httptest.NewRecorder()
@@ -331,6 +334,25 @@ func TestPagesHoldTheDOMContract(t *testing.T) {
 			if !strings.Contains(body, h) {
 				t.Errorf("%s does not hold %s", tc.page, h)
 			}
+		}
+	}
+}
+
+// TestPagesAnswerHEAD checks that uptime checks and link checkers get the
+// pages' headers with HEAD, through a real server (which drops the body).
+func TestPagesAnswerHEAD(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(e.router)
+	t.Cleanup(srv.Close)
+	for _, target := range []string{"/", "/staff", "/static/app.css"} {
+		resp, err := http.Head(srv.URL + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
+			t.Errorf("HEAD %s: %d, ETag %q, Content-Type %q; want 200 with the GET answer's headers",
+				target, resp.StatusCode, resp.Header.Get("ETag"), resp.Header.Get("Content-Type"))
 		}
 	}
 }
