@@ -1,0 +1,197 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// startHub runs a hub over s until the test ends and waits until it takes
+// subscriptions.
+func startHub(t *testing.T, s *redisstore.Store, opts redisstore.EventHubOptions) *redisstore.EventHub {
+	t.Helper()
+	h := redisstore.NewEventHub(s, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if sub := h.Subscribe(); sub != nil {
+			sub.Close()
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("hub not running after 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// hubIDs takes sub's events, through cur's Unseen, until want ids came or a
+// second passes without any.
+func hubIDs(sub *redisstore.EventSub, cur *redisstore.EventCursor, want int) []string {
+	var ids []string
+	for len(ids) < want {
+		select {
+		case evs, ok := <-sub.Events():
+			if !ok {
+				return ids
+			}
+			for _, e := range cur.Unseen(evs) {
+				ids = append(ids, e.ID+" "+string(e.Type))
+			}
+		case <-time.After(time.Second):
+			return ids
+		}
+	}
+	return ids
+}
+
+// TestEventHub: 50 subscribers get every event of a burst exactly once and
+// in order, while one that does not read is dropped.
+func TestEventHub(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		s := newStore(t, rdb, &clock{now: t0})
+		h := startHub(t, s, redisstore.EventHubOptions{Poll: 5 * time.Millisecond, Buffer: 4})
+		ref, err := s.EventsNow(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs := make([]*redisstore.EventSub, 50)
+		curs := make([]*redisstore.EventCursor, len(subs))
+		for i := range subs {
+			subs[i] = h.Subscribe()
+			t.Cleanup(subs[i].Close)
+			if curs[i], err = s.EventsNow(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slow := h.Subscribe()
+		got := make([][]string, len(subs))
+		read := make(chan int)
+		const rounds = 10
+		for r := range rounds { // each round a batch of its own
+			mustApply(t, s, reading("S1", r%2 == 0, t0.Add(time.Duration(r)*time.Second), uint64(r+1)), occupancy.ResultApplied)
+			mustApply(t, s, reading("S5", r%2 == 0, t0.Add(time.Duration(r)*time.Second), uint64(r+1)), occupancy.ResultApplied)
+			time.Sleep(30 * time.Millisecond)
+			if r == 1 { // the readers read as the burst goes on
+				for i := range subs {
+					go func() { got[i] = hubIDs(subs[i], curs[i], 4*rounds); read <- i }()
+				}
+			}
+		}
+		for range subs {
+			<-read
+		}
+		evs, err := s.ReadEvents(ctx, ref, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, e := range evs {
+			want = append(want, e.ID+" "+string(e.Type))
+		}
+		if len(want) != 4*rounds {
+			t.Fatalf("the streams hold %d events, want %d", len(want), 4*rounds)
+		}
+		for i := range subs {
+			if !slices.Equal(got[i], want) {
+				t.Fatalf("subscriber %d got %d events\n%v\nwant %d\n%v", i, len(got[i]), got[i], len(want), want)
+			}
+		}
+		if !slow.Overflowed() {
+			t.Error("the subscriber that never read was not dropped")
+		}
+		if drain(slow) {
+			t.Error("the dropped subscriber's channel is still open")
+		}
+		if st := h.Stats(); st.Dropped != 1 || st.Subscribers != len(subs) {
+			t.Errorf("stats %+v, want 1 dropped and %d subscribers", st, len(subs))
+		}
+	})
+}
+
+// drain reads sub's channel until it is closed (false) or empty (true: still
+// open).
+func drain(sub *redisstore.EventSub) bool {
+	for {
+		select {
+		case _, ok := <-sub.Events():
+			if !ok {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// TestEventHubStops: when Run ends, subscriptions are closed and new ones
+// refused.
+func TestEventHubStops(t *testing.T) {
+	s := newStore(t, backends[0].start(t), &clock{now: t0})
+	h := redisstore.NewEventHub(s, redisstore.EventHubOptions{})
+	if h.Subscribe() != nil {
+		t.Fatal("a hub that does not run took a subscription")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(ctx) }()
+	var sub *redisstore.EventSub
+	for deadline := time.Now().Add(5 * time.Second); sub == nil && time.Now().Before(deadline); {
+		sub = h.Subscribe()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sub == nil {
+		t.Fatal("hub not running after 5s")
+	}
+	cancel()
+	<-done
+	if _, ok := <-sub.Events(); ok || sub.Overflowed() {
+		t.Errorf("subscription not closed (or marked overflowed: %v) when the hub stopped", sub.Overflowed())
+	}
+	if h.Subscribe() != nil {
+		t.Error("a stopped hub took a subscription")
+	}
+	sub.Close() // again: no panic
+}
+
+// TestEventCursorUnseen: Unseen keeps what follows the cursor in each zone,
+// both events of one entry, and moves the cursor.
+func TestEventCursorUnseen(t *testing.T) {
+	ev := func(id string, typ occupancy.EventType) occupancy.Event { return occupancy.Event{ID: id, Type: typ} }
+	sp, zn := occupancy.EventSpace, occupancy.EventZone
+	s := newStore(t, backends[1].start(t), &clock{now: t0})
+	cur, err := s.EventsAfter("5-0@A") // zone A after 5-0, the others from the start
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		in   []occupancy.Event
+		want string
+	}{
+		{"at or before the position: dropped", []occupancy.Event{ev("4-0@A", sp), ev("5-0@A", sp), ev("5-0@A", zn)}, "[]"},
+		{"after it: kept, both events of an entry", []occupancy.Event{ev("5-0@A", zn), ev("6-0@A", sp), ev("6-0@A", zn)}, "[6-0@A 6-0@A]"},
+		{"the same entry again: dropped", []occupancy.Event{ev("6-0@A", sp), ev("6-0@A", zn), ev("6-1@A", sp)}, "[6-1@A]"},
+		{"other zones from their own position", []occupancy.Event{ev("1-0@B", sp), ev("1-0@B", zn), ev("7-0@Q", sp)}, "[1-0@B 1-0@B 7-0@Q]"},
+		{"not an event id: dropped", []occupancy.Event{ev("8-0", sp)}, "[]"},
+	}
+	for _, tc := range steps {
+		var ids []string
+		for _, e := range cur.Unseen(tc.in) {
+			ids = append(ids, e.ID)
+		}
+		if got := fmt.Sprint(ids); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
