@@ -27,6 +27,17 @@ type EventSource interface {
 
 var _ EventSource = (*redisstore.Store)(nil)
 
+// EventSubscriber shares one reader of the feed among the streams.
+// redisstore.HubStore implements it; a store without it has each stream
+// poll Redis itself.
+type EventSubscriber interface {
+	// SubscribeEvents returns a subscription to the events read from now
+	// on, or nil when the shared reader is not running.
+	SubscribeEvents() *redisstore.EventSub
+}
+
+var _ EventSubscriber = redisstore.HubStore{}
+
 // The feed's timing: how often a stream polls Redis (so a change reaches a
 // client within about this long), how often an idle stream sends a comment
 // (so proxies and clients see it alive), and how many entries per zone one
@@ -65,7 +76,15 @@ func (h *handler) events(c *gin.Context) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, "retry: 1000\n\n")
 	w.Flush()
-	h.stream(c, src, cur, callerRole(c) != "")
+	staff := callerRole(c) != ""
+	if sub, ok := h.store.(EventSubscriber); ok {
+		if live := sub.SubscribeEvents(); live != nil {
+			defer live.Close()
+			h.follow(c, src, cur, live, staff)
+			return
+		}
+	}
+	h.stream(c, src, cur, staff)
 }
 
 // eventCursor is where the client resumes: after its Last-Event-ID (header
@@ -118,6 +137,62 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 		}
 		c.Writer.Flush()
 	}
+}
+
+// follow catches up from the client's cursor with its own reads of Redis,
+// then writes the shared reader's batches, less what the catch-up read,
+// until the client or the server goes. live was subscribed before the
+// catch-up starts, so nothing falls between the two. It ends the stream,
+// too, when live is dropped (the client did not keep up) or its reader
+// stops: the client reconnects with its last id and misses nothing.
+func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventCursor, live *redisstore.EventSub, staff bool) {
+	ctx := c.Request.Context()
+	for {
+		evs, err := src.ReadEvents(ctx, cur, eventBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("events: catch-up read failed", "err", err)
+			}
+			return // the client reconnects from the last id it got
+		}
+		if len(evs) == 0 {
+			break
+		}
+		writeEvents(c.Writer, evs, staff)
+	}
+	alive := time.NewTicker(eventKeepAlive)
+	defer alive.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-shuttingDown(ctx):
+			return
+		case <-alive.C:
+			_, _ = fmt.Fprint(c.Writer, ": keep-alive\n\n")
+		case evs, ok := <-live.Events():
+			if !ok {
+				if live.Overflowed() {
+					h.log.Info("events: client too slow, stream ended for it to resume")
+				}
+				return
+			}
+			writeEvents(c.Writer, cur.Unseen(evs), staff)
+		}
+		c.Writer.Flush()
+	}
+}
+
+// writeEvents writes evs, leaving out incidents unless the caller is staff,
+// and flushes.
+func writeEvents(w gin.ResponseWriter, evs []occupancy.Event, staff bool) {
+	for _, e := range evs {
+		if e.Type == occupancy.EventIncident && !staff {
+			continue
+		}
+		writeEvent(w, e)
+	}
+	w.Flush()
 }
 
 // writeEvent writes e as one SSE message: id, event (its type) and data

@@ -29,6 +29,7 @@ type app struct {
 	reg     *occupancy.Registry
 	store   *redisstore.Store
 	free    *redisstore.FreeIndex // nearby's in-memory index of free spaces
+	events  *redisstore.EventHub  // the one reader of the live feed the SSE streams share
 	subs    []*ingest.Subscriber  // the main broker's, then the LoRaWAN network server's if it has its own
 	server  *httpapi.Server
 	metrics *prometheus.Registry
@@ -85,10 +86,11 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	// statuses (about 40 B) and reads the states with one round trip.
 	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{Confirm: reg.NumSpaces() > indexStatesMax})
 	registerFreeIndexMetrics(a.metrics, a.free)
+	a.events = redisstore.NewEventHub(a.store, redisstore.EventHubOptions{})
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
-	router := httpapi.NewRouter(httpapi.Options{Store: redisstore.IndexedStore{Store: a.store, Free: a.free},
+	router := httpapi.NewRouter(httpapi.Options{Store: redisstore.HubStore{IndexedStore: redisstore.IndexedStore{Store: a.store, Free: a.free}, Hub: a.events},
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
 		RegistryLoader: registryLoader(cfg, fromDir)})
@@ -179,6 +181,7 @@ func (a *app) serve(ctx context.Context) error {
 		go a.store.RunReopener(gctx, redisstore.ReopenInterval)
 		go a.store.RunDetector(gctx, detectInterval, nil) // incidents: redisstore/detector.go
 		go a.free.Run(gctx)                               // nearby's index: redisstore/freeindex.go
+		go a.events.Run(gctx)                             // SSE streams' shared reader: redisstore/hub.go
 		for _, s := range a.subs[1:] {
 			g.Go(func() error { return s.Run(gctx) })
 		}

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qiuai/parking/occupancy/redisstore"
+)
+
+// newHubEnv is newEnv whose store shares one reader of the feed among the
+// streams, as parkd's does.
+func newHubEnv(t *testing.T) (*env, *redisstore.EventHub, *httptest.Server) {
+	t.Helper()
+	var hub *redisstore.EventHub
+	e := newEnv(t, func(o *Options) {
+		s := o.Store.(*redisstore.Store)
+		hub = redisstore.NewEventHub(s, redisstore.EventHubOptions{Poll: 20 * time.Millisecond})
+		o.Store = redisstore.HubStore{IndexedStore: redisstore.IndexedStore{Store: s}, Hub: hub}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); hub.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if sub := hub.Subscribe(); sub != nil {
+			sub.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("hub not running after 5s")
+		}
+	}
+	srv := httptest.NewServer(e.router)
+	t.Cleanup(srv.Close)
+	return e, hub, srv
+}
+
+// xreads is how many XREADs the env's Redis has served.
+func xreads(t *testing.T, e *env) int {
+	t.Helper()
+	info, err := e.redis.Client(t).Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_xread:calls="); ok {
+			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			return n
+		}
+	}
+	return 0
+}
+
+// xreadsOver counts the XREADs served during d.
+func xreadsOver(t *testing.T, e *env, d time.Duration) int {
+	t.Helper()
+	before := xreads(t, e)
+	time.Sleep(d)
+	return xreads(t, e) - before
+}
+
+// takeIDs reads n messages from ch as "id event".
+func takeIDs(t *testing.T, ch <-chan sseMsg, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		m := next(t, ch)
+		ids = append(ids, m.id+" "+m.event)
+	}
+	return ids
+}
+
+// byZone splits "id event" lines by the id's zone, in their order: the
+// order a stream promises is each zone's.
+func byZone(ids []string) map[string][]string {
+	out := map[string][]string{}
+	for _, id := range ids {
+		z := id[strings.IndexByte(id, '@')+1 : strings.IndexByte(id, ' ')]
+		out[z] = append(out[z], id)
+	}
+	return out
+}
+
+// TestEventsSharedReader: 50 streams on one server get every event of a
+// burst exactly once and in order, the reads of Redis do not grow with the
+// number of streams, and a stream resumed after a disconnect gets what it
+// missed.
+func TestEventsSharedReader(t *testing.T) {
+	e, hub, srv := newHubEnv(t)
+	one := openEvents(t, srv.URL)
+	time.Sleep(100 * time.Millisecond) // past its catch-up
+	with1 := xreadsOver(t, e, time.Second)
+	many := []<-chan sseMsg{one}
+	for range 49 {
+		many = append(many, openEvents(t, srv.URL))
+	}
+	time.Sleep(200 * time.Millisecond)
+	with50 := xreadsOver(t, e, time.Second)
+	t.Logf("XREAD calls in 1s: %d with 1 stream, %d with 50 (hub subscribers %d)", with1, with50, hub.Stats().Subscribers)
+	if with50 >= 2*with1 {
+		t.Errorf("XREAD calls grow with the streams: %d with 1, %d with 50", with1, with50)
+	}
+	polling := newEnv(t) // no shared reader: each stream polls, for the log
+	psrv := httptest.NewServer(polling.router)
+	t.Cleanup(psrv.Close)
+	for range 50 {
+		openEvents(t, psrv.URL)
+	}
+	time.Sleep(200 * time.Millisecond)
+	t.Logf("XREAD calls in 1s with 50 streams that each poll: %d", xreadsOver(t, polling, time.Second))
+
+	// The burst: 20 changes in ZA and ZB, 2 events each, over several reads.
+	spaces := []string{"ZA-01", "ZA-02", "ZB-01", "ZB-02"}
+	const rounds = 5
+	var joined <-chan sseMsg // catches up from the start while the burst goes on
+	for r := range rounds {
+		for _, sp := range spaces {
+			e.apply(t, sp, r%2 == 0, t0.Add(time.Duration(r)*time.Second))
+		}
+		if r == 2 {
+			joined = openEvents(t, srv.URL, "Last-Event-ID", "0-0@ZA")
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	const n = rounds * 4 * 2
+	want := byZone(takeIDs(t, openEvents(t, srv.URL, "Last-Event-ID", "0-0@ZA"), n)) // read by its catch-up
+	for i, ch := range append(many, joined) {
+		if got := byZone(takeIDs(t, ch, n)); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("stream %d got\n%v\nwant\n%v", i, got, want)
+		}
+		select {
+		case m := <-ch:
+			t.Fatalf("stream %d got one more: %+v", i, m)
+		default:
+		}
+	}
+
+	t.Run("resume after a disconnect", func(t *testing.T) {
+		first := openEvents(t, srv.URL)
+		time.Sleep(50 * time.Millisecond)
+		e.apply(t, "ZA-03", true, t0.Add(time.Minute))
+		last := next(t, first).id // then it goes: two changes it misses
+		e.apply(t, "ZA-03", false, t0.Add(2*time.Minute))
+		e.apply(t, "ZB-03", true, t0.Add(2*time.Minute))
+		resumed := openEvents(t, srv.URL, "Last-Event-ID", last)
+		// In ZA exactly what follows last; in ZB the entries from
+		// EventResumeWindow before it may come again first.
+		var za []string
+		gotZB := false
+		for len(za) < 2 || !gotZB {
+			m := next(t, resumed)
+			if m.data.ZoneID == "ZA" {
+				za = append(za, m.event+" "+m.data.SpaceID+" "+m.data.Status)
+			}
+			gotZB = gotZB || m.data.SpaceID == "ZB-03" && m.data.Status == "occupied"
+		}
+		if want := "[space ZA-03 free zone  ]"; fmt.Sprint(za) != want {
+			t.Errorf("ZA after %s: %v, want %s", last, za, want)
+		}
+	})
+}
