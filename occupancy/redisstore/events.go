@@ -173,34 +173,40 @@ func (s *Store) EventsAfter(last string) (*EventCursor, error) {
 
 // ReadEvents returns the events after c in every zone, at most max per zone,
 // oldest first, and moves c past them. It does not block: nil when nothing
-// is new. Each zone is read by its own command, so it works on a Cluster.
+// is new. On a single Redis one XREAD reads every zone's stream; on a
+// Cluster, where the streams are in different slots, a pipeline of one
+// XREAD per zone does.
 func (s *Store) ReadEvents(ctx context.Context, c *EventCursor, max int64) ([]occupancy.Event, error) {
 	zones := s.reg.Zones()
-	cmds := make([]*redis.XStreamSliceCmd, len(zones))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, z := range zones {
-			pos, ok := c.pos[z.ID]
-			if !ok {
-				pos = c.def
-			}
-			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{s.eventsKey(z.ID), pos}, Count: max, Block: -1})
+	keys, pos := make([]string, len(zones)), make([]string, len(zones))
+	for i, z := range zones {
+		keys[i] = s.eventsKey(z.ID)
+		var ok bool
+		if pos[i], ok = c.pos[z.ID]; !ok {
+			pos[i] = c.def
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	}
+	streams, err := s.readStreams(ctx, keys, pos, max)
+	if err != nil {
 		return nil, fmt.Errorf("redis store: read events: %w", err)
+	}
+	zoneOf := make(map[string]string, len(zones))
+	for i, z := range zones {
+		zoneOf[keys[i]] = z.ID
 	}
 	type entry struct {
 		zone string
 		msg  redis.XMessage
 	}
 	var got []entry
-	for i, z := range zones {
-		for _, st := range cmds[i].Val() {
-			for _, m := range st.Messages {
-				got = append(got, entry{z.ID, m})
-				c.pos[z.ID] = m.ID
-			}
+	for _, st := range streams {
+		zone, ok := zoneOf[st.Stream]
+		if !ok {
+			continue
+		}
+		for _, m := range st.Messages {
+			got = append(got, entry{zone, m})
+			c.pos[zone] = m.ID
 		}
 	}
 	slices.SortStableFunc(got, func(a, b entry) int {
@@ -212,6 +218,33 @@ func (s *Store) ReadEvents(ctx context.Context, c *EventCursor, max int64) ([]oc
 	var out []occupancy.Event
 	for _, e := range got {
 		out = append(out, decodeEvent(e.zone, e.msg)...)
+	}
+	return out, nil
+}
+
+// readStreams reads the streams keys after the positions pos without
+// blocking: one XREAD, or one per stream in a pipeline on a Cluster.
+func (s *Store) readStreams(ctx context.Context, keys, pos []string, max int64) ([]redis.XStream, error) {
+	if _, cluster := s.rdb.(*redis.ClusterClient); !cluster {
+		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: append(slices.Clone(keys), pos...), Count: max, Block: -1}).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		return res, err
+	}
+	cmds := make([]*redis.XStreamSliceCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range keys {
+			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{keys[i], pos[i]}, Count: max, Block: -1})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []redis.XStream
+	for _, cmd := range cmds {
+		out = append(out, cmd.Val()...)
 	}
 	return out, nil
 }

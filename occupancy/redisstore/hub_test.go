@@ -195,3 +195,53 @@ func TestEventCursorUnseen(t *testing.T) {
 		}
 	}
 }
+
+// TestEventHubOnRedisCluster: on a Cluster the hub reads the zones' streams,
+// spread over the masters, one by one, and a subscriber gets every event.
+func TestEventHubOnRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-node Redis Cluster")
+	}
+	ctx := context.Background()
+	_, rdb := startCluster(t)
+	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: clusterRegistry(t), Now: (&clock{now: t0}).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, s, redisstore.EventHubOptions{Poll: 5 * time.Millisecond})
+	sub := h.Subscribe()
+	defer sub.Close()
+	cur, err := s.EventsNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.EventsNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sensor := range []string{"S1", "S5", "S7", "S8"} { // zones A, B, C, D
+		mustApply(t, s, reading(sensor, true, t0, 1), occupancy.ResultApplied)
+	}
+	evs, err := s.ReadEvents(ctx, ref, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := map[string]bool{}
+	var want []string
+	for _, e := range evs {
+		want = append(want, e.ID+" "+string(e.Type))
+		zones[e.ZoneID] = true
+	}
+	if len(zones) != 4 {
+		t.Fatalf("ReadEvents on the Cluster: %v, want events of 4 zones", want)
+	}
+	got := hubIDs(sub, cur, len(want))
+	slices.Sort(got) // compared as sets: the order promised is only each zone's
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("hub on the Cluster gave %v, want %v", got, want)
+	}
+}
