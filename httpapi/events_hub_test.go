@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,12 +17,12 @@ import (
 
 // newHubEnv is newEnv whose store shares one reader of the feed among the
 // streams, as parkd's does.
-func newHubEnv(t *testing.T) (*env, *redisstore.EventHub, *httptest.Server) {
+func newHubEnv(t *testing.T, opts redisstore.EventHubOptions) (*env, *redisstore.EventHub, *httptest.Server) {
 	t.Helper()
 	var hub *redisstore.EventHub
 	e := newEnv(t, func(o *Options) {
 		s := o.Store.(*redisstore.Store)
-		hub = redisstore.NewEventHub(s, redisstore.EventHubOptions{Poll: 20 * time.Millisecond})
+		hub = redisstore.NewEventHub(s, opts)
 		o.Store = redisstore.HubStore{IndexedStore: redisstore.IndexedStore{Store: s}, Hub: hub}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,7 +94,7 @@ func byZone(ids []string) map[string][]string {
 // number of streams, and a stream resumed after a disconnect gets what it
 // missed.
 func TestEventsSharedReader(t *testing.T) {
-	e, hub, srv := newHubEnv(t)
+	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 20 * time.Millisecond})
 	one := openEvents(t, srv.URL)
 	time.Sleep(100 * time.Millisecond) // past its catch-up
 	with1 := xreadsOver(t, e, time.Second)
@@ -165,4 +166,58 @@ func TestEventsSharedReader(t *testing.T) {
 			t.Errorf("ZA after %s: %v, want %s", last, za, want)
 		}
 	})
+}
+
+// stuckWriter is a ResponseWriter whose writes after the first block until
+// release is closed: a client that stopped reading.
+type stuckWriter struct {
+	*httptest.ResponseRecorder
+	writes  atomic.Int32
+	release chan struct{}
+}
+
+func (w *stuckWriter) Write(b []byte) (int, error) {
+	if w.writes.Add(1) > 1 {
+		<-w.release
+	}
+	return w.ResponseRecorder.Write(b)
+}
+
+// TestEventsSlowClient: a stream whose client does not keep up is dropped
+// and ends, while another keeps receiving every event.
+func TestEventsSlowClient(t *testing.T) {
+	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 10 * time.Millisecond, Buffer: 2})
+	fast := openEvents(t, srv.URL)
+	slow := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), release: make(chan struct{})}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		e.router.ServeHTTP(slow, httptest.NewRequest("GET", "/api/v1/events", nil))
+	}()
+	for deadline := time.Now().Add(5 * time.Second); hub.Stats().Subscribers < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the two streams did not subscribe within 5s")
+		}
+	}
+	const rounds = 8
+	for r := range rounds { // a read each: more than the slow stream's 2 waiting batches
+		e.apply(t, "ZA-01", r%2 == 0, t0.Add(time.Duration(r)*time.Second))
+		time.Sleep(40 * time.Millisecond)
+	}
+	if got := takeIDs(t, fast, 2*rounds); len(got) != 2*rounds {
+		t.Fatalf("the other stream got %d events, want %d", len(got), 2*rounds)
+	}
+	if st := hub.Stats(); st.Dropped != 1 || st.Subscribers != 1 {
+		t.Errorf("hub %+v, want the slow stream dropped and the other one left", st)
+	}
+	close(slow.release) // the client reads again: its stream ends
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dropped stream did not end")
+	}
+	e.apply(t, "ZA-02", true, t0.Add(time.Hour))
+	if m := next(t, fast); m.data.SpaceID != "ZA-02" {
+		t.Errorf("the other stream then got %+v, want ZA-02", m)
+	}
 }
