@@ -85,11 +85,15 @@ func (h *EventHub) Run(ctx context.Context) {
 	h.mu.Lock()
 	h.live = true
 	h.mu.Unlock()
+	failing := false // log a failure once, not every Poll
 	for ctx.Err() == nil {
 		evs, err := h.s.ReadEvents(ctx, cur, h.opts.Batch)
-		if err != nil && ctx.Err() == nil {
-			h.s.opts.Logger.Warn("event hub: read failed", "err", err)
+		if err != nil && !failing && ctx.Err() == nil {
+			h.s.opts.Logger.Warn("event hub: read failed, retrying every poll", "err", err)
+		} else if err == nil && failing {
+			h.s.opts.Logger.Info("event hub: reading again")
 		}
+		failing = err != nil
 		if len(evs) > 0 {
 			h.deliver(evs)
 		}
