@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -243,5 +245,31 @@ func TestEventHubOnRedisCluster(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("hub on the Cluster gave %v, want %v", got, want)
+	}
+}
+
+// TestEventHubOutlivesARedisRestart: while Redis is down the hub keeps its
+// position, and after Redis is back its subscribers get the new events.
+func TestEventHubOutlivesARedisRestart(t *testing.T) {
+	rds := testenv.MustStartRedis(t)
+	s := newStore(t, rds.Client(t), &clock{now: t0})
+	h := startHub(t, s, redisstore.EventHubOptions{Poll: 5 * time.Millisecond})
+	sub := h.Subscribe()
+	defer sub.Close()
+	cur, err := s.EventsNow(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)
+	if got := hubIDs(sub, cur, 2); len(got) != 2 {
+		t.Fatalf("before the restart: %v", got)
+	}
+	rds.Stop(t)
+	time.Sleep(100 * time.Millisecond) // the hub's reads fail
+	rds.Start(t)
+	mustApply(t, s, reading("S5", true, t0, 1), occupancy.ResultApplied)
+	got := hubIDs(sub, cur, 2)
+	if len(got) != 2 || !strings.HasSuffix(got[0], "@B space") {
+		t.Fatalf("after the restart: %v, want B-1's space and zone events", got)
 	}
 }
