@@ -38,10 +38,10 @@ type EventSubscriber interface {
 
 var _ EventSubscriber = redisstore.HubStore{}
 
-// The feed's timing: how often a stream polls Redis (so a change reaches a
-// client within about this long), how often an idle stream sends a comment
-// (so proxies and clients see it alive), and how many entries per zone one
-// poll reads.
+// The feed's timing: how often a stream without a shared reader polls Redis
+// (so a change reaches a client within about this long), how often an idle
+// stream sends a comment (so proxies and clients see it alive), and how
+// many entries per zone one read takes (a poll, or a step of a catch-up).
 const (
 	eventPoll      = 200 * time.Millisecond
 	eventKeepAlive = 15 * time.Second
@@ -53,8 +53,11 @@ const (
 // with its id. A client resumes after a disconnect by sending the last id it
 // saw as the Last-Event-ID header (browsers' EventSource does that by
 // itself) or the last_event_id query parameter; without either it gets the
-// events from now on. The stream lifts the server's write timeout for
-// itself and ends when the client goes or the server shuts down.
+// events from now on. With a shared reader (EventSubscriber) the stream
+// catches up from Redis and then follows that reader (follow); without one
+// it polls Redis itself (stream). The stream lifts the server's write
+// timeout for itself and ends when the client goes or the server shuts
+// down, and, with a shared reader, when the client does not keep up.
 func (h *handler) events(c *gin.Context) {
 	src, ok := h.store.(EventSource)
 	if !ok {
