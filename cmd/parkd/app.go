@@ -87,6 +87,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{Confirm: reg.NumSpaces() > indexStatesMax})
 	registerFreeIndexMetrics(a.metrics, a.free)
 	a.events = redisstore.NewEventHub(a.store, redisstore.EventHubOptions{})
+	registerEventHubMetrics(a.metrics, a.events)
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +150,13 @@ func TestEventsSeeAPublishedChangeAndResume(t *testing.T) {
 		}
 	case <-time.After(300 * time.Millisecond):
 	}
+	// The first stream is gone, the resumed one follows the shared reader.
+	eventually(t, 2*time.Second, "parkd_events_streams", func() error {
+		if n := p.metric(t, "parkd_events_streams"); n != 1 {
+			return fmt.Errorf("parkd_events_streams %v, want 1", n)
+		}
+		return nil
+	})
 
 	p.stop() // fails the test if the open stream holds the shutdown past its timeout
 	for range resumed {
@@ -158,3 +167,20 @@ func TestEventsSeeAPublishedChangeAndResume(t *testing.T) {
 type errStatus string
 
 func (e errStatus) Error() string { return "status " + string(e) }
+
+// metric returns the value of an unlabelled metric from /metrics, or -1
+// when it is not there.
+func (p *parkd) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	_, body := p.get(t, "/metrics", nil)
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return n
+		}
+	}
+	return -1
+}

@@ -45,3 +45,18 @@ func registerFreeIndexMetrics(reg prometheus.Registerer, f *redisstore.FreeIndex
 			func(s redisstore.FreeIndexStats) float64 { return s.Lag.Seconds() }),
 	)
 }
+
+// registerEventHubMetrics exposes the live feed's shared reader:
+//
+//	parkd_events_streams          SSE streams following the shared reader now
+//	parkd_events_dropped_total    streams ended because their client fell too far behind (they resume)
+func registerEventHubMetrics(reg prometheus.Registerer, h *redisstore.EventHub) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parkd_events_streams",
+			Help: "SSE streams (GET /api/v1/events) following the shared reader of the event streams now."},
+			func() float64 { return float64(h.Stats().Subscribers) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parkd_events_dropped_total",
+			Help: "SSE streams ended because their client fell too far behind; its EventSource resumes from its last id."},
+			func() float64 { return float64(h.Stats().Dropped) }),
+	)
+}
