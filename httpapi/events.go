@@ -128,15 +128,10 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 				h.log.Warn("events: read failed", "err", err)
 				continue // Redis may come back; the cursor has not moved
 			}
-			for _, e := range evs {
-				if e.Type == occupancy.EventIncident && !staff {
-					continue
-				}
-				writeEvent(c.Writer, e)
+			if len(evs) > 0 {
+				writeEvents(c.Writer, evs, staff)
 			}
-			if len(evs) == 0 {
-				continue
-			}
+			continue
 		}
 		c.Writer.Flush()
 	}
@@ -181,6 +176,7 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 				return
 			}
 			writeEvents(c.Writer, cur.Unseen(evs), staff)
+			continue
 		}
 		c.Writer.Flush()
 	}
