@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,67 +16,99 @@ import (
 // Running it again with the same reading is harmless, so a retry after a lost
 // reply is safe.
 func (s *Store) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
-	defer lockRegistry()() // a registry reload waits for this apply (reload.go)
-	sp, ok := s.reg.SpaceBySensor(r.SensorID)
-	if !ok {
-		return occupancy.ResultUnknownSensor, nil
-	}
-	keys, args := s.applyCall(sp, r)
-	res, err := applyScript.Run(ctx, s.rdb, keys, args...).Text()
-	if err != nil {
-		return "", fmt.Errorf("redis store: apply reading of sensor %s: %w", r.SensorID, err)
-	}
-	return occupancy.Result(res), nil
+	results, errs := s.ApplyBatch(ctx, []occupancy.Reading{r})
+	return results[0], errs[0]
 }
 
-// ApplyBatch applies readings in one pipelined round trip. results[i] and
-// errs[i] belong to rs[i]; a reading with a non-nil errs[i] was not applied
-// and must be retried. Scripts missing after a Redis restart are reloaded.
+// maxZoneCall is the most readings of one zone applyScript gets in one call:
+// a longer run of a zone's readings is split, so that no call holds Redis
+// for long (the script runs alone) or unpacks more than Lua's stack takes.
+const maxZoneCall = 256
+
+// ApplyBatch applies readings in one pipelined round trip: one applyScript
+// call per zone, with that zone's readings in their order (so the readings
+// of one sensor apply in order, and each sees the ones before it).
+// results[i] and errs[i] belong to rs[i]; a reading with a non-nil errs[i]
+// was not applied (its zone's call failed as a whole) and must be retried.
+// Scripts missing after a Redis restart are reloaded.
 func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
 	results, errs := make([]occupancy.Result, len(rs)), make([]error, len(rs))
-	cmds := make([]*redis.Cmd, len(rs))
 	unlock := lockRegistry() // a registry reload waits for the batch (reload.go)
+	calls := s.zoneCalls(rs, results)
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, r := range rs {
-			sp, ok := s.reg.SpaceBySensor(r.SensorID)
-			if !ok {
-				results[i] = occupancy.ResultUnknownSensor
-				continue
-			}
-			keys, args := s.applyCall(sp, r)
-			cmds[i] = applyScript.EvalSha(ctx, p, keys, args...)
+		for _, c := range calls {
+			c.cmd = applyScript.EvalSha(ctx, p, c.keys, c.args...)
 		}
 		return nil
 	})
-	unlock() // before the fallback: Apply locks on its own
 	reloaded := false
-	for i, cmd := range cmds {
-		if cmd == nil {
-			continue
-		}
-		res, err := cmd.Text()
+	for _, c := range calls {
+		res, err := c.cmd.StringSlice()
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			if !reloaded {
 				reloaded = s.loadScripts(ctx) == nil
 			}
-			results[i], errs[i] = s.Apply(ctx, rs[i])
-			continue
+			res, err = applyScript.Run(ctx, s.rdb, c.keys, c.args...).StringSlice()
 		}
-		if err != nil {
-			errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: %w", rs[i].SensorID, err)
-			continue
+		if err == nil && len(res) != len(c.at) {
+			err = fmt.Errorf("%d answers to %d readings", len(res), len(c.at))
 		}
-		results[i] = occupancy.Result(res)
+		for j, i := range c.at {
+			if err != nil {
+				errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: %w", rs[i].SensorID, err)
+				continue
+			}
+			results[i] = occupancy.Result(res[j])
+		}
 	}
+	unlock()
 	return results, errs
 }
 
-// applyCall builds the keys and arguments of applyScript. Numbers are
-// passed as numbers: go-redis writes them with strconv.AppendInt and
-// AppendFloat(f, 'f', -1, 64), the same text as formatting them here, without
-// a string per argument (this is the ingest's hot path).
-func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []any) {
-	k := s.zones[sp.ZoneID]
+// zoneCall is one applyScript call: readings rs[at[0]], rs[at[1]], ... of
+// one zone.
+type zoneCall struct {
+	at   []int
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+// zoneCalls groups the readings of rs by zone, in their order, into
+// applyScript calls of at most maxZoneCall readings. A reading of a sensor
+// not in the registry gets ResultUnknownSensor in results and no call.
+//
+// Numbers are passed as numbers: go-redis writes them with strconv.AppendInt
+// and AppendFloat(f, 'f', -1, 64), the same text as formatting them here,
+// without a string per argument (this is the ingest's hot path).
+func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []*zoneCall {
+	var calls []*zoneCall
+	open := map[string]*zoneCall{} // the zone's call still taking readings
+	now := s.opts.Now()
+	nowMS, evMS := now.UnixMilli(), eventMS(now)
+	for i, r := range rs {
+		sp, ok := s.reg.SpaceBySensor(r.SensorID)
+		if !ok {
+			results[i] = occupancy.ResultUnknownSensor
+			continue
+		}
+		c := open[sp.ZoneID]
+		if c == nil || len(c.at) == maxZoneCall {
+			k := s.zones[sp.ZoneID]
+			c = &zoneCall{keys: append([]string{k.states, k.counters, k.seen, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
+			c.args = append(make([]any, 0, 3+applyFields*min(len(rs)-i, maxZoneCall)), nowMS, s.eventCap(sp.ZoneID), evMS)
+			open[sp.ZoneID] = c
+			calls = append(calls, c)
+		}
+		c.at = append(c.at, i)
+		c.args = appendReading(c.args, sp, r)
+	}
+	return calls
+}
+
+// appendReading appends the applyFields arguments of applyScript for
+// reading r of space sp.
+func appendReading(args []any, sp occupancy.Space, r occupancy.Reading) []any {
 	occ := "0"
 	if r.Occupied {
 		occ = "1"
@@ -84,11 +117,9 @@ func (s *Store) applyCall(sp occupancy.Space, r occupancy.Reading) ([]string, []
 	if r.BatteryMV > 0 {
 		bat = r.BatteryMV
 	}
-	keys := []string{k.states, k.counters, k.seen, k.free[sp.Kind], s.eventsKey(sp.ZoneID)}
-	args := make([]any, 0, 16)
-	now := s.opts.Now()
-	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), now.UnixMilli(), bat, sp.Lon, sp.Lat)
-	return keys, append(appendHealthArgs(args, r), s.eventCap(sp.ZoneID), eventMS(now))
+	free := 5 + slices.Index(occupancy.Kinds, sp.Kind) // its free set in KEYS (1-based)
+	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), bat, sp.Lon, sp.Lat, free)
+	return appendHealthArgs(args, r)
 }
 
 // appendHealthArgs appends the health arguments of applyScript: temp_c,

@@ -35,8 +35,8 @@ import (
 // (lvCodes; decodeEvent spells it out).
 //
 // addEvent appends an entry to a zone's event stream, capped at cap entries
-// (approximately), and on one entry in 16 (by the new id's time) trims the
-// entries older than eventKeep before it, by the stream's own clock, so the
+// (approximately), and trimEvents, on one entry in 16 (by the new id's time),
+// trims the entries older than eventKeep before it, by the stream's own clock, so the
 // stream holds the last eventKeep whatever the injected clock says
 // (events.go). Trimming is approximate anyway (whole listpack nodes), and
 // the readers of a window filter by time.
@@ -50,11 +50,14 @@ local function spaceEvent(id, st, ms, c)
   end
   return ev
 end
+local function trimEvents(key, id)
+  local ms = tonumber(string.match(id, '^(%d+)'))
+  if ms % 16 ~= 0 then return end
+  redis.call('XTRIM', key, 'MINID', '~', string.format('%d', ms - ` + strconv.FormatInt(eventKeep.Milliseconds(), 10) + `))
+end
 local function addEvent(key, cap, ...)
   local id = redis.call('XADD', key, 'MAXLEN', '~', cap, '*', ...)
-  local ms = tonumber(string.match(id, '^(%d+)'))
-  if ms % 16 ~= 0 then return id end
-  redis.call('XTRIM', key, 'MINID', '~', string.format('%d', ms - ` + strconv.FormatInt(eventKeep.Milliseconds(), 10) + `))
+  trimEvents(key, id)
   return id
 end
 local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
@@ -93,84 +96,149 @@ local function move(counters, from, to, now)
 end
 `
 
-// applyScript applies one reading under the contract's ordering rule.
+// applyScript applies readings of one zone, in their order, under the
+// contract's ordering rule: per space, a reading newer than the stored one
+// (sensor time, then sequence) applies, an equal one is a duplicate, an
+// older one is stale. Readings of the same space in one call see each other
+// in order, as if applied one by one.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 free geo set of
-// the space's kind, 5 the zone's event stream (events.go: a status change
-// appends its space event with the zone's counters; health.go counts a
-// space's changes in the last hour from these events). ARGV: 1 space id,
-// 2 occupied (1|0), 3 ts_us, 4 seq, 5 ts_ms, 6 now_ms, 7 battery_mv (” if
-// not reported), 8 lon, 9 lat, 10-14 temp_c, firmware, reset_cause, rssi,
-// snr (” if not reported), 15 the event stream's cap (eventCap), 16 the
-// event's ms (empty when its id says when: eventMS).
-// Returns applied, duplicate or stale.
+// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 the zone's
+// event stream (events.go: a status change appends its space event with the
+// zone's counters after it; health.go counts a space's changes in the last
+// hour from these events), 5.. the zone's free geo sets (one per kind, in
+// occupancy.Kinds order). ARGV: 1 now_ms, 2 the event stream's cap
+// (eventCap), 3 the events' ms (empty when their id says when: eventMS),
+// then applyFields per reading: space id, occupied (1|0), ts_us, seq, ts_ms,
+// battery_mv (” if not reported), lon, lat, the KEYS index of the space's
+// free set, temp_c, firmware, reset_cause, rssi, snr (” if not reported).
+// Returns one of applied, duplicate or stale per reading.
 //
-// It is the hot path of the ingest, so a change of status costs few
-// commands: shift reads the zone's counters once, moves the space, sets
-// updated and the level in one HSET, and hands the counters to the event
-// (the same effect as move, with one HMGET and one HSET instead of two
-// HINCRBY, two HSET and two HMGET).
+// It is the hot path of the ingest, so it costs few commands whatever the
+// number of readings: one HMGET of their states, one of the counters (only
+// when a status changes or a space is new), then one HSET of the states,
+// one of the counters, one ZADD, one GEOADD or ZREM per free set that
+// changes, and one XADD per change of status. Every write comes after every
+// read, so an error part-way (a bug; Redis does not roll a script back)
+// leaves the zone as it was or with the events missing, never with counters
+// that disagree with the states.
 var applyScript = redis.NewScript(luaCommon + `
 local pos = {f = 2, o = 3, u = 4, c = 5}
-local function shift(counters, from, to, now)
-  local v = redis.call('HMGET', counters, 'total', 'free', 'occupied', 'unknown', 'closed', 'level', 'lv')
-  local n = {}
-  for i = 1, 5 do n[i] = tonumber(v[i]) or 0 end
-  local a, b = pos[from], pos[to]
-  n[a], n[b] = n[a] - 1, n[b] + 1
-  local args = {'updated', now, names[from], string.format('%d', n[a]), names[to], string.format('%d', n[b])}
-  local level = v[6] or ''
-  local lv = levelOf(n[1], n[2], n[3], n[5], v[6], v[7])
-  if lv and lv ~= v[6] then
-    args[7], args[8], level = 'level', lv, lv
+local R = ` + strconv.Itoa(applyFields) + `
+local now, cap, evms = ARGV[1], ARGV[2], ARGV[3]
+local nr = (#ARGV - 3) / R
+local ids = {}
+for i = 1, nr do ids[i] = ARGV[3 + (i - 1) * R + 1] end
+local curs = redis.call('HMGET', KEYS[1], unpack(ids))
+local c, cv
+local cdirty = false
+local function counters()
+  if not c then
+    cv = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level', 'lv')
+    c = {}
+    for i = 1, 5 do c[i] = tonumber(cv[i]) or 0 end
+    c[6] = cv[6] or ''
   end
-  redis.call('HSET', counters, unpack(args))
-  for i = 1, 5 do n[i] = string.format('%d', n[i]) end
-  return n, level
+  return c
 end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local t
-if cur then
-  t = parse(cur)
-else
-  t = {'u', '', '', '', '', '0', '', '', '', '', '', ''}
-  redis.call('HINCRBY', KEYS[2], 'total', 1)
-  redis.call('HINCRBY', KEYS[2], 'unknown', 1)
+local states, first, where, order, events, out = {}, {}, {}, {}, {}, {}
+for i = 1, nr do
+  local b = 3 + (i - 1) * R
+  local id = ARGV[b + 1]
+  local t = states[id]
+  if not t then
+    if curs[i] then
+      t = parse(curs[i])
+    else
+      t = {'u', '', '', '', '', '0', '', '', '', '', '', ''}
+      local n = counters()
+      n[1], n[4] = n[1] + 1, n[4] + 1
+      cdirty = true
+    end
+    states[id], first[id] = t, t[1]
+  end
+  local res = 'applied'
+  if t[5] ~= '' then
+    local nts, ots = tonumber(ARGV[b + 3]), tonumber(t[5])
+    if nts < ots then res = 'stale'
+    elseif nts == ots then
+      local nseq, oseq = tonumber(ARGV[b + 4]), tonumber(t[6])
+      if nseq < oseq then res = 'stale' elseif nseq == oseq then res = 'duplicate' end
+    end
+  end
+  if res == 'applied' then
+    local st = t[1]
+    local nst = st
+    if st ~= 'c' then
+      if ARGV[b + 2] == '1' then nst = 'o' else nst = 'f' end
+    end
+    if nst ~= st then
+      t[3] = ARGV[b + 5]
+      local n = counters()
+      local x, y = pos[st], pos[nst]
+      n[x], n[y] = n[x] - 1, n[y] + 1
+      local lv = levelOf(n[1], n[2], n[3], n[5], n[6], cv[7])
+      if lv then n[6] = lv end
+      cdirty = true
+      local e = {}
+      for j = 1, 5 do e[j] = string.format('%d', n[j]) end
+      e[6] = n[6]
+      events[#events + 1] = spaceEvent(id, nst, evms, e)
+    end
+    if ARGV[b + 6] ~= '' then t[7] = ARGV[b + 6] end
+    for j = 8, 12 do
+      if ARGV[b + j + 2] ~= '' then t[j] = ARGV[b + j + 2] end
+    end
+    t[1], t[2], t[4], t[5], t[6] = nst, ARGV[b + 2], now, ARGV[b + 3], ARGV[b + 4]
+    if not where[id] then order[#order + 1] = id end
+    where[id] = b
+  end
+  out[i] = res
 end
-if t[5] ~= '' then
-  local nts, ots = tonumber(ARGV[3]), tonumber(t[5])
-  if nts < ots then return 'stale' end
-  if nts == ots then
-    local nseq, oseq = tonumber(ARGV[4]), tonumber(t[6])
-    if nseq < oseq then return 'stale' end
-    if nseq == oseq then return 'duplicate' end
+if #order == 0 then return out end
+local hs, zs, add, rem = {}, {}, {}, {}
+for _, id in ipairs(order) do
+  hs[#hs + 1] = id
+  hs[#hs + 1] = table.concat(states[id], '|', 1, 12)
+  zs[#zs + 1] = now
+  zs[#zs + 1] = id
+  local a, z, b = first[id], states[id][1], where[id]
+  local k = tonumber(ARGV[b + 9])
+  if z == 'f' and a ~= 'f' then
+    local l = add[k] or {}
+    add[k] = l
+    local m = #l
+    l[m + 1], l[m + 2], l[m + 3] = ARGV[b + 7], ARGV[b + 8], id
+  elseif a == 'f' and z ~= 'f' then
+    local l = rem[k] or {}
+    rem[k] = l
+    l[#l + 1] = id
   end
 end
-local st = t[1]
-local nst = st
-if st ~= 'c' then
-  if ARGV[2] == '1' then nst = 'o' else nst = 'f' end
-end
-if nst ~= st then
-  t[3] = ARGV[5]
-  local n, level = shift(KEYS[2], st, nst, ARGV[6])
-  n[6] = level
-  addEvent(KEYS[5], ARGV[15], unpack(spaceEvent(ARGV[1], nst, ARGV[16], n)))
-  if nst == 'f' then
-    redis.call('GEOADD', KEYS[4], ARGV[8], ARGV[9], ARGV[1])
-  elseif st == 'f' then
-    redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[1], unpack(hs))
+if cdirty then
+  local args = {'updated', now}
+  for j, f in ipairs({'total', 'free', 'occupied', 'unknown', 'closed'}) do
+    args[#args + 1] = f
+    args[#args + 1] = string.format('%d', c[j])
   end
+  if c[6] ~= (cv[6] or '') then
+    args[#args + 1], args[#args + 2] = 'level', c[6]
+  end
+  redis.call('HSET', KEYS[2], unpack(args))
 end
-if ARGV[7] ~= '' then t[7] = ARGV[7] end
-for j = 8, 12 do
-  if ARGV[j + 2] ~= '' then t[j] = ARGV[j + 2] end
+redis.call('ZADD', KEYS[3], unpack(zs))
+for k = 5, #KEYS do
+  if add[k] then redis.call('GEOADD', KEYS[k], unpack(add[k])) end
+  if rem[k] then redis.call('ZREM', KEYS[k], unpack(rem[k])) end
 end
-t[1], t[2], t[4], t[5], t[6] = nst, ARGV[2], ARGV[6], ARGV[3], ARGV[4]
-redis.call('HSET', KEYS[1], ARGV[1], table.concat(t, '|', 1, 12))
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-return 'applied'
+local last
+for _, e in ipairs(events) do last = redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*', unpack(e)) end
+if last then trimEvents(KEYS[4], last) end
+return out
 `)
+
+// applyFields is the number of ARGV of applyScript per reading.
+const applyFields = 14
 
 // sweepScript turns silent spaces of one zone unknown.
 //
