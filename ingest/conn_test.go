@@ -1,6 +1,14 @@
 package ingest
 
-import "testing"
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
 
 func TestPlainTCP(t *testing.T) {
 	for url, want := range map[string]bool{
@@ -16,4 +24,85 @@ func TestPlainTCP(t *testing.T) {
 			t.Errorf("plainTCP(%q) = %v, want %v", url, got, want)
 		}
 	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// TestBufferedConnWrites: what is written from several goroutines arrives
+// whole and in each writer's order; what is still buffered at Close is sent before the connection closes; after the
+// peer is gone a Write fails.
+func TestBufferedConnWrites(t *testing.T) {
+	raw, peer := tcpPair(t)
+	c := newBufferedConn(raw)
+	const writers, each = 4, 5000
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(peer) // until Close
+		got <- b
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				// A packet: its writer, its number, a newline.
+				if _, err := fmt.Fprintf(c, "%d %d\n", w, i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := <-got
+	next := make([]int, writers)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for _, l := range lines {
+		var w, i int
+		if _, err := fmt.Sscanf(l, "%d %d", &w, &i); err != nil || w < 0 || w >= writers || i != next[w] {
+			t.Fatalf("line %q out of order (writer %d expects %d next)", l, w, next[w%writers])
+		}
+		next[w]++
+	}
+	if len(lines) != writers*each {
+		t.Fatalf("%d lines arrived, want %d", len(lines), writers*each)
+	}
+
+	raw2, peer2 := tcpPair(t)
+	c2 := newBufferedConn(raw2)
+	peer2.Close()
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); err == nil && time.Now().Before(deadline); {
+		_, err = c2.Write([]byte("after the peer left\n"))
+		time.Sleep(time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("writes to a closed peer still succeed after 5s")
+	}
+	c2.Close()
 }
