@@ -33,7 +33,7 @@ var _ EventSource = (*redisstore.Store)(nil)
 type EventSubscriber interface {
 	// SubscribeEvents returns a subscription to the events read from now
 	// on, or nil when the shared reader is not running.
-	SubscribeEvents() *redisstore.EventSub
+	SubscribeEvents(ctx context.Context) *redisstore.EventSub
 }
 
 var _ EventSubscriber = redisstore.HubStore{}
@@ -81,7 +81,7 @@ func (h *handler) events(c *gin.Context) {
 	w.Flush()
 	staff := callerRole(c) != ""
 	if sub, ok := h.store.(EventSubscriber); ok {
-		if live := sub.SubscribeEvents(); live != nil {
+		if live := sub.SubscribeEvents(c.Request.Context()); live != nil {
 			defer live.Close()
 			h.follow(c, src, cur, live, staff)
 			return

@@ -30,7 +30,7 @@ func newHubEnv(t *testing.T, opts redisstore.EventHubOptions) (*env, *redisstore
 	go func() { defer close(done); hub.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if sub := hub.Subscribe(); sub != nil {
+		if sub := hub.Subscribe(context.Background()); sub != nil {
 			sub.Close()
 			break
 		}

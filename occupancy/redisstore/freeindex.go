@@ -286,8 +286,8 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 	if len(streams) == 0 {
 		return nil
 	}
-	prev := make(map[int]string, len(streams))
-	changed := make(map[int][]int32, len(streams))
+	prev := make(map[int]string, len(streams)) // each zone's position before the read
+	freed := make(map[int][]int32, len(streams))
 	for _, st := range streams {
 		zi, ok := t.v.zoneOfStream(st.Stream)
 		if !ok || len(st.Messages) == 0 {
@@ -299,43 +299,88 @@ func (f *FreeIndex) read(ctx context.Context, t *tail) error {
 		if !known {
 			f.Rebuild() // an event of a space this view does not know: the registry changed
 		}
-		changed[zi] = nums
+		freed[zi] = nums
 	}
-	if !f.opts.Confirm {
-		if err := f.fetch(ctx, t.v, changed); err != nil {
-			for zi, pos := range prev {
-				t.pos[zi] = pos // read these events again
-			}
-			return err
+	if err := f.fetchAndCheck(ctx, t, prev, freed); err != nil {
+		for zi, pos := range prev {
+			t.pos[zi] = pos // read these events again
 		}
+		return err
 	}
-	return f.checkGaps(ctx, t, prev)
+	return nil
 }
 
-// fetch reads the states of the spaces events named, per zone, in one
-// pipeline, and sets them.
-func (f *FreeIndex) fetch(ctx context.Context, v *freeView, changed map[int][]int32) error {
-	cmds := make(map[int]*redis.SliceCmd, len(changed))
+// fetchAndCheck makes the round trip that follows a read: it reads the
+// states of the spaces the events freed (unless Confirm: nearby then reads
+// them itself) and sets them, and it checks each zone that had events for
+// a gap: if the zone's first entry is after its position before the read
+// (prev), the stream was trimmed past that position and events may be lost,
+// so the zone is read again whole. (Checking after the read can only find
+// too many gaps, never too few.) One pipeline, per zone an HMGET and an
+// XRANGE of one entry.
+func (f *FreeIndex) fetchAndCheck(ctx context.Context, t *tail, prev map[int]string, freed map[int][]int32) error {
+	var states map[int]*redis.SliceCmd
+	firsts := make(map[int]*redis.XMessageSliceCmd, len(prev))
 	readMS := f.s.opts.Now().UnixMilli()
 	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for zi, nums := range changed {
-			ids := make([]string, len(nums))
-			for i, n := range nums {
-				ids[i] = v.ids[n]
-			}
-			if len(ids) > 0 {
-				cmds[zi] = p.HMGet(ctx, v.zones[zi].states, ids...)
+		if !f.opts.Confirm {
+			states = queueStates(ctx, p, t.v, freed)
+		}
+		for zi, pos := range prev {
+			if pos != "0-0" {
+				firsts[zi] = p.XRangeN(ctx, t.v.zones[zi].stream, "-", "+", 1)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis store: free index: read freed states, check gaps: %w", err)
+	}
+	for zi, cmd := range states {
+		t.v.setSpaces(freed[zi], cmd.Val(), readMS)
+	}
+	for zi, cmd := range firsts {
+		if msgs := cmd.Val(); len(msgs) > 0 && compareStreamIDs(msgs[0].ID, prev[zi]) > 0 {
+			t.stale[zi] = true
+			f.stats.gaps.Add(1)
+		}
+	}
+	return nil
+}
+
+// fetch reads the states of the given spaces, per zone, in one pipeline,
+// and sets them.
+func (f *FreeIndex) fetch(ctx context.Context, v *freeView, spaces map[int][]int32) error {
+	var cmds map[int]*redis.SliceCmd
+	readMS := f.s.opts.Now().UnixMilli()
+	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds = queueStates(ctx, p, v, spaces)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("redis store: free index: read changed states: %w", err)
 	}
 	for zi, cmd := range cmds {
-		v.setSpaces(changed[zi], cmd.Val(), readMS)
+		v.setSpaces(spaces[zi], cmd.Val(), readMS)
 	}
 	return nil
+}
+
+// queueStates queues on p one HMGET per zone of the states of its spaces
+// numbered spaces[zone].
+func queueStates(ctx context.Context, p redis.Pipeliner, v *freeView, spaces map[int][]int32) map[int]*redis.SliceCmd {
+	cmds := make(map[int]*redis.SliceCmd, len(spaces))
+	for zi, nums := range spaces {
+		if len(nums) == 0 {
+			continue
+		}
+		ids := make([]string, len(nums))
+		for i, n := range nums {
+			ids[i] = v.ids[n]
+		}
+		cmds[zi] = p.HMGet(ctx, v.zones[zi].states, ids...)
+	}
+	return cmds
 }
 
 // readAll reads every zone's stream with one XREAD.
@@ -372,34 +417,6 @@ func (f *FreeIndex) readEach(ctx context.Context, t *tail) ([]redis.XStream, err
 	return out, nil
 }
 
-// checkGaps reads the first entry of each zone that had events: if it is
-// after the zone's position before the read, the stream was trimmed past
-// that position and events may be lost, so the zone is read again whole.
-// (Checking after the read can only find too many gaps, never too few.)
-func (f *FreeIndex) checkGaps(ctx context.Context, t *tail, prev map[int]string) error {
-	zones := make([]int, 0, len(prev))
-	cmds := make([]*redis.XMessageSliceCmd, 0, len(prev))
-	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for zi, pos := range prev {
-			if pos != "0-0" {
-				zones = append(zones, zi)
-				cmds = append(cmds, p.XRangeN(ctx, t.v.zones[zi].stream, "-", "+", 1))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("redis store: free index: check gaps: %w", err)
-	}
-	for i, zi := range zones {
-		if msgs := cmds[i].Val(); len(msgs) > 0 && compareStreamIDs(msgs[0].ID, prev[zi]) > 0 {
-			t.stale[zi] = true
-			f.stats.gaps.Add(1)
-		}
-	}
-	return nil
-}
-
 // zoneOfStream returns the zone whose event stream is key.
 func (v *freeView) zoneOfStream(key string) (int, bool) {
 	// key is prefix:{ZONE}:ev
@@ -418,9 +435,12 @@ func (v *freeView) zoneOfStream(key string) (int, bool) {
 }
 
 // apply sets the status of the spaces of zone zi's space events, and
-// returns their numbers (each once) and false if an event named a space
-// the view does not have. A space whose status an event changes loses its
-// state until it is read again (fetch).
+// returns the numbers of those free after them (each once), and false if an
+// event named a space the view does not have. A space whose status an
+// event changes loses its state until it is read again (fetch: only a free
+// one's state is kept). A zone's events are in the order of its changes
+// (the scripts append them in the same atomic step), so the last event of
+// a space says its status.
 func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known bool) {
 	known = true
 	seen := make(map[int32]bool, len(msgs))
@@ -448,7 +468,13 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 			}
 		}
 	}
-	return nums, known
+	free := nums[:0]
+	for _, n := range nums {
+		if v.status[n] == 'f' {
+			free = append(free, n)
+		}
+	}
+	return free, known
 }
 
 // sleep waits d or until ctx is done.

@@ -24,13 +24,17 @@ import (
 // hold the others back and, reconnecting from its last id, misses nothing.
 //
 // The hub reads with ReadEvents (non-blocking, as the FreeIndex does, for
-// the demo's miniredis: one pipelined XREAD per zone) every Poll.
+// the demo's miniredis: one pipelined XREAD per zone) every Poll, and only
+// while it has subscribers: with none it reads nothing and forgets its
+// position, and the next Subscribe positions it at the streams' ends
+// before it returns (so before the subscriber's catch-up ends).
 type EventHub struct {
 	s     *Store
 	opts  EventHubOptions
 	mu    sync.Mutex
 	subs  map[*EventSub]struct{}
-	live  bool // Run has its position: subscribing is possible
+	cur   *EventCursor // the next read's position; nil while no one listens
+	live  bool         // Run is running: subscribing is possible
 	drops atomic.Int64
 }
 
@@ -65,37 +69,32 @@ func NewEventHub(s *Store, opts EventHubOptions) *EventHub {
 	return &EventHub{s: s, opts: opts, subs: map[*EventSub]struct{}{}}
 }
 
-// Run tails the streams until ctx is done, then closes every subscription.
-// Until it has its starting position (Redis answers) Subscribe returns nil.
+// Run tails the streams for the subscribers until ctx is done, then closes
+// every subscription.
 func (h *EventHub) Run(ctx context.Context) {
 	defer h.stop()
-	var cur *EventCursor
-	for cur == nil {
-		c, err := h.s.EventsNow(ctx)
-		if err == nil {
-			cur = c
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		h.s.opts.Logger.Warn("event hub: no position yet", "err", err)
-		sleep(ctx, time.Second)
-	}
 	h.mu.Lock()
 	h.live = true
 	h.mu.Unlock()
 	failing := false // log a failure once, not every Poll
 	for ctx.Err() == nil {
-		evs, err := h.s.ReadEvents(ctx, cur, h.opts.Batch)
-		if err != nil && !failing && ctx.Err() == nil {
-			h.s.opts.Logger.Warn("event hub: read failed, retrying every poll", "err", err)
-		} else if err == nil && failing {
-			h.s.opts.Logger.Info("event hub: reading again")
+		h.mu.Lock()
+		if len(h.subs) == 0 {
+			h.cur = nil
 		}
-		failing = err != nil
-		if len(evs) > 0 {
-			h.deliver(evs)
+		cur := h.cur
+		h.mu.Unlock()
+		if cur != nil {
+			evs, err := h.s.ReadEvents(ctx, cur, h.opts.Batch)
+			if err != nil && !failing && ctx.Err() == nil {
+				h.s.opts.Logger.Warn("event hub: read failed, retrying every poll", "err", err)
+			} else if err == nil && failing {
+				h.s.opts.Logger.Info("event hub: reading again")
+			}
+			failing = err != nil
+			if len(evs) > 0 {
+				h.deliver(evs)
+			}
 		}
 		sleep(ctx, h.opts.Poll)
 	}
@@ -136,17 +135,32 @@ func (h *EventHub) remove(sub *EventSub) {
 }
 
 // Subscribe returns a subscription to the batches read from now on, or nil
-// when the hub is not running (not yet positioned, or stopped): the caller
-// then reads Redis itself. The caller must Close it.
-func (h *EventHub) Subscribe() *EventSub {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.live {
-		return nil
+// when the hub is not running (not yet, or stopped) or, with no one
+// subscribed before, cannot read its position from Redis: the caller then
+// reads Redis itself. The caller must Close it.
+func (h *EventHub) Subscribe(ctx context.Context) *EventSub {
+	var pos *EventCursor
+	for {
+		h.mu.Lock()
+		if !h.live {
+			h.mu.Unlock()
+			return nil
+		}
+		if h.cur == nil && pos != nil {
+			h.cur = pos
+		}
+		if h.cur != nil {
+			sub := &EventSub{hub: h, ch: make(chan []occupancy.Event, h.opts.Buffer)}
+			h.subs[sub] = struct{}{}
+			h.mu.Unlock()
+			return sub
+		}
+		h.mu.Unlock()
+		var err error
+		if pos, err = h.s.EventsNow(ctx); err != nil {
+			return nil
+		}
 	}
-	sub := &EventSub{hub: h, ch: make(chan []occupancy.Event, h.opts.Buffer)}
-	h.subs[sub] = struct{}{}
-	return sub
 }
 
 // EventHubStats are an EventHub's counters.
@@ -218,4 +232,4 @@ type HubStore struct {
 }
 
 // SubscribeEvents subscribes to the hub; nil when it is not running.
-func (s HubStore) SubscribeEvents() *EventSub { return s.Hub.Subscribe() }
+func (s HubStore) SubscribeEvents(ctx context.Context) *EventSub { return s.Hub.Subscribe(ctx) }

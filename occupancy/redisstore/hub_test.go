@@ -25,7 +25,7 @@ func startHub(t *testing.T, s *redisstore.Store, opts redisstore.EventHubOptions
 	go func() { defer close(done); h.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		if sub := h.Subscribe(); sub != nil {
+		if sub := h.Subscribe(context.Background()); sub != nil {
 			sub.Close()
 			return h
 		}
@@ -70,13 +70,13 @@ func TestEventHub(t *testing.T) {
 		subs := make([]*redisstore.EventSub, 50)
 		curs := make([]*redisstore.EventCursor, len(subs))
 		for i := range subs {
-			subs[i] = h.Subscribe()
+			subs[i] = h.Subscribe(context.Background())
 			t.Cleanup(subs[i].Close)
 			if curs[i], err = s.EventsNow(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		slow := h.Subscribe()
+		slow := h.Subscribe(context.Background())
 		got := make([][]string, len(subs))
 		read := make(chan int)
 		const rounds = 10
@@ -141,7 +141,7 @@ func drain(sub *redisstore.EventSub) bool {
 func TestEventHubStops(t *testing.T) {
 	s := newStore(t, backends[0].start(t), &clock{now: t0})
 	h := redisstore.NewEventHub(s, redisstore.EventHubOptions{})
-	if h.Subscribe() != nil {
+	if h.Subscribe(context.Background()) != nil {
 		t.Fatal("a hub that does not run took a subscription")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -149,7 +149,7 @@ func TestEventHubStops(t *testing.T) {
 	go func() { defer close(done); h.Run(ctx) }()
 	var sub *redisstore.EventSub
 	for deadline := time.Now().Add(5 * time.Second); sub == nil && time.Now().Before(deadline); {
-		sub = h.Subscribe()
+		sub = h.Subscribe(context.Background())
 		time.Sleep(5 * time.Millisecond)
 	}
 	if sub == nil {
@@ -160,7 +160,7 @@ func TestEventHubStops(t *testing.T) {
 	if _, ok := <-sub.Events(); ok || sub.Overflowed() {
 		t.Errorf("subscription not closed (or marked overflowed: %v) when the hub stopped", sub.Overflowed())
 	}
-	if h.Subscribe() != nil {
+	if h.Subscribe(context.Background()) != nil {
 		t.Error("a stopped hub took a subscription")
 	}
 	sub.Close() // again: no panic
@@ -214,7 +214,7 @@ func TestEventHubOnRedisCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startHub(t, s, redisstore.EventHubOptions{Poll: 5 * time.Millisecond})
-	sub := h.Subscribe()
+	sub := h.Subscribe(context.Background())
 	defer sub.Close()
 	cur, err := s.EventsNow(ctx)
 	if err != nil {
@@ -254,7 +254,7 @@ func TestEventHubOutlivesARedisRestart(t *testing.T) {
 	rds := testenv.MustStartRedis(t)
 	s := newStore(t, rds.Client(t), &clock{now: t0})
 	h := startHub(t, s, redisstore.EventHubOptions{Poll: 5 * time.Millisecond})
-	sub := h.Subscribe()
+	sub := h.Subscribe(context.Background())
 	defer sub.Close()
 	cur, err := s.EventsNow(context.Background())
 	if err != nil {
@@ -271,5 +271,49 @@ func TestEventHubOutlivesARedisRestart(t *testing.T) {
 	got := hubIDs(sub, cur, 2)
 	if len(got) != 2 || !strings.HasSuffix(got[0], "@B space") {
 		t.Fatalf("after the restart: %v, want B-1's space and zone events", got)
+	}
+}
+
+// TestEventHubIdleReadsNothing: without subscribers the hub sends Redis no
+// command; a subscriber that comes after a quiet spell gets every event
+// published once Subscribe returned, and none of those before it.
+func TestEventHubIdleReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	rdb := testenv.MustStartRedis(t).Client(t)
+	s := newStore(t, rdb, &clock{now: t0})
+	h := startHub(t, s, redisstore.EventHubOptions{Poll: 2 * time.Millisecond})
+	mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied) // before anyone listens
+	time.Sleep(20 * time.Millisecond)                                    // the hub sees it has no one
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // 50 polls
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(info, "cmdstat_xread") || strings.Contains(info, "cmdstat_xrevrange") {
+		t.Errorf("an idle hub read the streams:\n%s", info)
+	}
+
+	sub := h.Subscribe(ctx)
+	if sub == nil {
+		t.Fatal("no subscription")
+	}
+	defer sub.Close()
+	mustApply(t, s, reading("S2", false, t0, 1), occupancy.ResultApplied)
+	var got []string
+	for len(got) < 2 {
+		select {
+		case evs := <-sub.Events():
+			for _, e := range evs {
+				got = append(got, string(e.Type)+" "+e.SpaceID)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("after 2s the subscriber has %v, want the space and zone events of A-2", got)
+		}
+	}
+	if want := []string{"space A-2", "zone "}; !slices.Equal(got, want) {
+		t.Errorf("subscriber got %v, want %v (nothing from before it subscribed)", got, want)
 	}
 }
