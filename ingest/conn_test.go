@@ -52,8 +52,8 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 }
 
 // TestBufferedConnWrites: what is written from several goroutines arrives
-// whole and in each writer's order; what is still buffered at Close is sent before the connection closes; after the
-// peer is gone a Write fails.
+// whole and in each writer's order; what is still buffered at Close is
+// sent before the connection closes; after the peer is gone a Write fails.
 func TestBufferedConnWrites(t *testing.T) {
 	raw, peer := tcpPair(t)
 	c := newBufferedConn(raw)
