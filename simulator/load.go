@@ -61,6 +61,10 @@ type LoadOptions struct {
 	Progress io.Writer
 	// ProgressInterval is the period of the progress line. Default 1s.
 	ProgressInterval time.Duration
+	// TopicPrefix replaces TopicPrefix in the messages' topics, e.g. to
+	// publish the same messages where a running service does not listen.
+	// Default TopicPrefix.
+	TopicPrefix string
 	// State, if set, carries each sensor's occupancy and sequence number
 	// from one Load to the next, so that a later run's messages still flip
 	// their spaces. Default: every sensor starts unoccupied at sequence 0.
@@ -102,6 +106,9 @@ func (o *LoadOptions) setDefaults() {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = time.Second
+	}
+	if o.TopicPrefix == "" {
+		o.TopicPrefix = TopicPrefix
 	}
 }
 
@@ -211,7 +218,7 @@ func (r *loadRun) sensorsByConn() [][]loadSensor {
 	out := make([][]loadSensor, r.o.Connections)
 	for i, sp := range r.o.Registry.Spaces()[:r.o.Sensors] {
 		c := i % r.o.Connections
-		sn := loadSensor{space: sp, topic: Topic(sp.SensorID)}
+		sn := loadSensor{space: sp, topic: r.o.TopicPrefix + sp.SensorID + TopicSuffix}
 		if st := r.o.State; st != nil {
 			if prev, ok := st.last[sp.SensorID]; ok {
 				sn.occupied, sn.seq = prev.occupied, prev.seq

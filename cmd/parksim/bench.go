@@ -32,6 +32,7 @@ var benchParts = []string{"a", "b", "c", "d", "e"}
 type benchFlags struct {
 	only        string        // comma-separated parts
 	messages    uint64        // (a) and (b): messages published flat out
+	rounds      int           // (a) and (b): rounds, alternating
 	latRates    string        // (c): comma-separated msg/s
 	latDuration time.Duration // (c): per rate
 	sampleRate  float64       // (c): sampled messages per second
@@ -50,6 +51,7 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs := c.newFlagSet("bench", "parksim bench [flags]   (run it in the repository root)")
 	fs.StringVar(&f.only, "only", strings.Join(benchParts, ","), "parts to run: a broker rate, b parkd rate, c publish→visible latency, d API under load, e memory and RSS per registry size (f is measured with e)")
 	fs.Uint64Var(&f.messages, "messages", 100000, "(a, b) messages published as fast as the broker acknowledges")
+	fs.IntVar(&f.rounds, "rounds", 3, "(a, b) rounds: (a) and (b) alternate this many times; the table gives the medians")
 	fs.StringVar(&f.latRates, "lat-rates", "1000,5000", "(c) fixed publish rates in msg/s")
 	fs.DurationVar(&f.latDuration, "lat-duration", 10*time.Second, "(c) how long each rate runs")
 	fs.Float64Var(&f.sampleRate, "samples", 200, "(c) sampled messages per second whose visibility is polled")
@@ -66,23 +68,22 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 
 // bench is one `parksim bench` run: its servers and its results.
 type bench struct {
-	f          benchFlags
-	only       map[string]bool
-	out        io.Writer // the table
-	prog       io.Writer // progress lines
-	dir        string
-	bin        string // parkd binary
-	redis      *child
-	mosq       *child
-	rdb        *redis.Client
-	mqtt       string // broker URL
-	reg        *occupancy.Registry
-	regDir     string // the Qiuai registry, written for parkd
-	parkd      *parkdProc
-	http       *http.Client
-	rows       []benchRow
-	header     []string // the machine and versions, printed above the table
-	brokerRate float64  // (a), for the ratio of (b)
+	f      benchFlags
+	only   map[string]bool
+	out    io.Writer // the table
+	prog   io.Writer // progress lines
+	dir    string
+	bin    string // parkd binary
+	redis  *child
+	mosq   *child
+	rdb    *redis.Client
+	mqtt   string // broker URL
+	reg    *occupancy.Registry
+	regDir string // the Qiuai registry, written for parkd
+	parkd  *parkdProc
+	http   *http.Client
+	rows   []benchRow
+	header []string // the machine and versions, printed above the table
 	// state continues the sensors of the loads parkd sees (b, c, d), so
 	// every message flips its space: (c) needs that to see it applied.
 	state simulator.LoadState
@@ -111,6 +112,9 @@ func (c *cli) bench(args []string) error {
 			return usageError{fmt.Errorf("bench: unknown part %q in -only", p)}
 		}
 		b.only[p] = true
+	}
+	if f.rounds < 1 || f.messages < 1 {
+		return usageError{fmt.Errorf("bench: -rounds %d and -messages %d must be at least 1", f.rounds, f.messages)}
 	}
 	for _, l := range []string{f.latRates, f.sizes} {
 		if _, err := parseList(l); err != nil {
@@ -189,13 +193,13 @@ func writeTown(dir string, n int) (*occupancy.Registry, error) {
 // runParts runs the chosen parts in order.
 func (b *bench) runParts(ctx context.Context) error {
 	steps := map[string]func(context.Context) error{
-		"a": b.partBroker, "b": b.partParkd, "c": b.partLatency, "d": b.partAPI, "e": b.partMemory,
+		"a": b.partRates, "b": b.partRates, "c": b.partLatency, "d": b.partAPI, "e": b.partMemory,
 	}
 	for _, p := range benchParts {
-		if !b.only[p] {
+		if !b.only[p] || p == "b" && b.only["a"] { // (a) and (b) run together
 			continue
 		}
-		if p != "a" && p != "e" && b.parkd == nil {
+		if (p != "a" || b.only["b"]) && p != "e" && b.parkd == nil {
 			if err := b.startMainParkd(ctx); err != nil {
 				return err
 			}

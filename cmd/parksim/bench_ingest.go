@@ -23,9 +23,15 @@ func (b *bench) loadOptions() simulator.LoadOptions {
 		State: &b.state}
 }
 
-// partBroker is (a): the same flat-out stream to a plain paho subscriber at
-// QoS 1 (it acknowledges each message as it arrives) instead of parkd.
-func (b *bench) partBroker(ctx context.Context) error {
+// benchTopicPrefix is where (a) publishes: topics of the same length and
+// shape as parkd's, in a tree parkd (running idle meanwhile) does not
+// subscribe to.
+const benchTopicPrefix = "benchmk/v1/sensors/"
+
+// measureBroker is one round of (a): the flat-out stream to a plain paho
+// subscriber at QoS 1 (it acknowledges each message as it arrives)
+// instead of parkd.
+func (b *bench) measureBroker(ctx context.Context) (rateRound, error) {
 	var got atomic.Uint64
 	var last atomic.Int64
 	n := b.f.messages
@@ -34,70 +40,60 @@ func (b *bench) partBroker(ctx context.Context) error {
 		SetCleanSession(true).SetAutoReconnect(false)
 	sub := mqtt.NewClient(opts)
 	if tok := sub.Connect(); tok.Wait() && tok.Error() != nil {
-		return fmt.Errorf("plain subscriber: %w", tok.Error())
+		return rateRound{}, fmt.Errorf("plain subscriber: %w", tok.Error())
 	}
 	defer sub.Disconnect(100)
-	if tok := sub.Subscribe(simulator.TopicPrefix+"+"+simulator.TopicSuffix, 1, func(mqtt.Client, mqtt.Message) {
+	if tok := sub.Subscribe(benchTopicPrefix+"+"+simulator.TopicSuffix, 1, func(mqtt.Client, mqtt.Message) {
 		last.Store(time.Now().UnixNano())
 		if got.Add(1) == n {
 			close(done)
 		}
 	}); tok.Wait() && tok.Error() != nil {
-		return fmt.Errorf("plain subscriber: %w", tok.Error())
+		return rateRound{}, fmt.Errorf("plain subscriber: %w", tok.Error())
 	}
 	b.progress("bench: (a) %d messages flat out to a plain subscriber", n)
+	cpu0 := b.cpuTimes()
 	start := time.Now()
 	o := b.loadOptions()
-	o.Rate, o.Count, o.State = -1, n, nil // parkd does not see this stream
+	o.Rate, o.Count, o.State, o.TopicPrefix = -1, n, nil, benchTopicPrefix // parkd does not see this stream
 	st, err := simulator.Load(ctx, o)
 	if err != nil {
-		return err
+		return rateRound{}, err
 	}
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		return fmt.Errorf("plain subscriber got %d of %d messages: %w", got.Load(), n, errTimeout)
+		return rateRound{}, fmt.Errorf("plain subscriber got %d of %d messages: %w", got.Load(), n, errTimeout)
 	}
 	took := time.Unix(0, last.Load()).Sub(start)
-	b.brokerRate = float64(n) / took.Seconds()
-	b.add(benchRow{part: "a", what: "bare broker delivery rate (QoS 1, plain subscriber)",
-		figure: fmt.Sprintf("%.0f msg/s (%d msgs in %.2fs; publisher acked %.0f msg/s)", b.brokerRate, n,
-			took.Seconds(), float64(st.Acked)/st.Drained.Seconds()), target: "-", verdict: "-"})
-	return nil
+	return rateRound{rate: float64(n) / took.Seconds(), took: took, acked: float64(st.Acked) / st.Drained.Seconds(),
+		cpu: b.cpuTimes().since(cpu0)}, nil
 }
 
-// partParkd is (b): the same stream to parkd; its processed rate is read
-// from parkd_ingest_messages_total.
-func (b *bench) partParkd(ctx context.Context) error {
+// measureParkd is one round of (b): the same stream to parkd; its
+// processed rate is read from parkd_ingest_messages_total.
+func (b *bench) measureParkd(ctx context.Context) (rateRound, error) {
 	n := b.f.messages
 	base, err := b.parkd.processed()
 	if err != nil {
-		return err
+		return rateRound{}, err
 	}
 	b.progress("bench: (b) %d messages flat out to parkd", n)
+	cpu0 := b.cpuTimes()
 	start := time.Now()
 	o := b.loadOptions()
 	o.Rate, o.Count = -1, n
-	if _, err := simulator.Load(ctx, o); err != nil {
-		return err
+	st, err := simulator.Load(ctx, o)
+	if err != nil {
+		return rateRound{}, err
 	}
 	end, err := b.waitProcessed(ctx, base+float64(n), 5*time.Minute)
 	if err != nil {
-		return err
+		return rateRound{}, err
 	}
 	took := end.Sub(start)
-	r := float64(n) / took.Seconds()
-	row := benchRow{part: "b", what: "parkd end-to-end processed rate, same stream",
-		figure: fmt.Sprintf("%.0f msg/s (%d msgs in %.2fs)", r, n, took.Seconds())}
-	if b.brokerRate > 0 {
-		ratio := r / b.brokerRate
-		row.figure += fmt.Sprintf("; (b)/(a) = %.2f", ratio)
-		row.target, row.verdict = "(b)/(a) ≥ 0.8", verdict(ratio >= 0.8)
-	} else {
-		row.target, row.verdict = "(b)/(a) ≥ 0.8 (run with a)", "-"
-	}
-	b.add(row)
-	return nil
+	return rateRound{rate: float64(n) / took.Seconds(), took: took, acked: float64(st.Acked) / st.Drained.Seconds(),
+		cpu: b.cpuTimes().since(cpu0)}, nil
 }
 
 // waitProcessed polls parkd's metrics until it has processed want messages
