@@ -14,8 +14,8 @@ import (
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
-const checkUsage = `parkd check: recompute every zone's counters, free-space geo sets and
-last-seen set from its spaces' states in Redis and report the drift.
+const checkUsage = `parkd check: recompute every zone's counters and free-space geo sets
+from its spaces' states in Redis and report the drift.
 
 Usage:
   parkd check [-repair] [-json] [-config FILE]

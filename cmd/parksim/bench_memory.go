@@ -190,7 +190,7 @@ func (b *bench) memoryByKey(ctx context.Context, n int) (string, error) {
 }
 
 // keyKinds name the kinds of a zone's keys (redisstore's zoneKeys).
-var keyKinds = map[string]string{"s": "states", "seen": "last-seen", "ev": "events",
+var keyKinds = map[string]string{"s": "states", "ev": "events",
 	"c": "counters", "free": "free geo sets", "h": "history", "inc": "incidents"}
 
 // keyKind returns the kind of a key: pk:{Z01}:free:ev is "free geo sets".

@@ -18,12 +18,13 @@ func TestBenchBrokerPart(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	c := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
-	if code := c.main([]string{"bench", "-only", "a", "-messages", "3000"}); code != exitOK {
+	if code := c.main([]string{"bench", "-only", "a", "-messages", "3000", "-rounds", "2"}); code != exitOK {
 		t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
 	}
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^machine: \d+ CPUs, go`),
-		regexp.MustCompile(`(?m)^\(a\)\s+bare broker delivery rate .*\s[1-9]\d* msg/s \(3000 msgs in `),
+		regexp.MustCompile(`(?m)^\(a\)\s+bare broker delivery rate .*\s[1-9]\d* msg/s, median of 2 rounds of 3000 msgs \([1-9]\d*, [1-9]\d* msg/s\)`),
+		regexp.MustCompile(`(?m)^\(a\)\s+CPU per message during \(a\)\s+Mosquitto \d+\.\d µs, parksim .* \d+\.\d µs`),
 	} {
 		if !want.MatchString(out.String()) {
 			t.Errorf("table lacks %s:\n%s", want, out.String())

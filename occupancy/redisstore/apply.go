@@ -95,7 +95,7 @@ func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []
 		c := open[sp.ZoneID]
 		if c == nil || len(c.at) == maxZoneCall {
 			k := s.zones[sp.ZoneID]
-			c = &zoneCall{keys: append([]string{k.states, k.counters, k.seen, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
+			c = &zoneCall{keys: append([]string{k.states, k.counters, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
 			c.args = append(make([]any, 0, 3+applyFields*min(len(rs)-i, maxZoneCall)), nowMS, s.eventCap(sp.ZoneID), evMS)
 			open[sp.ZoneID] = c
 			calls = append(calls, c)
@@ -117,7 +117,7 @@ func appendReading(args []any, sp occupancy.Space, r occupancy.Reading) []any {
 	if r.BatteryMV > 0 {
 		bat = r.BatteryMV
 	}
-	free := 5 + slices.Index(occupancy.Kinds, sp.Kind) // its free set in KEYS (1-based)
+	free := 4 + slices.Index(occupancy.Kinds, sp.Kind) // its free set in KEYS (1-based)
 	args = append(args, sp.ID, occ, r.TS.UnixMicro(), r.Seq, r.TS.UnixMilli(), bat, sp.Lon, sp.Lat, free)
 	return appendHealthArgs(args, r)
 }

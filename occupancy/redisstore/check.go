@@ -53,11 +53,6 @@ const (
 	// than about a metre from its registry coordinates (Expected and Found
 	// are "lon,lat").
 	DriftFreeSetPosition = "free_set_position"
-	// DriftSeen: the last-seen set lacks a free or occupied space, holds an
-	// unknown or unregistered space, or holds a time (ms) other than the
-	// state's last-seen time. A closed space may or may not be in it (the
-	// sweeper leaves closed spaces alone).
-	DriftSeen = "seen"
 	// DriftMissing: a registry space has no stored state (repair adds it as
 	// unknown).
 	DriftMissing = "missing_state"
@@ -86,8 +81,7 @@ func (r CheckReport) Unfixed() int {
 	return n
 }
 
-// Check recomputes every zone's counters, free geo sets and last-seen set
-// from the zone's space states and reports where they differ. With repair
+// Check recomputes every zone's counters and free geo sets from the zone's space states and reports where they differ. With repair
 // it also corrects them, and stores missing registry spaces as unknown.
 // Each zone is checked (and repaired) by one atomic script, so Check is safe
 // while readings are being applied; zones are checked one after the other.
@@ -112,7 +106,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 // checkZone runs checkScript on one zone and decodes its answer.
 func (s *Store) checkZone(ctx context.Context, zoneID string, repair bool) ([]Drift, error) {
 	k := s.zones[zoneID]
-	keys := append(append([]string{k.states, k.counters, k.seen}, k.freeAll...), k.closures())
+	keys := append(append([]string{k.states, k.counters}, k.freeAll...), k.closures())
 	flag := "0"
 	if repair {
 		flag = "1"
@@ -142,8 +136,8 @@ func (s *Store) checkZone(ctx context.Context, zoneID string, repair bool) ([]Dr
 
 // checkScript checks (and with ARGV[1] = 1 repairs) one zone.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4.. the zone's
-// free geo sets in occupancy.Kinds order, last the closures hash. ARGV: 1 repair (1|0), 2 now_ms,
+// KEYS: 1 states hash, 2 counters hash, 3.. the zone's free geo sets in
+// occupancy.Kinds order, last the closures hash. ARGV: 1 repair (1|0), 2 now_ms,
 // then per registry space of the zone: id, kind (1-based index into the
 // free sets), lon, lat. Returns drift items flattened as kind, what,
 // expected, found, fixed (1|0).
@@ -155,20 +149,17 @@ local out = {}
 local function drift(kind, what, expected, found, fix)
   for _, v in ipairs({kind, what, expected, found, fix}) do out[#out + 1] = v end
 end
-local nsets = #KEYS - 4
+local nsets = #KEYS - 3
 local closures = {}
 local cl = redis.call('HKEYS', KEYS[#KEYS])
 for _, target in ipairs(cl) do closures[target] = true end
 local states = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do states[all[i]] = all[i + 1] end
-local seen = {}
-local zs = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
-for i = 1, #zs, 2 do seen[zs[i]] = zs[i + 1] end
 local sets = {}
 for j = 1, nsets do
   sets[j] = {}
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[3 + j], 0, -1)) do sets[j][id] = true end
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2 + j], 0, -1)) do sets[j][id] = true end
 end
 local counts = {total = 0, free = 0, occupied = 0, unknown = 0, closed = 0}
 local registered = {}
@@ -201,50 +192,33 @@ for i = 3, #ARGV, 4 do
   for j = 1, nsets do
     local want = t[1] == 'f' and j == kind
     local has = sets[j][id] == true
-    local key = string.match(KEYS[3 + j], 'free:.*$')
+    local key = string.match(KEYS[2 + j], 'free:.*$')
     if want and not has then
       drift('free_set', id, key, '', fixed)
-      if repair then redis.call('GEOADD', KEYS[3 + j], lon, lat, id) end
+      if repair then redis.call('GEOADD', KEYS[2 + j], lon, lat, id) end
     elseif has and not want then
       drift('free_set', id, '', key, fixed)
-      if repair then redis.call('ZREM', KEYS[3 + j], id) end
+      if repair then redis.call('ZREM', KEYS[2 + j], id) end
     elseif has then
-      local pos = redis.call('GEOPOS', KEYS[3 + j], id)[1]
+      local pos = redis.call('GEOPOS', KEYS[2 + j], id)[1]
       if not pos or math.abs(tonumber(pos[1]) - tonumber(lon)) > 1e-5 or math.abs(tonumber(pos[2]) - tonumber(lat)) > 1e-5 then
         local found = ''
         if pos then found = pos[1] .. ',' .. pos[2] end
         drift('free_set_position', id, lon .. ',' .. lat, found, fixed)
-        if repair then redis.call('GEOADD', KEYS[3 + j], lon, lat, id) end
+        if repair then redis.call('GEOADD', KEYS[2 + j], lon, lat, id) end
       end
     end
-  end
-  local live = t[1] == 'f' or t[1] == 'o'
-  local score = seen[id]
-  local want = t[4]
-  if tonumber(want) == nil then want = ARGV[2] end
-  if live and tonumber(score) ~= tonumber(want) then
-    drift('seen', id, want, score or '', fixed)
-    if repair then redis.call('ZADD', KEYS[3], want, id) end
-  elseif score and not live and t[1] ~= 'c' then
-    drift('seen', id, '', score, fixed)
-    if repair then redis.call('ZREM', KEYS[3], id) end
   end
 end
 for id, v in pairs(states) do
   if not registered[id] then drift('unregistered_state', id, '', v, '0') end
 end
 local function unregistered(id) return not registered[id] end
-for id, score in pairs(seen) do
-  if unregistered(id) then
-    drift('seen', id, '', score, fixed)
-    if repair then redis.call('ZREM', KEYS[3], id) end
-  end
-end
 for j = 1, nsets do
   for id in pairs(sets[j]) do
     if unregistered(id) then
-      drift('free_set', id, '', string.match(KEYS[3 + j], 'free:.*$'), fixed)
-      if repair then redis.call('ZREM', KEYS[3 + j], id) end
+      drift('free_set', id, '', string.match(KEYS[2 + j], 'free:.*$'), fixed)
+      if repair then redis.call('ZREM', KEYS[2 + j], id) end
     end
   end
 end

@@ -40,7 +40,6 @@ func driftKeys(rep redisstore.CheckReport) []driftKey {
 }
 
 func TestCheckFindsAndRepairsDrift(t *testing.T) {
-	seenMS := float64(t0.Add(time.Minute).UnixMilli())
 	tests := []struct {
 		name    string
 		corrupt func(ctx context.Context, rdb redis.UniversalClient)
@@ -65,11 +64,6 @@ func TestCheckFindsAndRepairsDrift(t *testing.T) {
 		{"free space at the wrong point", func(ctx context.Context, rdb redis.UniversalClient) {
 			rdb.GeoAdd(ctx, "pk:{A}:free:standard", &redis.GeoLocation{Name: "A-1", Longitude: 121.65, Latitude: 29.85})
 		}, []driftKey{{"A", "free_set_position", "A-1"}}, true},
-		{"last-seen set wrong", func(ctx context.Context, rdb redis.UniversalClient) {
-			rdb.ZRem(ctx, "pk:{A}:seen", "A-1")                                       // live, missing
-			rdb.ZAdd(ctx, "pk:{A}:seen", redis.Z{Member: "A-3", Score: seenMS})       // unknown, present
-			rdb.ZAdd(ctx, "pk:{B}:seen", redis.Z{Member: "B-1", Score: seenMS - 1e6}) // wrong time
-		}, []driftKey{{"A", "seen", "A-1"}, {"A", "seen", "A-3"}, {"B", "seen", "B-1"}}, true},
 		{"registry space without a state", func(ctx context.Context, rdb redis.UniversalClient) {
 			rdb.HDel(ctx, "pk:{A}:s", "A-3")
 			rdb.HIncrBy(ctx, "pk:{A}:c", "unknown", -1)
@@ -77,9 +71,8 @@ func TestCheckFindsAndRepairsDrift(t *testing.T) {
 		}, []driftKey{{"A", "counter", "total"}, {"A", "counter", "unknown"}, {"A", "missing_state", "A-3"}}, true},
 		{"state of a space not in the registry", func(ctx context.Context, rdb redis.UniversalClient) {
 			rdb.HSet(ctx, "pk:{A}:s", "A-9", "f|0|1|1|1|1|")
-			rdb.ZAdd(ctx, "pk:{A}:seen", redis.Z{Member: "A-9", Score: 1})
 			rdb.GeoAdd(ctx, "pk:{A}:free:standard", &redis.GeoLocation{Name: "A-9", Longitude: 121.64, Latitude: 29.85})
-		}, []driftKey{{"A", "free_set", "A-9"}, {"A", "seen", "A-9"}, {"A", "unregistered_state", "A-9"}}, false},
+		}, []driftKey{{"A", "free_set", "A-9"}, {"A", "unregistered_state", "A-9"}}, false},
 	}
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		for _, tc := range tests {
@@ -143,7 +136,6 @@ func TestCheckRepairRestoresSweeperAndNearby(t *testing.T) {
 	ctx := context.Background()
 	s := checkFixture(t, rdb)
 	rdb.ZRem(ctx, "pk:{A}:free:standard", "A-1")
-	rdb.ZRem(ctx, "pk:{A}:seen", "A-1")
 	assertNearbyFree(t, s, []string{"A-4"})
 	if _, err := s.Check(ctx, true); err != nil {
 		t.Fatal(err)

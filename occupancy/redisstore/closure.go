@@ -38,9 +38,9 @@ const (
 
 // closureScript closes or opens a space or a whole zone.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 closures hash,
-// 5 until zset, 6 the zone's event stream, 7.. the zone's free geo sets in
-// occupancy.Kinds order.
+// KEYS: 1 states hash, 2 counters hash, 3 closures hash, 4 until zset, 5
+// the zone's event stream, 6.. the zone's free geo sets in occupancy.Kinds
+// order.
 // ARGV: 1 op (close|open|expire), 2 target (space id or *), 3 closure JSON
 // (close), 4 until_ms (” for none), 5 now_ms, 6 cutoff_ms (a sensor last
 // seen before it is silent), 7 the event stream's cap (eventCap), 8 the
@@ -60,7 +60,7 @@ local op, target, now = ARGV[1], ARGV[2], ARGV[5]
 local function changed(id, st)
   local ev = {'t', 'space', 's', id, 'st', names[st]}
   if ARGV[8] ~= '' then ev[7], ev[8] = 'ms', ARGV[8] end
-  addEvent(KEYS[6], ARGV[7], unpack(ev))
+  addEvent(KEYS[5], ARGV[7], unpack(ev))
 end
 local function load(id)
   local cur = redis.call('HGET', KEYS[1], id)
@@ -74,7 +74,7 @@ local function closeOne(id)
   if t[1] == 'c' then return end
   move(KEYS[2], t[1], 'c', now)
   if t[1] == 'f' then
-    for i = 7, #KEYS do redis.call('ZREM', KEYS[i], id) end
+    for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
   end
   t[1], t[3] = 'c', now
   redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
@@ -89,29 +89,28 @@ local function openOne(id, kind, lon, lat)
     if t[2] == '1' then nst = 'o' elseif t[2] == '0' then nst = 'f' end
   end
   move(KEYS[2], 'c', nst, now)
-  if nst == 'f' then redis.call('GEOADD', KEYS[6 + kind], lon, lat, id) end
-  if nst == 'u' then redis.call('ZREM', KEYS[3], id) else redis.call('ZADD', KEYS[3], t[4], id) end
+  if nst == 'f' then redis.call('GEOADD', KEYS[5 + kind], lon, lat, id) end
   t[1], t[3] = nst, now
   redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
   changed(id, nst)
 end
 if op == 'expire' then
-  local due = tonumber(redis.call('ZSCORE', KEYS[5], target))
+  local due = tonumber(redis.call('ZSCORE', KEYS[4], target))
   if not due or due > tonumber(now) then return 'not_due' end
   op = 'open'
 end
 if op == 'close' then
-  redis.call('HSET', KEYS[4], target, ARGV[3])
-  if ARGV[4] == '' then redis.call('ZREM', KEYS[5], target) else redis.call('ZADD', KEYS[5], ARGV[4], target) end
+  redis.call('HSET', KEYS[3], target, ARGV[3])
+  if ARGV[4] == '' then redis.call('ZREM', KEYS[4], target) else redis.call('ZADD', KEYS[4], ARGV[4], target) end
   for i = 9, #ARGV, 4 do closeOne(ARGV[i]) end
   return 'ok'
 end
-if target ~= '*' and redis.call('HEXISTS', KEYS[4], '*') == 1 then return 'zone_closed' end
-redis.call('HDEL', KEYS[4], target)
-redis.call('ZREM', KEYS[5], target)
+if target ~= '*' and redis.call('HEXISTS', KEYS[3], '*') == 1 then return 'zone_closed' end
+redis.call('HDEL', KEYS[3], target)
+redis.call('ZREM', KEYS[4], target)
 for i = 9, #ARGV, 4 do
   local id = ARGV[i]
-  if target ~= '*' or redis.call('HEXISTS', KEYS[4], id) == 0 then
+  if target ~= '*' or redis.call('HEXISTS', KEYS[3], id) == 0 then
     openOne(id, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3])
   end
 end
@@ -284,7 +283,7 @@ func (s *Store) close(ctx context.Context, zoneID, target string, c occupancy.Cl
 func (s *Store) runClosure(ctx context.Context, zoneID, op, target, body, until string, spaces []occupancy.Space) (string, error) {
 	k := s.zones[zoneID]
 	now := s.opts.Now()
-	keys := append([]string{k.states, k.counters, k.seen, k.closures(), k.until(), s.eventsKey(zoneID)}, k.freeAll...)
+	keys := append([]string{k.states, k.counters, k.closures(), k.until(), s.eventsKey(zoneID)}, k.freeAll...)
 	args := []any{op, target, body, until, strconv.FormatInt(now.UnixMilli(), 10),
 		strconv.FormatInt(now.Add(-s.opts.OfflineAfter).UnixMilli(), 10), s.eventCap(zoneID), eventMS(now)}
 	for _, sp := range spaces {

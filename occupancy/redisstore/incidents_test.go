@@ -289,17 +289,19 @@ func TestConcurrentDetectorsOpenOneIncident(t *testing.T) {
 // TestSensorHealthCountsOnlyOccupancyChanges checks that the changes read
 // from the event stream are the apply script's free/occupied flips: a sweep
 // to unknown, a closure and its reopening are none; and that Init drops the
-// change log older versions kept.
+// change log and the last-seen set older versions kept.
 func TestSensorHealthCountsOnlyOccupancyChanges(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
-		if err := rdb.ZAdd(ctx, "pk:{A}:chg", redis.Z{Score: 1, Member: "A-1|1"}).Err(); err != nil {
-			t.Fatal(err)
+		for _, key := range []string{"pk:{A}:chg", "pk:{A}:seen"} {
+			if err := rdb.ZAdd(ctx, key, redis.Z{Score: 1, Member: "A-1|1"}).Err(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		clk := &clock{now: t0}
 		s := newStore(t, rdb, clk)
-		if n, err := rdb.Exists(ctx, "pk:{A}:chg").Result(); err != nil || n != 0 {
-			t.Fatalf("old change log after Init: exists %d, %v; want gone", n, err)
+		if n, err := rdb.Exists(ctx, "pk:{A}:chg", "pk:{A}:seen").Result(); err != nil || n != 0 {
+			t.Fatalf("old change log and last-seen set after Init: %d exist, %v; want both gone", n, err)
 		}
 		mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)  // unknown -> occupied: 1
 		mustApply(t, s, reading("S1", false, t0, 2), occupancy.ResultApplied) // -> free: 2

@@ -65,7 +65,7 @@ var retireGrace = 2500 * time.Millisecond
 // Reload makes next the store's registry: it replaces the Registry the
 // store was built with (occupancy.Registry.Replace, so every component
 // holding it sees the new one), stores the new spaces as unknown (as Init
-// does), retires the removed ones (state, counters, last-seen and free
+// does), retires the removed ones (state, counters and free
 // indexes, one atomic script per zone) and keeps the live state of the
 // others. The zones must be the same (ids; their names and attributes may
 // change): adding or removing a zone needs a restart (ECONFLICT). Several
@@ -171,7 +171,7 @@ func (s *Store) retire(ctx context.Context, old *occupancy.Registry, ids []strin
 	}
 	for zone, zids := range byZone {
 		k := s.zones[zone]
-		keys := append([]string{k.states, k.counters, k.seen}, k.freeAll...)
+		keys := append([]string{k.states, k.counters}, k.freeAll...)
 		if err := retireScript.Run(ctx, s.rdb, keys, zids...).Err(); err != nil && err != redis.Nil {
 			return fmt.Errorf("redis store: retire spaces of zone %s: %w", zone, err)
 		}
@@ -198,8 +198,8 @@ func (s *Store) reindex(ctx context.Context, ids []string) error {
 }
 
 // retireScript deletes spaces of one zone and takes them out of its
-// counters and indexes. KEYS: 1 states hash, 2 counters hash, 3 last-seen
-// zset, 4.. the zone's free geo sets. ARGV: space ids. Returns how many it
+// counters and indexes. KEYS: 1 states hash, 2 counters hash, 3.. the
+// zone's free geo sets. ARGV: space ids. Returns how many it
 // retired.
 var retireScript = redis.NewScript(luaCommon + `
 local n = 0
@@ -212,8 +212,7 @@ for _, id in ipairs(ARGV) do
     redis.call('HDEL', KEYS[1], id)
     n = n + 1
   end
-  redis.call('ZREM', KEYS[3], id)
-  for i = 4, #KEYS do redis.call('ZREM', KEYS[i], id) end
+  for i = 3, #KEYS do redis.call('ZREM', KEYS[i], id) end
 end
 return n
 `)

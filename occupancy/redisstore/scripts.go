@@ -102,10 +102,10 @@ end
 // older one is stale. Readings of the same space in one call see each other
 // in order, as if applied one by one.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 the zone's
-// event stream (events.go: a status change appends its space event with the
-// zone's counters after it; health.go counts a space's changes in the last
-// hour from these events), 5.. the zone's free geo sets (one per kind, in
+// KEYS: 1 states hash, 2 counters hash, 3 the zone's event stream
+// (events.go: a status change appends its space event with the zone's
+// counters after it; health.go counts a space's changes in the last hour
+// from these events), 4.. the zone's free geo sets (one per kind, in
 // occupancy.Kinds order). ARGV: 1 now_ms, 2 the event stream's cap
 // (eventCap), 3 the events' ms (empty when their id says when: eventMS),
 // then applyFields per reading: space id, occupied (1|0), ts_us, seq, ts_ms,
@@ -116,8 +116,9 @@ end
 // It is the hot path of the ingest, so it costs few commands whatever the
 // number of readings: one HMGET of their states, one of the counters (only
 // when a status changes or a space is new), then one HSET of the states,
-// one of the counters, one ZADD, one GEOADD or ZREM per free set that
-// changes, and one XADD per change of status. Every write comes after every
+// one of the counters, one GEOADD or ZREM per free set that changes, and
+// one XADD per change of status. (The sweeper finds silent sensors from the
+// states' last-seen times: no index to keep per reading, see Sweep.) Every write comes after every
 // read, so an error part-way (a bug; Redis does not roll a script back)
 // leaves the zone as it was or with the events missing, never with counters
 // that disagree with the states.
@@ -195,12 +196,10 @@ for i = 1, nr do
   out[i] = res
 end
 if #order == 0 then return out end
-local hs, zs, add, rem = {}, {}, {}, {}
+local hs, add, rem = {}, {}, {}
 for _, id in ipairs(order) do
   hs[#hs + 1] = id
   hs[#hs + 1] = table.concat(states[id], '|', 1, 12)
-  zs[#zs + 1] = now
-  zs[#zs + 1] = id
   local a, z, b = first[id], states[id][1], where[id]
   local k = tonumber(ARGV[b + 9])
   if z == 'f' and a ~= 'f' then
@@ -222,51 +221,89 @@ if cdirty then
     args[#args + 1] = string.format('%d', c[j])
   end
   if c[6] ~= (cv[6] or '') then
-    args[#args + 1], args[#args + 2] = 'level', c[6]
+    args[#args + 1] = 'level'
+    args[#args + 1] = c[6]
   end
   redis.call('HSET', KEYS[2], unpack(args))
 end
-redis.call('ZADD', KEYS[3], unpack(zs))
-for k = 5, #KEYS do
+for k = 4, #KEYS do
   if add[k] then redis.call('GEOADD', KEYS[k], unpack(add[k])) end
   if rem[k] then redis.call('ZREM', KEYS[k], unpack(rem[k])) end
 end
 local last
-for _, e in ipairs(events) do last = redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*', unpack(e)) end
-if last then trimEvents(KEYS[4], last) end
+for _, e in ipairs(events) do last = redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', unpack(e)) end
+if last then trimEvents(KEYS[3], last) end
 return out
 `)
 
 // applyFields is the number of ARGV of applyScript per reading.
 const applyFields = 14
 
-// sweepScript turns silent spaces of one zone unknown.
+// sweepScript turns silent spaces of one zone unknown: each of the given
+// candidates that is free or occupied and was last seen before the cutoff
+// (Sweep finds them from a read of the zone's states; the script checks
+// again, as a reading may have come since). The spaces it marks are one
+// change of the zone's counters: the level follows from the counters after
+// all of them and the level before (so it does not depend on the order of
+// the candidates), and each space's event carries those counters.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 last-seen zset, 4 the zone's event
-// stream (each space marked unknown is a space event, events.go), 5.. the
-// zone's free geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before
-// it is silent), 2 now_ms, 3 most spaces to handle in this call, 4 the event
-// stream's cap (eventCap), 5 the events' ms (eventMS). Returns how many spaces it marked unknown.
+// KEYS: 1 states hash, 2 counters hash, 3 the zone's event stream (each
+// space marked unknown is a space event, events.go), 4.. the zone's free
+// geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before it is
+// silent), 2 now_ms, 3 the event stream's cap (eventCap), 4 the events' ms
+// (eventMS), 5.. the candidates' ids. Returns how many spaces it marked
+// unknown.
 var sweepScript = redis.NewScript(luaCommon + `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local n = 0
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[3], id)
-  local cur = redis.call('HGET', KEYS[1], id)
-  if cur then
-    local t = parse(cur)
-    if t[1] == 'f' or t[1] == 'o' then
-      move(KEYS[2], t[1], 'u', ARGV[2])
-      for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
-      local c = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level')
-      addEvent(KEYS[4], ARGV[4], unpack(spaceEvent(id, 'u', ARGV[5], c)))
-      t[1], t[3] = 'u', ARGV[2]
-      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
-      n = n + 1
+local cutoff, now = tonumber(ARGV[1]), ARGV[2]
+local ids = {}
+for i = 5, #ARGV do ids[#ids + 1] = ARGV[i] end
+if #ids == 0 then return 0 end
+local curs = redis.call('HMGET', KEYS[1], unpack(ids))
+local marked = {}
+for i, id in ipairs(ids) do
+  if curs[i] then
+    local t = parse(curs[i])
+    local seen = tonumber(t[4])
+    if (t[1] == 'f' or t[1] == 'o') and (not seen or seen < cutoff) then
+      marked[#marked + 1] = {id, t}
     end
   end
 end
-return {n, #ids}
+if #marked == 0 then return 0 end
+local v = redis.call('HMGET', KEYS[2], 'total', 'free', 'occupied', 'unknown', 'closed', 'level', 'lv')
+local n = {}
+for i = 1, 5 do n[i] = tonumber(v[i]) or 0 end
+for _, m in ipairs(marked) do
+  if m[2][1] == 'f' then n[2] = n[2] - 1 else n[3] = n[3] - 1 end
+  n[4] = n[4] + 1
+end
+local args = {'updated', now}
+for j, f in ipairs({'total', 'free', 'occupied', 'unknown', 'closed'}) do
+  n[j] = string.format('%d', n[j])
+  args[#args + 1] = f
+  args[#args + 1] = n[j]
+end
+n[6] = v[6] or ''
+local lv = levelOf(tonumber(n[1]), tonumber(n[2]), tonumber(n[3]), tonumber(n[5]), v[6], v[7])
+if lv and lv ~= v[6] then
+  n[6] = lv
+  args[#args + 1] = 'level'
+  args[#args + 1] = lv
+end
+redis.call('HSET', KEYS[2], unpack(args))
+local hs = {}
+for _, m in ipairs(marked) do
+  local id, t = m[1], m[2]
+  if t[1] == 'f' then
+    for k = 4, #KEYS do redis.call('ZREM', KEYS[k], id) end
+  end
+  t[1], t[3] = 'u', now
+  hs[#hs + 1] = id
+  hs[#hs + 1] = table.concat(t, '|', 1, 12)
+end
+redis.call('HSET', KEYS[1], unpack(hs))
+for _, m in ipairs(marked) do addEvent(KEYS[3], ARGV[3], unpack(spaceEvent(m[1], 'u', ARGV[4], n))) end
+return #marked
 `)
 
 // initScript adds spaces that have no state yet as unknown and counts them.
