@@ -68,6 +68,7 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 // zoneCall is one applyScript call: readings rs[at[0]], rs[at[1]], ... of
 // one zone.
 type zoneCall struct {
+	zone string
 	at   []int
 	keys []string
 	args []any
@@ -83,7 +84,6 @@ type zoneCall struct {
 // without a string per argument (this is the ingest's hot path).
 func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []*zoneCall {
 	var calls []*zoneCall
-	open := map[string]*zoneCall{} // the zone's call still taking readings
 	now := s.opts.Now()
 	nowMS, evMS := now.UnixMilli(), eventMS(now)
 	for i, r := range rs {
@@ -92,12 +92,18 @@ func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []
 			results[i] = occupancy.ResultUnknownSensor
 			continue
 		}
-		c := open[sp.ZoneID]
+		// The zone's call still taking readings: the last of its calls (a
+		// batch holds few zones).
+		var c *zoneCall
+		for j := len(calls) - 1; j >= 0 && c == nil; j-- {
+			if calls[j].zone == sp.ZoneID {
+				c = calls[j]
+			}
+		}
 		if c == nil || len(c.at) == maxZoneCall {
 			k := s.zones[sp.ZoneID]
-			c = &zoneCall{keys: append([]string{k.states, k.counters, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
+			c = &zoneCall{zone: sp.ZoneID, keys: append([]string{k.states, k.counters, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
 			c.args = append(make([]any, 0, 3+applyFields*min(len(rs)-i, maxZoneCall)), nowMS, s.eventCap(sp.ZoneID), evMS)
-			open[sp.ZoneID] = c
 			calls = append(calls, c)
 		}
 		c.at = append(c.at, i)
