@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/qiuai/parking/simulator"
 )
 
 // apiEndpoint is one endpoint attacked in (d).
@@ -23,16 +24,11 @@ type apiEndpoint struct {
 // one endpoint at a time at -api-rate, while ingest runs at -ingest-rate.
 func (b *bench) partAPI(ctx context.Context) error {
 	endpoints := b.apiEndpoints()
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	o := b.loadOptions()
-	o.Rate, o.Progress = b.f.ingestRate, nil
-	o.Duration = time.Duration(len(endpoints)+1) * (b.f.apiDuration + 2*time.Second)
-	loadDone := make(chan simulator.LoadStats, 1)
-	go func() {
-		st, _ := simulator.Load(lctx, o)
-		loadDone <- st
-	}()
+	ingest, err := b.startIngest(time.Duration(len(endpoints)+1) * (b.f.apiDuration + 2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer ingest.stop()
 	time.Sleep(time.Second) // ingest reaches its rate
 	for _, ep := range endpoints {
 		b.progress("bench: (d) %s at %d req/s for %v, ingest at %.0f msg/s", ep.name, b.f.apiRate, b.f.apiDuration, b.f.ingestRate)
@@ -50,13 +46,44 @@ func (b *bench) partAPI(ctx context.Context) error {
 		}
 		b.add(row)
 	}
-	cancel()
-	st := <-loadDone
-	b.add(benchRow{part: "d", what: "background ingest during (d)", target: "-", verdict: "-",
-		figure: fmt.Sprintf("%d msgs in %.1fs (%.0f msg/s)", st.Sent, st.Elapsed.Seconds(), float64(st.Sent)/st.Elapsed.Seconds())})
+	ingest.stop() // SIGTERM: it stops publishing and reports
+	b.add(benchRow{part: "d", what: "background ingest during (d), `parksim load` in its own process", target: "-", verdict: "-",
+		figure: ingestReport(ingest.log)})
 	_, desc := b.parkd.memory()
 	b.add(benchRow{part: "f", what: "parkd RSS after (d), Qiuai registry", figure: desc, target: "-", verdict: "-"})
 	return nil
+}
+
+// startIngest starts the background ingest of (d): `parksim load` at
+// -ingest-rate for d, as a process of its own, so that vegeta's latencies
+// are not those of goroutines waiting behind the publisher's in the same Go
+// runtime (sensors are not inside a town's load generator either). Its
+// sensors start from sequence 0 at the current time, so its readings are
+// newer than what earlier parts left and apply.
+func (b *bench) startIngest(d time.Duration) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("background ingest: %w", err)
+	}
+	return startChild("parksim load", filepath.Join(b.sub("ingest"), "load.log"), b.dir, nil, self, "load",
+		"-broker", b.mqtt, "-registry", b.regDir, "-client-id", "bench-ingest",
+		"-rate", strconv.FormatFloat(b.f.ingestRate, 'f', -1, 64), "-duration", d.String(),
+		"-connections", strconv.Itoa(b.f.connections), "-quiet")
+}
+
+// ingestReport is the summary line `parksim load` wrote in its log, or
+// what went wrong.
+func ingestReport(log string) string {
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, "sent ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return "unknown: no summary in " + log
 }
 
 // ms renders a duration in milliseconds.
