@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -127,9 +128,16 @@ func (c *bufferedConn) flush() error {
 	return err
 }
 
-// Close implements net.Conn: it sends what is buffered, then closes.
+// closeFlushTimeout bounds how long Close tries to send what is buffered.
+const closeFlushTimeout = time.Second
+
+// Close implements net.Conn: it sends what is buffered, then closes. A
+// send already blocked (a broker that stopped reading: paho closes the
+// connection when its pings go unanswered) ends at the same deadline, so
+// Close never waits for it for long.
 func (c *bufferedConn) Close() error {
 	c.once.Do(func() { close(c.stop) })
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	c.flush()
 	return c.Conn.Close()
 }

@@ -106,3 +106,43 @@ func TestBufferedConnWrites(t *testing.T) {
 	}
 	c2.Close()
 }
+
+// TestBufferedConnCloseWhilePeerStalls: with a peer that stopped reading,
+// writes block once the buffers are full, and Close still returns at once
+// (within its flush deadline), ending the blocked writes with an error.
+func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
+	raw, _ := tcpPair(t) // the peer never reads
+	c := newBufferedConn(raw)
+	blocked := make(chan error, 1)
+	go func() {
+		chunk := make([]byte, 16<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				blocked <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the socket buffers fill; the writer blocks
+	select {
+	case err := <-blocked:
+		t.Fatalf("writes to a stalled peer failed before Close: %v", err)
+	default:
+	}
+	start := time.Now()
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close still blocked after 5s behind a stalled send")
+	}
+	if d := time.Since(start); d > 3*closeFlushTimeout {
+		t.Errorf("Close took %v", d)
+	}
+	select {
+	case <-blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked writer did not end after Close")
+	}
+}
