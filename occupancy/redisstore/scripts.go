@@ -29,8 +29,10 @@ import (
 //
 // spaceEvent is the entry of a space's change of status st, at ms (Unix ms,
 // or empty when the entry's id says when: eventMS), with the zone's counters c
-// (total, free, occupied, unknown, closed, level): the fields events.go
-// reads, kept small as a zone's stream holds an hour of changes. The unknown
+// (total, free, occupied, unknown, closed, level; the counts as strings or
+// as Lua numbers, which redis.call writes as their digits below 2^53): the
+// fields events.go reads, kept small as a zone's stream holds an hour of
+// changes. The unknown
 // count is left out (total minus the others) and the level is one letter
 // (lvCodes; decodeEvent spells it out).
 //
@@ -180,10 +182,7 @@ for i = 1, nr do
       local lv = levelOf(n[1], n[2], n[3], n[5], n[6], cv[7])
       if lv then n[6] = lv end
       cdirty = true
-      local e = {}
-      for j = 1, 5 do e[j] = string.format('%d', n[j]) end
-      e[6] = n[6]
-      events[#events + 1] = spaceEvent(id, nst, evms, e)
+      events[#events + 1] = spaceEvent(id, nst, evms, {n[1], n[2], n[3], n[4], n[5], n[6]})
     end
     if ARGV[b + 6] ~= '' then t[7] = ARGV[b + 6] end
     for j = 8, 12 do
