@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -55,9 +56,11 @@ const (
 // itself) or the last_event_id query parameter; without either it gets the
 // events from now on. With a shared reader (EventSubscriber) the stream
 // catches up from Redis and then follows that reader (follow); without one
-// it polls Redis itself (stream). The stream lifts the server's write
-// timeout for itself and ends when the client goes or the server shuts
-// down, and, with a shared reader, when the client does not keep up.
+// it polls Redis itself (stream). Each write of the stream has a deadline
+// of its own (eventWriteTimeout) instead of the server's write timeout. The
+// stream ends when the client goes, stops reading (a write misses its
+// deadline) or the server shuts down, and, with a shared reader, when the
+// client does not keep up.
 func (h *handler) events(c *gin.Context) {
 	src, ok := h.store.(EventSource)
 	if !ok {
@@ -69,25 +72,75 @@ func (h *handler) events(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{}); err != nil {
-		h.log.Warn("events: cannot lift the write deadline", "err", err)
-	}
 	w := c.Writer
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	_, _ = fmt.Fprint(w, "retry: 1000\n\n")
-	w.Flush()
-	staff := callerRole(c) != ""
+	out := &sseOut{w: w, rc: http.NewResponseController(w), staff: callerRole(c) != ""}
+	if err := out.comment("retry: 1000"); err != nil {
+		return
+	}
 	if sub, ok := h.store.(EventSubscriber); ok {
 		if live := sub.SubscribeEvents(c.Request.Context()); live != nil {
 			defer live.Close()
-			h.follow(c, src, cur, live, staff)
+			h.follow(c, src, cur, live, out)
 			return
 		}
 	}
-	h.stream(c, src, cur, staff)
+	h.stream(c, src, cur, out)
+}
+
+// eventWriteTimeout is how long one write of an event stream may take. The
+// server's write timeout does not apply to a stream (it would end it); this
+// one ends the stream of a client that stopped reading (its TCP window
+// full), which would otherwise hold its handler, and its subscription, for
+// as long as the connection lives.
+var eventWriteTimeout = 30 * time.Second
+
+// sseOut writes an event stream, each write with a deadline of its own
+// (eventWriteTimeout). A failed write ends the stream: the client
+// reconnects with its last id.
+type sseOut struct {
+	w     gin.ResponseWriter
+	rc    *http.ResponseController
+	staff bool // incidents are written too
+}
+
+// send runs write with a fresh deadline and flushes.
+func (o *sseOut) send(write func() error) error {
+	err := o.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without deadlines: no limit
+		return err
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+// comment writes an SSE field line of its own (a keep-alive comment, the
+// retry delay).
+func (o *sseOut) comment(line string) error {
+	return o.send(func() error {
+		_, err := fmt.Fprintf(o.w, "%s\n\n", line)
+		return err
+	})
+}
+
+// events writes evs, leaving out incidents unless the caller is staff.
+func (o *sseOut) events(evs []occupancy.Event) error {
+	return o.send(func() error {
+		for _, e := range evs {
+			if e.Type == occupancy.EventIncident && !o.staff {
+				continue
+			}
+			if err := writeEvent(o.w, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // eventCursor is where the client resumes: after its Last-Event-ID (header
@@ -109,7 +162,7 @@ func (h *handler) eventCursor(c *gin.Context, src EventSource) (*redisstore.Even
 
 // stream polls the feed and writes its events until the client or the
 // server goes.
-func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventCursor, staff bool) {
+func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventCursor, out *sseOut) {
 	ctx := c.Request.Context()
 	poll, alive := time.NewTicker(eventPoll), time.NewTicker(eventKeepAlive)
 	defer poll.Stop()
@@ -121,19 +174,19 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 		case <-shuttingDown(ctx):
 			return
 		case <-alive.C:
-			_, _ = fmt.Fprint(c.Writer, ": keep-alive\n\n")
+			if out.comment(": keep-alive") != nil {
+				return
+			}
 		case <-poll.C:
 			evs, err := src.ReadEvents(ctx, cur, eventBatch)
 			if err != nil {
 				h.log.Warn("events: read failed", "err", err)
 				continue // Redis may come back; the cursor has not moved
 			}
-			if len(evs) > 0 {
-				writeEvents(c.Writer, evs, staff)
+			if len(evs) > 0 && out.events(evs) != nil {
+				return
 			}
-			continue
 		}
-		c.Writer.Flush()
 	}
 }
 
@@ -143,7 +196,7 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 // catch-up starts, so nothing falls between the two. It ends the stream,
 // too, when live is dropped (the client did not keep up) or its reader
 // stops: the client reconnects with its last id and misses nothing.
-func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventCursor, live *redisstore.EventSub, staff bool) {
+func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventCursor, live *redisstore.EventSub, out *sseOut) {
 	ctx := c.Request.Context()
 	for {
 		evs, err := src.ReadEvents(ctx, cur, eventBatch)
@@ -156,7 +209,9 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 		if len(evs) == 0 {
 			break
 		}
-		writeEvents(c.Writer, evs, staff)
+		if out.events(evs) != nil {
+			return
+		}
 	}
 	alive := time.NewTicker(eventKeepAlive)
 	defer alive.Stop()
@@ -167,7 +222,9 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 		case <-shuttingDown(ctx):
 			return
 		case <-alive.C:
-			_, _ = fmt.Fprint(c.Writer, ": keep-alive\n\n")
+			if out.comment(": keep-alive") != nil {
+				return
+			}
 		case evs, ok := <-live.Events():
 			if !ok {
 				if live.Overflowed() {
@@ -175,32 +232,21 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 				}
 				return
 			}
-			writeEvents(c.Writer, cur.Unseen(evs), staff)
-			continue
+			if out.events(cur.Unseen(evs)) != nil {
+				return
+			}
 		}
-		c.Writer.Flush()
 	}
-}
-
-// writeEvents writes evs, leaving out incidents unless the caller is staff,
-// and flushes.
-func writeEvents(w gin.ResponseWriter, evs []occupancy.Event, staff bool) {
-	for _, e := range evs {
-		if e.Type == occupancy.EventIncident && !staff {
-			continue
-		}
-		writeEvent(w, e)
-	}
-	w.Flush()
 }
 
 // writeEvent writes e as one SSE message: id, event (its type) and data
 // (the event as JSON, on one line).
-func writeEvent(w gin.ResponseWriter, e occupancy.Event) {
+func writeEvent(w gin.ResponseWriter, e occupancy.Event) error {
 	e.Time = e.Time.UTC()
 	data, err := json.Marshal(e)
 	if err != nil {
-		return
+		return nil // not an event to send; the others are
 	}
-	_, _ = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
+	_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
+	return err
 }

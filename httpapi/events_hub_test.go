@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
@@ -219,5 +222,50 @@ func TestEventsSlowClient(t *testing.T) {
 	e.apply(t, "ZA-02", true, t0.Add(time.Hour))
 	if m := next(t, fast); m.data.SpaceID != "ZA-02" {
 		t.Errorf("the other stream then got %+v, want ZA-02", m)
+	}
+}
+
+// TestEventsStalledClientEnds: a client that stops reading has its stream
+// ended once a write has waited eventWriteTimeout (its TCP window full),
+// instead of holding the handler and its subscription for as long as the
+// connection lives. The hub's buffer is large, so it is the write deadline
+// that ends it, not the hub dropping a slow subscriber.
+func TestEventsStalledClientEnds(t *testing.T) {
+	defer func(d time.Duration) { eventWriteTimeout = d }(eventWriteTimeout)
+	eventWriteTimeout = 300 * time.Millisecond
+	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 5 * time.Millisecond, Buffer: 1 << 16})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: parkd\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); hub.Stats().Subscribers != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the stream does not follow the hub after 5s")
+		}
+	}
+
+	// 10 KB events until the socket buffers are full and the handler's
+	// writes wait; the client never reads.
+	big := json.RawMessage(`"` + strings.Repeat("x", 10<<10) + `"`)
+	zone := e.reg.Zones()[0].ID
+	deadline := time.Now().Add(20 * time.Second)
+	for hub.Stats().Subscribers > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream of a client that stopped reading is still open after 20s")
+		}
+		for range 50 {
+			if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventZone, ZoneID: zone, Data: big}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := hub.Stats().Dropped; d != 0 {
+		t.Errorf("the hub dropped %d subscribers: the write deadline should have ended the stream", d)
 	}
 }
