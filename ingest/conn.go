@@ -42,7 +42,7 @@ type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
 
-	mu    sync.Mutex // guards pending, spare, err
+	mu    sync.Mutex // guards pend, spare, err
 	wmu   sync.Mutex // held while sending, so sends keep the order of Writes
 	kick  chan struct{}
 	stop  chan struct{}
@@ -144,8 +144,8 @@ func (c *bufferedConn) Close() error {
 
 // dialBuffered is paho's OpenConnectionFunc for tcp:// and mqtt:// brokers:
 // it dials with the options' dialer (the connect timeout) and buffers the
-// reads and writes. Unlike paho's own dialling it does not go through a proxy from
-// the environment (ALL_PROXY).
+// reads and writes. Unlike paho's own dialling it does not go through a
+// proxy from the environment (ALL_PROXY).
 func dialBuffered(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	d := o.Dialer
 	if d == nil {

@@ -66,7 +66,7 @@ func (b *bench) measureBroker(ctx context.Context) (rateRound, error) {
 		return rateRound{}, fmt.Errorf("plain subscriber got %d of %d messages: %w", got.Load(), n, errTimeout)
 	}
 	took := time.Unix(0, last.Load()).Sub(start)
-	return rateRound{rate: float64(n) / took.Seconds(), took: took, acked: float64(st.Acked) / st.Drained.Seconds(),
+	return rateRound{rate: float64(n) / took.Seconds(), acked: float64(st.Acked) / st.Drained.Seconds(),
 		cpu: b.cpuTimes().since(cpu0)}, nil
 }
 
@@ -92,7 +92,7 @@ func (b *bench) measureParkd(ctx context.Context) (rateRound, error) {
 		return rateRound{}, err
 	}
 	took := end.Sub(start)
-	return rateRound{rate: float64(n) / took.Seconds(), took: took, acked: float64(st.Acked) / st.Drained.Seconds(),
+	return rateRound{rate: float64(n) / took.Seconds(), acked: float64(st.Acked) / st.Drained.Seconds(),
 		cpu: b.cpuTimes().since(cpu0)}, nil
 }
 

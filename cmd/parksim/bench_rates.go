@@ -11,8 +11,7 @@ import (
 
 // rateRound is what one round of (a) or (b) measured.
 type rateRound struct {
-	rate  float64 // messages per second, delivered (a) or processed (b)
-	took  time.Duration
+	rate  float64  // messages per second, delivered (a) or processed (b)
 	acked float64  // the publisher's rate of PUBACKs
 	cpu   cpuTimes // CPU time each process used during the round
 }
