@@ -462,7 +462,7 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 			nums = append(nums, int32(n))
 		}
 		if st != "" && st[0] != v.status[n] {
-			v.status[n] = st[0]
+			v.setStatus(int32(n), st[0])
 			if v.keepStates {
 				v.packed[n] = ""
 			}

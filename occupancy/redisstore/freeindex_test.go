@@ -341,10 +341,31 @@ func compareNearby(t *testing.T, rng *rand.Rand, s *redisstore.Store, idx, confi
 					got[i].ObservedAt, want[i].State.LastSeen)
 			}
 		}
+		compareNearestFreeZones(t, q, 1+rng.IntN(5), s, idx, confirm)
 	}
 	for _, x := range []*redisstore.FreeIndex{idx, confirm} {
 		if st := x.Stats(); st.FromRedis != 0 {
 			t.Errorf("stats %+v: want every query from the index", st)
+		}
+	}
+}
+
+// compareNearestFreeZones asks the Redis path and both indexes for the
+// n nearest zones with free spaces of q's kind and zone type: the indexes
+// count from memory and must give the same zones, distances and counts.
+func compareNearestFreeZones(t *testing.T, q occupancy.NearbyQuery, n int, s *redisstore.Store, idx ...*redisstore.FreeIndex) {
+	t.Helper()
+	want, err := s.NearestFreeZones(context.Background(), q, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range idx {
+		got, err := x.NearestFreeZones(context.Background(), q, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := fmt.Sprint(got), fmt.Sprint(want); a != b {
+			t.Fatalf("nearest free zones, query %+v, n %d:\nindex %s\nredis %s", q, n, a, b)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type freeView struct {
 
 	mu     sync.RWMutex
 	status []byte   // f, o, u or c; u until heard
+	free   []int32  // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
 	packed []string // a free space's state as read from Redis (scripts.go), else ""
 	readMS []int64  // when packed was read (Unix ms)
 }
@@ -72,6 +73,7 @@ func newFreeView(s *Store, reg *occupancy.Registry, cellM float64, keepStates bo
 	for i := range v.status {
 		v.status[i] = 'u'
 	}
+	v.free = make([]int32, len(v.zones)*len(occupancy.Kinds))
 	if keepStates {
 		v.packed, v.readMS = make([]string, len(v.ids)), make([]int64, len(v.ids))
 	}
@@ -128,24 +130,54 @@ func (v *freeView) setZone(zi int, states map[string]string, readMS int64) {
 // a free space's packed state is kept (it is what nearby shows). A read
 // older than the one the view holds (a refresh overtook it) is dropped.
 func (v *freeView) set(n int32, packed string, readMS int64) {
+	st := byte('u')
+	if packed != "" {
+		st = packed[0]
+	}
 	if !v.keepStates {
-		v.status[n] = 'u'
-		if packed != "" {
-			v.status[n] = packed[0]
-		}
+		v.setStatus(n, st)
 		return
 	}
 	if readMS < v.readMS[n] {
 		return
 	}
-	v.status[n], v.packed[n], v.readMS[n] = 'u', "", readMS
-	if packed == "" {
-		return
-	}
-	v.status[n] = packed[0]
-	if packed[0] == 'f' {
+	v.setStatus(n, st)
+	v.packed[n], v.readMS[n] = "", readMS
+	if st == 'f' {
 		v.packed[n] = packed
 	}
+}
+
+// setStatus sets space n's status and keeps the free counts; v.mu must be
+// held.
+func (v *freeView) setStatus(n int32, st byte) {
+	old := v.status[n]
+	if old == st {
+		return
+	}
+	v.status[n] = st
+	i := int(v.zone[n])*len(occupancy.Kinds) + int(v.kind[n])
+	switch {
+	case old == 'f':
+		v.free[i]--
+	case st == 'f':
+		v.free[i]++
+	}
+}
+
+// freeIn returns how many spaces of kind (any: "") zone zi holds free.
+func (v *freeView) freeIn(zi int, kind occupancy.Kind) int {
+	counts := v.free[zi*len(occupancy.Kinds) : (zi+1)*len(occupancy.Kinds)]
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if kind != "" {
+		return int(counts[slices.Index(occupancy.Kinds, kind)])
+	}
+	n := 0
+	for _, c := range counts {
+		n += int(c)
+	}
+	return n
 }
 
 // setSpaces sets the states of the spaces numbered nums from their packed

@@ -111,8 +111,17 @@ func (s *Store) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	return nearestFreeZones(s.reg.Zones(), q, n, func(batch []occupancy.NearbyZone) error {
+		return s.countFree(ctx, batch, q.Kind)
+	})
+}
+
+// nearestFreeZones walks zones of q's zone type nearest q's point first,
+// nearestZonesBatch at a time, has count fill in their free spaces, and
+// returns the first n with some free, distances rounded to 0.1 m.
+func nearestFreeZones(zones []occupancy.Zone, q occupancy.NearbyQuery, n int, count func([]occupancy.NearbyZone) error) ([]occupancy.NearbyZone, error) {
 	var cand []occupancy.NearbyZone
-	for _, z := range s.reg.Zones() {
+	for _, z := range zones {
 		if q.ZoneType == "" || z.Type == q.ZoneType {
 			cand = append(cand, occupancy.NearbyZone{Zone: z, DistanceM: occupancy.Distance(q.Lat, q.Lon, z.Lat, z.Lon)})
 		}
@@ -121,7 +130,7 @@ func (s *Store) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n
 	out := make([]occupancy.NearbyZone, 0, n)
 	for i := 0; i < len(cand) && len(out) < n; i += nearestZonesBatch {
 		batch := cand[i:min(i+nearestZonesBatch, len(cand))]
-		if err := s.countFree(ctx, batch, q.Kind); err != nil {
+		if err := count(batch); err != nil {
 			return nil, err
 		}
 		for _, z := range batch {
@@ -198,6 +207,25 @@ func (f *FreeIndex) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occu
 	return f.s.keepFree(ctx, found, q.Limit)
 }
 
+// NearestFreeZones answers as Store.NearestFreeZones does, from the
+// index's counts of free spaces by zone and kind when it is synced and
+// fresh (no Redis command), else from Redis. EINVALID for a bad query.
+func (f *FreeIndex) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v := f.fresh()
+	if v == nil {
+		return f.s.NearestFreeZones(ctx, q, n)
+	}
+	return nearestFreeZones(v.reg.Zones(), q, n, func(batch []occupancy.NearbyZone) error {
+		for i := range batch {
+			batch[i].Free = v.freeIn(v.zoneIdx[batch[i].Zone.ID], q.Kind)
+		}
+		return nil
+	})
+}
+
 // answer fills in the states the view holds for found, the candidates
 // cands that are still in the registry (found[i] is the one of a cands
 // element with the same space id), and returns up to limit of them.
@@ -231,6 +259,11 @@ type IndexedStore struct {
 // Nearby is FreeIndex.Nearby.
 func (s IndexedStore) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
 	return s.Free.Nearby(ctx, q)
+}
+
+// NearestFreeZones is FreeIndex.NearestFreeZones.
+func (s IndexedStore) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error) {
+	return s.Free.NearestFreeZones(ctx, q, n)
 }
 
 // Reload is Store.Reload, then a rebuild of the index.
