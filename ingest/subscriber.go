@@ -58,6 +58,13 @@ type Options struct {
 	// queue, i.e. under load. 1 handles one message at a time. The workers
 	// hold at most Workers × Batch messages. Default 64.
 	Batch int
+	// BatchWait is how long the worker forming a batch waits for more
+	// messages, once it holds one, while it has fewer than Batch: up to
+	// BatchWait of latency for fewer, fuller Redis round trips when
+	// messages come in steadily but not in a flood. One worker forms a
+	// batch at a time, so the messages of a wait go together. 0 never
+	// waits. Default 0 (parkd's config sets its own).
+	BatchWait time.Duration
 	// Store applies readings and keeps dead letters. Required.
 	Store Store
 	// Registerer receives the metrics. Default: a private registry.
@@ -196,6 +203,7 @@ type Subscriber struct {
 	client     mqtt.Client
 	queue      chan mqtt.Message
 	stop       chan struct{} // closed when Run begins to shut down
+	collecting sync.Mutex    // held by the worker forming a batch (collect)
 	started    atomic.Bool
 	subscribed atomic.Bool  // the current connection's SUBSCRIBE was granted
 	stalled    atomic.Bool  // the queue had no room for stallAfter and no worker has finished a message since
@@ -298,7 +306,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		wg.Go(func() { s.work(workCtx) })
 	}
 	s.log.Info("connecting to MQTT broker", "broker", redactURL(s.opts.BrokerURL), "filters", strings.Join(s.opts.filters(), " "),
-		"workers", s.opts.Workers, "queue", s.opts.QueueSize, "batch", s.opts.Batch)
+		"workers", s.opts.Workers, "queue", s.opts.QueueSize, "batch", s.opts.Batch, "batch_wait", s.opts.BatchWait.String())
 	tok := s.client.Connect() // with ConnectRetry it completes once connected
 	select {
 	case <-ctx.Done():
@@ -337,29 +345,59 @@ func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc)
 }
 
 // work takes messages from the queue until shutdown, one at a time or in
-// batches (Batch).
+// batches (Batch, BatchWait).
 func (s *Subscriber) work(ctx context.Context) {
 	batch := make([]mqtt.Message, 0, s.opts.Batch)
 	for {
-		select {
-		case <-s.stop:
-			return
-		default:
+		if batch = s.collect(batch); len(batch) == 0 {
+			return // shutdown
 		}
-		select {
-		case <-s.stop:
-			return
-		case m := <-s.queue:
-			if s.opts.Batch == 1 {
-				s.process(ctx, m)
-				break
-			}
-			batch = s.take(append(batch, m))
+		if s.opts.Batch == 1 {
+			s.process(ctx, batch[0])
+		} else {
 			s.processBatch(ctx, batch)
-			clear(batch) // let the messages go
-			batch = batch[:0]
+		}
+		clear(batch) // let the messages go
+		batch = batch[:0]
+	}
+}
+
+// collect forms the next batch in batch: it waits for one message, takes
+// what else is queued up to Batch, then waits up to BatchWait for more
+// while the batch is not full. One worker collects at a time (the others
+// wait their turn), so a wait gathers the messages that arrive during it
+// instead of spreading them over idle workers. It returns an empty batch
+// at shutdown; a batch begun before shutdown is returned to be handled.
+func (s *Subscriber) collect(batch []mqtt.Message) []mqtt.Message {
+	s.collecting.Lock()
+	defer s.collecting.Unlock()
+	select {
+	case <-s.stop:
+		return batch
+	default:
+	}
+	select {
+	case <-s.stop:
+		return batch
+	case m := <-s.queue:
+		batch = s.take(append(batch, m))
+	}
+	if s.opts.BatchWait <= 0 || len(batch) == s.opts.Batch {
+		return batch
+	}
+	wait := time.NewTimer(s.opts.BatchWait)
+	defer wait.Stop()
+	for len(batch) < s.opts.Batch {
+		select {
+		case m := <-s.queue:
+			batch = s.take(append(batch, m))
+		case <-wait.C:
+			return batch
+		case <-s.stop:
+			return batch
 		}
 	}
+	return batch
 }
 
 // take adds to batch what is queued, without waiting, up to Batch.

@@ -592,3 +592,49 @@ func TestSubscriberStaysConnectedWhileWorkersStuck(t *testing.T) {
 	waitFor(t, "every message after the outage", func() bool { a, _ := store.count(); return a == n })
 	waitFor(t, "nothing set aside", func() bool { return sub.spilled.Load() == 0 })
 }
+
+// TestSubscriberBatchWait checks BatchWait: messages that arrive one by one
+// within the wait go to the store in one batch, and without a wait they do
+// not (no worker holds one back); either way every message is applied and
+// acknowledged.
+func TestSubscriberBatchWait(t *testing.T) {
+	broker := testenv.MustStartMosquitto(t)
+	pub := newPublisher(t, broker.URL)
+	tests := []struct {
+		name        string
+		wait        time.Duration
+		wantBatches func(n int) bool
+	}{
+		{"wait 2s: one batch", 2 * time.Second, func(n int) bool { return n == 1 }},
+		// 50 ms apart, each message goes on its own unless the machine is
+		// so slow that one waits for a worker behind another; never all in one.
+		{"no wait: batches of what is queued", 0, func(n int) bool { return n >= 2 }},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newOrderStore()
+			id := fmt.Sprintf("ingest-wait-%d", i)
+			sub := startSub(t, broker.URL, id, store, func(o *Options) { o.Batch, o.BatchWait = 64, tc.wait })
+			ts := time.Now().UTC()
+			for j := range 5 {
+				publish(t, pub, topicFor(fmt.Sprintf("w%d-%d", i, j)), payloadFor(ts, true, 1))
+				time.Sleep(50 * time.Millisecond)
+			}
+			waitFor(t, "every message to be applied", func() bool {
+				store.mu.Lock()
+				defer store.mu.Unlock()
+				return len(store.newest) == 5
+			})
+			store.mu.Lock()
+			batches := store.batches
+			store.mu.Unlock()
+			if !tc.wantBatches(len(batches)) {
+				t.Errorf("ApplyBatch calls %v", batches)
+			}
+			sub.stop(t)
+			again := newRecStore() // the same session: nothing comes back, so all were acked
+			startSub(t, broker.URL, id, again)
+			expectOnly(t, pub, again)
+		})
+	}
+}

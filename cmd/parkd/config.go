@@ -20,16 +20,17 @@ import (
 // environment variables over it. configs/parkd.yaml documents every field.
 type Config struct {
 	MQTT struct {
-		URL         string    `yaml:"url"`
-		ClientID    string    `yaml:"client_id"`
-		Username    string    `yaml:"username"`
-		Password    string    `yaml:"password"`
-		Topic       string    `yaml:"topic"`
-		SharedGroup string    `yaml:"shared_group"`
-		Workers     int       `yaml:"workers"`
-		Queue       int       `yaml:"queue"`
-		Batch       int       `yaml:"batch"`
-		TLS         TLSConfig `yaml:"tls"`
+		URL         string        `yaml:"url"`
+		ClientID    string        `yaml:"client_id"`
+		Username    string        `yaml:"username"`
+		Password    string        `yaml:"password"`
+		Topic       string        `yaml:"topic"`
+		SharedGroup string        `yaml:"shared_group"`
+		Workers     int           `yaml:"workers"`
+		Queue       int           `yaml:"queue"`
+		Batch       int           `yaml:"batch"`
+		BatchWait   time.Duration `yaml:"batch_wait"`
+		TLS         TLSConfig     `yaml:"tls"`
 	} `yaml:"mqtt"`
 	Redis struct {
 		URL      string    `yaml:"url"`
@@ -90,6 +91,7 @@ func defaultConfig() Config {
 	c.MQTT.Workers = 16
 	c.MQTT.Queue = 1024
 	c.MQTT.Batch = 64
+	c.MQTT.BatchWait = time.Millisecond
 	c.Redis.URL = "redis://127.0.0.1:6379/0"
 	c.Redis.Prefix = "pk"
 	c.HTTP.Addr = "127.0.0.1:8080"
@@ -186,6 +188,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if err := c.applyHTTPEnv(getenv); err != nil {
 		return err
 	}
+	if v := getenv("PARKD_MQTT_BATCH_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("config: PARKD_MQTT_BATCH_WAIT %q is not a duration such as 1ms", v)
+		}
+		c.MQTT.BatchWait = d
+	}
 	if v := getenv("PARKD_OFFLINE_AFTER"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -195,6 +204,10 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	return nil
 }
+
+// maxBatchWait caps mqtt.batch_wait: it is latency added to every message
+// that waits for company.
+const maxBatchWait = 100 * time.Millisecond
 
 func (c *Config) validate() error {
 	if err := validLevels(c.Levels); err != nil {
@@ -212,6 +225,8 @@ func (c *Config) validate() error {
 			c.Health.LowBatteryMV, c.Health.FlapChanges)
 	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1 || c.MQTT.Batch < 1:
 		return errors.New("config: mqtt.workers, mqtt.queue and mqtt.batch must be at least 1")
+	case c.MQTT.BatchWait < 0 || c.MQTT.BatchWait > maxBatchWait:
+		return fmt.Errorf("config: mqtt.batch_wait %s must be between 0 and %s", c.MQTT.BatchWait, maxBatchWait)
 	case !parses(c.MQTT.URL):
 		return errors.New("config: mqtt.url (PARKD_MQTT_URL) is not a URL such as tcp://host:1883") // not echoed: it may hold a password
 	case c.LoRaWAN.MQTT.URL != "" && !parses(c.LoRaWAN.MQTT.URL):

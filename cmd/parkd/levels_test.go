@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -76,6 +77,48 @@ func TestConfigHealth(t *testing.T) {
 			}
 			if cfg.Health.LowBatteryMV != tc.battery || cfg.Health.FlapChanges != tc.flap {
 				t.Fatalf("health %+v, want battery %d, flap %d", cfg.Health, tc.battery, tc.flap)
+			}
+		})
+	}
+}
+
+func TestConfigBatchWait(t *testing.T) {
+	tests := []struct {
+		name, yaml, env string
+		want            time.Duration
+		err             string
+	}{
+		{"default", "", "", time.Millisecond, ""},
+		{"set", "mqtt:\n  batch_wait: 5ms\n", "", 5 * time.Millisecond, ""},
+		{"off", "mqtt:\n  batch_wait: 0s\n", "", 0, ""},
+		{"env wins", "mqtt:\n  batch_wait: 5ms\n", "2ms", 2 * time.Millisecond, ""},
+		{"negative", "mqtt:\n  batch_wait: -1ms\n", "", 0, "mqtt.batch_wait"},
+		{"too long", "mqtt:\n  batch_wait: 1s\n", "", 0, "mqtt.batch_wait"},
+		{"env not a duration", "", "soon", 0, "PARKD_MQTT_BATCH_WAIT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "parkd.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(path, true, func(k string) string {
+				if k == "PARKD_MQTT_BATCH_WAIT" {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MQTT.BatchWait != tc.want {
+				t.Fatalf("batch wait %s, want %s", cfg.MQTT.BatchWait, tc.want)
 			}
 		})
 	}
