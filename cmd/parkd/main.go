@@ -33,7 +33,8 @@ PARKD_REDIS_TLS_{CA,CERT,KEY}_FILE, PARKD_REDIS_TLS_SERVER_NAME, PARKD_HTTP_ADDR
 PARKD_OFFLINE_AFTER, PARKD_LOG_LEVEL, PARKD_LOG_FORMAT. See configs/parkd.yaml.
 
 Memory: unless GOMEMLIMIT is set (a Go runtime soft limit such as 250MiB, or
-off), parkd sets a soft limit of its heap once started plus 160 MiB.
+off), parkd sets a soft limit of its heap once started plus 160 MiB, and
+under it GOGC=400 unless GOGC is set.
 
 Options:
 `
