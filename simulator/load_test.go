@@ -28,6 +28,9 @@ func TestLoadAgainstMosquitto(t *testing.T) {
 		// is loose because the suite shares 2 cores with other packages' tests.
 		{"rate for a duration", LoadOptions{Rate: 500, Duration: 2 * time.Second, SampleEvery: 10}, 250, 1010, len(reg.Spaces())},
 		{"two sensors", LoadOptions{Rate: -1, Count: 400, Sensors: 2, Connections: 3}, 400, 400, 2},
+		// Stopped while messages are being handed to the clients: each one
+		// handed over is still awaited and counted, none is an error.
+		{"flat out, stopped by its duration", LoadOptions{Rate: -1, Duration: 300 * time.Millisecond}, 1, 1 << 30, len(reg.Spaces())},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -139,20 +139,38 @@ func (p *publisher) publish(ctx context.Context, conn int, topic string, payload
 	if err := p.limiter.Wait(ctx); err != nil {
 		return fmt.Errorf("simulator: publish: %w", err)
 	}
-	tok, ok := publishUntil(p.clients[conn], topic, payload, ctx.Done())
+	tok, ok := publishUntil(p.clients[conn], topic, payload, ctx.Done(), handOffGrace)
 	p.count.sent.Add(1)
 	if !ok {
 		p.count.errors.Add(1) // handed to the client, but its outcome will never be known
 		return nil
 	}
+	m := pending{tok: tok, topic: topic, payload: payload}
 	select {
-	case p.queues[conn] <- pending{tok: tok, topic: topic, payload: payload}:
+	case p.queues[conn] <- m:
 		return nil
 	case <-ctx.Done():
+	}
+	// The run stopped, maybe while the queue was full: the watcher makes
+	// room as soon as the oldest message is acknowledged, and drain awaits
+	// what is queued.
+	t := time.NewTimer(handOffGrace)
+	defer t.Stop()
+	select {
+	case p.queues[conn] <- m:
+		return nil
+	case <-t.C:
 		p.count.errors.Add(1) // published, but its outcome will never be known
 		return nil
 	}
 }
+
+// handOffGrace is how long, once the run stops, a publish that paho has not
+// yet taken, or a published message that waits for room in its watcher's
+// queue, is still waited for, so that a message on its way at the end is
+// awaited like the others instead of counted as an error. Both take
+// microseconds to milliseconds unless the connection is being torn down.
+const handOffGrace = time.Second
 
 // watch waits for each message of one connection in turn, publishes it
 // again until acknowledged if it failed, and counts its outcome.
@@ -192,7 +210,7 @@ func (p *publisher) await(c mqtt.Client, m pending) bool {
 		}
 		delay = min(2*delay, retryMax)
 		p.count.retries.Add(1)
-		tok, ok := publishUntil(c, m.topic, m.payload, p.abort)
+		tok, ok := publishUntil(c, m.topic, m.payload, p.abort, 0)
 		if !ok {
 			return false
 		}
@@ -202,15 +220,25 @@ func (p *publisher) await(c mqtt.Client, m pending) bool {
 
 // publishUntil publishes payload at QoS 1 on c. paho's Publish can block
 // for up to its write timeout (30 s) while a lost connection is being torn
-// down, so it runs apart and the caller stops waiting when stop is closed;
-// ok is false then (the message may still go out).
-func publishUntil(c mqtt.Client, topic string, payload []byte, stop <-chan struct{}) (tok mqtt.Token, ok bool) {
+// down, so it runs apart and the caller stops waiting grace after stop is
+// closed; ok is false then (the message may still go out).
+func publishUntil(c mqtt.Client, topic string, payload []byte, stop <-chan struct{}, grace time.Duration) (tok mqtt.Token, ok bool) {
 	ch := make(chan mqtt.Token, 1)
 	go func() { ch <- c.Publish(topic, 1, false, payload) }()
 	select {
 	case tok = <-ch:
 		return tok, true
 	case <-stop:
+	}
+	if grace <= 0 {
+		return nil, false
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case tok = <-ch:
+		return tok, true
+	case <-t.C:
 		return nil, false
 	}
 }
