@@ -108,12 +108,16 @@ func runLoRaWANSimulator(t *testing.T, p *parkd, broker string, reg *occupancy.R
 	checkHealthShown(t, p, reg, sim.Truth())
 }
 
-// checkHealthShown checks the API shows an NPS405 space's battery,
-// temperature, firmware, reset cause and radio quality, and a native
-// space (if the registry has one) none of the LoRaWAN ones.
+// checkHealthShown checks the API shows the NPS405 spaces' model and radio
+// quality, and their firmware and reset cause (from the start-up frame),
+// and a native space (if the registry has one) none of the LoRaWAN ones.
+// The simulator's reorder fault sends some start-up frames after the
+// sensor's next frame: the store drops those as stale (stale readings change
+// nothing), so such a space shows no firmware; at most a fifth may.
 func checkHealthShown(t *testing.T, p *parkd, reg *occupancy.Registry, truth map[string]simulator.Expected) {
 	t.Helper()
-	var nwave, native, hasNative bool
+	var native, hasNative bool
+	var nwave, withFirmware int
 	for _, sp := range reg.Spaces() {
 		hasNative = hasNative || sp.Model == "" || sp.Model == occupancy.ModelNative
 		if !truth[sp.ID].Sent {
@@ -129,10 +133,14 @@ func checkHealthShown(t *testing.T, p *parkd, reg *occupancy.Registry, truth map
 			SNR        *float64 `json:"snr"`
 		}
 		switch {
-		case sp.Model == occupancy.ModelNwaveNPS405 && !nwave:
-			nwave = true
+		case sp.Model == occupancy.ModelNwaveNPS405:
+			nwave++
 			p.get(t, "/api/v1/spaces/"+sp.ID, &s)
-			if s.Model != "nwave-nps405" || s.Firmware != "1.4.2" || s.ResetCause != "power_on" ||
+			startup := s.Firmware == "1.4.2" && s.ResetCause == "power_on"
+			if startup {
+				withFirmware++
+			}
+			if s.Model != "nwave-nps405" || !startup && (s.Firmware != "" || s.ResetCause != "") ||
 				s.RSSI == nil || *s.RSSI > -71 || *s.RSSI < -120 || s.SNR == nil {
 				t.Errorf("NPS405 space %s shows %+v", sp.ID, s)
 			}
@@ -144,7 +152,10 @@ func checkHealthShown(t *testing.T, p *parkd, reg *occupancy.Registry, truth map
 			}
 		}
 	}
-	if !nwave || native != hasNative {
-		t.Errorf("no NPS405 (%v) or native (%v) space heard from", nwave, native)
+	if nwave == 0 || native != hasNative {
+		t.Errorf("no NPS405 (%d) or native (%v) space heard from", nwave, native)
+	}
+	if withFirmware*5 < nwave*4 {
+		t.Errorf("%d of %d NPS405 spaces show their firmware and reset cause, want at least four fifths", withFirmware, nwave)
 	}
 }
