@@ -26,19 +26,9 @@ func TestConfigLevels(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "parkd.yaml")
-			if err := os.WriteFile(path, []byte("sweep_interval: 30s\n"+tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadConfig(path, true, func(string) string { return "" })
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one naming %q", err, tc.err)
-				}
+			cfg, ok := loadTestYAML(t, "sweep_interval: 30s\n"+tc.yaml, nil, tc.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := levelThresholds(cfg.Levels)
 			if got[occupancy.OnStreet] != tc.want || got[occupancy.OffStreet] != occupancy.DefaultLevelThresholds[occupancy.OffStreet] {
@@ -61,19 +51,9 @@ func TestConfigHealth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "parkd.yaml")
-			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadConfig(path, true, func(string) string { return "" })
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one naming %q", err, tc.err)
-				}
+			cfg, ok := loadTestYAML(t, tc.yaml, nil, tc.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.Health.LowBatteryMV != tc.battery || cfg.Health.FlapChanges != tc.flap {
 				t.Fatalf("health %+v, want battery %d, flap %d", cfg.Health, tc.battery, tc.flap)
@@ -98,28 +78,35 @@ func TestConfigBatchWait(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "parkd.yaml")
-			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadConfig(path, true, func(k string) string {
-				if k == "PARKD_MQTT_BATCH_WAIT" {
-					return tc.env
-				}
-				return ""
-			})
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one naming %q", err, tc.err)
-				}
+			cfg, ok := loadTestYAML(t, tc.yaml, map[string]string{"PARKD_MQTT_BATCH_WAIT": tc.env}, tc.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.MQTT.BatchWait != tc.want {
 				t.Fatalf("batch wait %s, want %s", cfg.MQTT.BatchWait, tc.want)
 			}
 		})
 	}
+}
+
+// loadTestYAML loads yaml as parkd's config file, with env as the
+// environment. With wantErr set it checks that loading fails with an error
+// naming wantErr and returns false; otherwise loading must succeed.
+func loadTestYAML(t *testing.T, yaml string, env map[string]string, wantErr string) (Config, bool) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "parkd.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path, true, func(k string) string { return env[k] })
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("error %v, want one naming %q", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
 }
