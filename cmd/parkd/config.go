@@ -188,20 +188,24 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if err := c.applyHTTPEnv(getenv); err != nil {
 		return err
 	}
-	if v := getenv("PARKD_MQTT_BATCH_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("config: PARKD_MQTT_BATCH_WAIT %q is not a duration such as 1ms", v)
-		}
-		c.MQTT.BatchWait = d
+	if err := durationEnv(getenv, "PARKD_MQTT_BATCH_WAIT", "1ms", &c.MQTT.BatchWait); err != nil {
+		return err
 	}
-	if v := getenv("PARKD_OFFLINE_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("config: PARKD_OFFLINE_AFTER %q is not a duration such as 30m", v)
-		}
-		c.OfflineAfter = d
+	return durationEnv(getenv, "PARKD_OFFLINE_AFTER", "30m", &c.OfflineAfter)
+}
+
+// durationEnv sets *dst from the environment variable name when it is set;
+// example shows a valid value in the error.
+func durationEnv(getenv func(string) string, name, example string, dst *time.Duration) error {
+	v := getenv(name)
+	if v == "" {
+		return nil
 	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("config: %s %q is not a duration such as %s", name, v, example)
+	}
+	*dst = d
 	return nil
 }
 
