@@ -2,8 +2,8 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/qiuai/parking/occupancy"
@@ -75,25 +75,21 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 			res.Resolved = append(res.Resolved, id)
 		}
 	}
+	var open []occupancy.Incident
 	for key, c := range holds {
 		if _, ok := active[key]; ok {
 			continue // cleared above; it opens again (as a new incident) on the next pass
 		}
 		sp, _ := s.reg.Space(key[len(c.Type)+1:])
-		inc := occupancy.Incident{ID: occupancy.IncidentID(c.Type, sp.ID, c.Start), Type: c.Type,
+		open = append(open, occupancy.Incident{ID: occupancy.IncidentID(c.Type, sp.ID, c.Start), Type: c.Type,
 			SpaceID: sp.ID, ZoneID: zoneID, Status: occupancy.IncidentOpen, Detail: c.Detail,
-			OpenedAt: now.UTC(), Start: c.Start.UTC()}
-		b, _ := json.Marshal(inc)
-		n, err := openIncidentScript.Run(ctx, s.rdb, []string{k.incidents, k.active}, key, inc.ID, b).Int()
-		if err != nil {
-			return fmt.Errorf("redis store: open incident %s: %w", inc.ID, err)
-		}
-		if n == 1 {
-			res.Opened = append(res.Opened, inc)
-			s.publishIncident(ctx, inc)
-		}
+			OpenedAt: now.UTC(), Start: c.Start.UTC()})
 	}
-	return nil
+	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
+	opened, err := s.openIncidents(ctx, k, open)
+	res.Opened = append(res.Opened, opened...)
+	s.publishIncidents(ctx, opened)
+	return err
 }
 
 // RunDetector calls DetectIncidents every interval until ctx is done,

@@ -108,14 +108,19 @@ func (s *Store) Publish(ctx context.Context, e occupancy.Event) (string, error) 
 	if e.Time.IsZero() {
 		e.Time = s.opts.Now()
 	}
-	vals := []any{"t", string(e.Type), "s", e.SpaceID, "st", e.Status,
-		"ms", strconv.FormatInt(e.Time.UnixMilli(), 10), "d", string(e.Data)}
-	id, err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.eventsKey(e.ZoneID),
-		MaxLen: int64(s.eventCap(e.ZoneID)), Approx: true, Values: vals}).Result()
+	id, err := s.rdb.XAdd(ctx, s.eventArgs(e)).Result()
 	if err != nil {
 		return "", fmt.Errorf("redis store: publish %s event: %w", e.Type, err)
 	}
 	return id + "@" + e.ZoneID, nil
+}
+
+// eventArgs is the XADD that appends e, of a zone in the registry, to its
+// zone's stream.
+func (s *Store) eventArgs(e occupancy.Event) *redis.XAddArgs {
+	vals := []any{"t", string(e.Type), "s", e.SpaceID, "st", e.Status,
+		"ms", strconv.FormatInt(e.Time.UnixMilli(), 10), "d", string(e.Data)}
+	return &redis.XAddArgs{Stream: s.eventsKey(e.ZoneID), MaxLen: int64(s.eventCap(e.ZoneID)), Approx: true, Values: vals}
 }
 
 // EventCursor is a reader's position in every zone's stream. The zero value

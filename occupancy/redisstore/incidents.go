@@ -20,14 +20,59 @@ import (
 // condition twice; it stays after staff resolve the incident, and goes
 // only when the detector sees the condition clear.
 
-// openIncidentScript opens an incident unless its condition already has
-// one. KEYS: 1 incidents hash, 2 active hash. ARGV: 1 condition key, 2 id,
-// 3 incident JSON. Returns 1 if it opened it.
-var openIncidentScript = redis.NewScript(`
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return 1
+// openIncidentsScript opens incidents of one zone, each unless its
+// condition already has one. KEYS: 1 incidents hash, 2 active hash. ARGV:
+// triplets of condition key, id and incident JSON. Returns 1 for each
+// triplet it opened and 0 for each whose condition had an incident.
+var openIncidentsScript = redis.NewScript(`
+local opened = {}
+for i = 1, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1]) == 1 then
+    redis.call('HSET', KEYS[1], ARGV[i+1], ARGV[i+2])
+    opened[#opened+1] = 1
+  else
+    opened[#opened+1] = 0
+  end
+end
+return opened
 `)
+
+// maxOpenCall is the most incidents one openIncidentsScript call opens, so
+// that a storm of conditions (every sensor of a zone flapping) does not
+// hold Redis for long.
+const maxOpenCall = 256
+
+// openIncidents opens incs, all of zone k, in calls of at most maxOpenCall,
+// and returns those it opened (the others' conditions already had an
+// incident, opened by another instance), in the order of incs.
+func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy.Incident) ([]occupancy.Incident, error) {
+	var opened []occupancy.Incident
+	for len(incs) > 0 {
+		batch := incs[:min(maxOpenCall, len(incs))]
+		incs = incs[len(batch):]
+		args := make([]any, 0, 3*len(batch))
+		for _, inc := range batch {
+			b, err := json.Marshal(inc)
+			if err != nil {
+				return opened, fmt.Errorf("redis store: open incident %s: %w", inc.ID, err)
+			}
+			args = append(args, condKey(inc.Type, inc.SpaceID), inc.ID, b)
+		}
+		done, err := openIncidentsScript.Run(ctx, s.rdb, []string{k.incidents, k.active}, args...).Int64Slice()
+		if err == nil && len(done) != len(batch) {
+			err = fmt.Errorf("%d answers to %d incidents", len(done), len(batch))
+		}
+		if err != nil {
+			return opened, fmt.Errorf("redis store: open incidents of zone %s: %w", batch[0].ZoneID, err)
+		}
+		for i, inc := range batch {
+			if done[i] == 1 {
+				opened = append(opened, inc)
+			}
+		}
+	}
+	return opened, nil
+}
 
 // condKey is the active hash field of a condition.
 func condKey(t occupancy.IncidentType, spaceID string) string { return string(t) + "|" + spaceID }
@@ -208,13 +253,31 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 // publishIncident puts an incident transition on the live feed. A failure
 // is logged: the transition is stored, and the feed is best effort.
 func (s *Store) publishIncident(ctx context.Context, inc occupancy.Incident) {
-	b, err := json.Marshal(inc)
-	if err == nil {
-		_, err = s.Publish(ctx, occupancy.Event{Type: occupancy.EventIncident, Time: s.opts.Now(),
-			ZoneID: inc.ZoneID, SpaceID: inc.SpaceID, Status: string(inc.Status), Data: b})
-	}
-	if err != nil {
-		s.opts.Logger.Warn("incident event not published", "id", inc.ID, "err", err)
+	s.publishIncidents(ctx, []occupancy.Incident{inc})
+}
+
+// publishIncidents is publishIncident of several incidents, in one
+// pipelined round trip.
+func (s *Store) publishIncidents(ctx context.Context, incs []occupancy.Incident) {
+	cmds := make([]*redis.StringCmd, len(incs))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, inc := range incs {
+			b, err := json.Marshal(inc)
+			if err != nil {
+				cmds[i] = redis.NewStringCmd(ctx)
+				cmds[i].SetErr(err)
+				continue
+			}
+			cmds[i] = p.XAdd(ctx, s.eventArgs(occupancy.Event{Type: occupancy.EventIncident, Time: s.opts.Now(),
+				ZoneID: inc.ZoneID, SpaceID: inc.SpaceID, Status: string(inc.Status), Data: b}))
+		}
+		return nil
+	})
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			s.opts.Logger.Warn("incident event not published", "id", incs[i].ID,
+				"err", fmt.Errorf("redis store: publish incident event: %w", err))
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -320,4 +322,105 @@ func TestSensorHealthCountsOnlyOccupancyChanges(t *testing.T) {
 			t.Errorf("A-1 changes: %d, want 2 (sweep and closure are no occupancy change)", h.ChangesLastHour)
 		}
 	})
+}
+
+// TestDetectorOpensAStormOnce checks a pass that opens more incidents in
+// one zone than one script call takes (every sensor of a 600-space zone
+// silent): each opens once, however many detectors run at once, each is
+// stored and has its event on the zone's stream, and the next pass opens
+// none.
+func TestDetectorOpensAStormOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		const n = 600
+		zones := []occupancy.Zone{{ID: "Z", Name: "Z", Type: occupancy.OffStreet, Lat: 29.85, Lon: 121.64}}
+		var spaces []occupancy.Space
+		for i := range n {
+			spaces = append(spaces, occupancy.Space{ID: fmt.Sprintf("Z-%03d", i), ZoneID: "Z", SensorID: fmt.Sprintf("SZ%03d", i),
+				Lat: 29.85 + float64(i)*1e-5, Lon: 121.64, Kind: occupancy.KindStandard})
+		}
+		reg, err := occupancy.NewRegistry(zones, spaces)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{now: t0}
+		newDetector := func() *redisstore.Store {
+			s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now,
+				Health: occupancy.HealthRules{OfflineAfter: time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		s := newDetector()
+		if err := s.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			mustApply(t, s, reading(fmt.Sprintf("SZ%03d", i), i%2 == 0, t0, 1), occupancy.ResultApplied)
+		}
+		clk.now = t0.Add(2 * time.Hour)
+
+		var mu sync.Mutex
+		opened := map[string]int{}
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				res, err := newDetector().DetectIncidents(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, inc := range res.Opened {
+					opened[inc.ID]++
+				}
+			})
+		}
+		wg.Wait()
+		if len(opened) != n {
+			t.Fatalf("3 detectors opened %d distinct incidents, want %d", len(opened), n)
+		}
+		for id, k := range opened {
+			if k != 1 {
+				t.Errorf("%s opened %d times", id, k)
+			}
+		}
+		stored, err := s.Incidents(ctx, occupancy.IncidentFilter{Status: occupancy.IncidentOpen, ZoneID: "Z"}, 0)
+		if err != nil || len(stored) != n {
+			t.Fatalf("open incidents stored: %d, %v; want %d", len(stored), err, n)
+		}
+		for _, inc := range stored {
+			if inc.Type != occupancy.IncidentOffline || opened[inc.ID] != 1 {
+				t.Errorf("stored %s of type %s: not one the detectors opened", inc.ID, inc.Type)
+			}
+		}
+		entries, err := rdb.XRange(ctx, "pk:{Z}:ev", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := 0
+		for _, e := range entries {
+			if e.Values["t"] == string(occupancy.EventIncident) && opened[incidentOf(t, e.Values["d"])] == 1 {
+				events++
+			}
+		}
+		if events != n {
+			t.Errorf("incident events on the stream: %d, want %d", events, n)
+		}
+		if again, _ := detect(t, s); len(again) != 0 {
+			t.Errorf("the next pass opened %d incidents again", len(again))
+		}
+	})
+}
+
+// incidentOf returns the id of an incident event's JSON data.
+func incidentOf(t *testing.T, data any) string {
+	t.Helper()
+	var inc occupancy.Incident
+	s, _ := data.(string)
+	if err := json.Unmarshal([]byte(s), &inc); err != nil {
+		t.Fatalf("incident event data %q: %v", s, err)
+	}
+	return inc.ID
 }
