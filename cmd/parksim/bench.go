@@ -38,6 +38,7 @@ type benchFlags struct {
 	sampleRate  float64       // (c): sampled messages per second
 	apiRate     int           // (d): requests per second per endpoint
 	apiDuration time.Duration // (d): per endpoint
+	apiWarmup   time.Duration // (d): per endpoint, before apiDuration, not measured
 	ingestRate  float64       // (d): background ingest msg/s
 	sizes       string        // (e): comma-separated registry sizes
 	parkdBin    string        // prebuilt parkd, or "" to build ./cmd/parkd
@@ -56,7 +57,8 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs.DurationVar(&f.latDuration, "lat-duration", 10*time.Second, "(c) how long each rate runs")
 	fs.Float64Var(&f.sampleRate, "samples", 200, "(c) sampled messages per second whose visibility is polled")
 	fs.IntVar(&f.apiRate, "api-rate", 2000, "(d) requests per second to each endpoint")
-	fs.DurationVar(&f.apiDuration, "api-duration", 10*time.Second, "(d) how long each endpoint is attacked")
+	fs.DurationVar(&f.apiDuration, "api-duration", 10*time.Second, "(d) how long each endpoint is attacked and measured")
+	fs.DurationVar(&f.apiWarmup, "api-warmup", 2*time.Second, "(d) how long each endpoint is attacked at the same rate first, not measured (the load generator opens its connections)")
 	fs.Float64Var(&f.ingestRate, "ingest-rate", 5000, "(d) background ingest in msg/s")
 	fs.StringVar(&f.sizes, "sizes", "3000,100000,1000000", "(e, f) registry sizes in spaces")
 	fs.StringVar(&f.parkdBin, "parkd", "", "parkd `binary` to run (default: go build ./cmd/parkd)")

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,18 +25,19 @@ type apiEndpoint struct {
 // one endpoint at a time at -api-rate, while ingest runs at -ingest-rate.
 func (b *bench) partAPI(ctx context.Context) error {
 	endpoints := b.apiEndpoints()
-	ingest, err := b.startIngest(time.Duration(len(endpoints)+1) * (b.f.apiDuration + 2*time.Second))
+	ingest, err := b.startIngest(time.Duration(len(endpoints)+1) * (b.f.apiWarmup + b.f.apiDuration + 2*time.Second))
 	if err != nil {
 		return err
 	}
 	defer ingest.stop()
 	time.Sleep(time.Second) // ingest reaches its rate
 	for _, ep := range endpoints {
-		b.progress("bench: (d) %s at %d req/s for %v, ingest at %.0f msg/s", ep.name, b.f.apiRate, b.f.apiDuration, b.f.ingestRate)
-		m := b.attack(ep)
+		b.progress("bench: (d) %s at %d req/s for %v (after %v not measured), ingest at %.0f msg/s", ep.name, b.f.apiRate, b.f.apiDuration, b.f.apiWarmup, b.f.ingestRate)
+		a := b.attack(ep)
+		m := a.metrics
 		row := benchRow{part: "d", what: fmt.Sprintf("%s at %d req/s, ingest %.0f msg/s: p50/p99, throughput", ep.name, b.f.apiRate, b.f.ingestRate),
-			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms)",
-				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max)),
+			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms); worst second %s; machine stalls: %s",
+				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max), a.worstSecond(), a.stalls),
 			target: "-", verdict: "-"}
 		if len(m.Errors) > 0 {
 			row.figure += "; errors: " + strings.Join(m.Errors[:min(3, len(m.Errors))], "; ")
@@ -48,7 +50,7 @@ func (b *bench) partAPI(ctx context.Context) error {
 	}
 	ingest.stop() // SIGTERM: it stops publishing and reports
 	b.add(benchRow{part: "d", what: "background ingest during (d), `parksim load` in its own process", target: "-", verdict: "-",
-		figure: ingestReport(ingest.log)})
+		figure: reportLine(ingest.log, "sent ")})
 	_, desc := b.parkd.memory()
 	b.add(benchRow{part: "f", what: "parkd RSS after (d), Qiuai registry", figure: desc, target: "-", verdict: "-"})
 	return nil
@@ -71,19 +73,20 @@ func (b *bench) startIngest(d time.Duration) (*child, error) {
 		"-connections", strconv.Itoa(b.f.connections), "-quiet")
 }
 
-// ingestReport is the summary line `parksim load` wrote in its log, or
-// what went wrong.
-func ingestReport(log string) string {
+// reportLine is the line starting with prefix that a child (`parksim
+// load`, `parksim stalls`) wrote in its log as its report, or what went
+// wrong.
+func reportLine(log, prefix string) string {
 	data, err := os.ReadFile(log)
 	if err != nil {
 		return "unknown: " + err.Error()
 	}
 	for line := range strings.Lines(string(data)) {
-		if strings.HasPrefix(line, "sent ") {
+		if strings.HasPrefix(line, prefix) {
 			return strings.TrimSpace(line)
 		}
 	}
-	return "unknown: no summary in " + log
+	return "unknown: no report in " + log
 }
 
 // ms renders a duration in milliseconds.
@@ -108,16 +111,74 @@ func (b *bench) apiEndpoints() []apiEndpoint {
 	}
 }
 
-// attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate
-// for the API duration and returns its metrics.
-func (b *bench) attack(ep apiEndpoint) vegeta.Metrics {
+// attackResult is what one endpoint's attack measured.
+type attackResult struct {
+	metrics vegeta.Metrics
+	seconds [][]time.Duration // latencies by the second of the attack they were sent in
+	stalls  string            // what `parksim stalls` saw meanwhile
+}
+
+// attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate,
+// for the warm-up and then, measured, for the API duration, with `parksim
+// stalls` beside it in a process of its own, and returns what they
+// measured. The warm-up's attacker goes on into the measured part with the
+// connections it opened.
+func (b *bench) attack(ep apiEndpoint) attackResult {
 	atk := vegeta.NewAttacker(vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true),
 		vegeta.Connections(256), vegeta.Workers(32), vegeta.MaxWorkers(512))
 	rate := vegeta.Rate{Freq: b.f.apiRate, Per: time.Second}
-	var m vegeta.Metrics
-	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiDuration, ep.name) {
-		m.Add(r)
+	if b.f.apiWarmup > 0 {
+		for range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiWarmup, ep.name+" warm-up") {
+		}
 	}
-	m.Close()
-	return m
+	probe, err := b.startStallProbe(ep.name, b.f.apiDuration+time.Minute)
+	var a attackResult
+	start := time.Now()
+	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiDuration, ep.name) {
+		a.metrics.Add(r)
+		sec := max(0, int(r.Timestamp.Sub(start)/time.Second))
+		for len(a.seconds) <= sec {
+			a.seconds = append(a.seconds, nil)
+		}
+		a.seconds[sec] = append(a.seconds[sec], r.Latency)
+	}
+	a.metrics.Close()
+	if err != nil {
+		a.stalls = "not measured: " + err.Error()
+	} else {
+		probe.stop() // SIGTERM: it reports what it saw
+		a.stalls = reportLine(probe.log, "wake-ups ")
+	}
+	return a
+}
+
+// worstSecond is the second of the attack whose requests had the highest
+// p99, with that p99: where a tail comes from one stall, it shows.
+func (a attackResult) worstSecond() string {
+	worst, at := time.Duration(-1), 0
+	for i, lat := range a.seconds {
+		if len(lat) == 0 {
+			continue
+		}
+		slices.Sort(lat)
+		if p99 := lat[(len(lat)*99)/100]; p99 > worst {
+			worst, at = p99, i
+		}
+	}
+	if worst < 0 {
+		return "none"
+	}
+	return fmt.Sprintf("+%ds p99 %.1f ms", at, ms(worst))
+}
+
+// startStallProbe starts `parksim stalls` for at most d, logging to a file
+// named after the endpoint.
+func (b *bench) startStallProbe(endpoint string, d time.Duration) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("stall probe: %w", err)
+	}
+	name := strings.NewReplacer("/", "_").Replace(strings.TrimPrefix(endpoint, "/"))
+	return startChild("parksim stalls", filepath.Join(b.sub("stalls"), name+".log"), b.dir, nil, self, "stalls",
+		"-duration", d.String(), "-quiet")
 }

@@ -7,6 +7,7 @@
 //	parksim registry [flags]   generate a town registry
 //	parksim load [flags]       publish at a fixed rate
 //	parksim bench [flags]      run the benchmarks (docs/benchmarks.md)
+//	parksim stalls [flags]     measure how late a 1 ms sleep wakes up
 package main
 
 import (
@@ -26,6 +27,8 @@ usage:
   parksim registry [flags]   generate a town registry (zones.yaml and spaces.csv)
   parksim load [flags]       publish at a fixed rate (load tests); every message changes its space
   parksim bench [flags]      start Redis, Mosquitto and parkd privately and print the benchmark table
+  parksim stalls [flags]     measure how late a process that sleeps 1 ms at a time wakes up: the
+                             CPU waits a latency test cannot beat (run before a load test)
 
 "parksim COMMAND -h" lists the flags of a command.
 `
@@ -68,6 +71,8 @@ func (c *cli) main(args []string) int {
 		err = c.load(args[1:])
 	case "bench":
 		err = c.bench(args[1:])
+	case "stalls":
+		err = c.stalls(args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(c.stdout, usageText)
 		return exitOK

@@ -40,6 +40,9 @@ func TestCommandLine(t *testing.T) {
 		{"run bad fault", []string{"run", "-dup", "150"}, exitFailed, "DuplicatePct"},
 		{"verify -h", []string{"verify", "-h"}, exitOK, "-truth"},
 		{"verify without truth", []string{"verify"}, exitUsage, "-truth is required"},
+		{"stalls -h", []string{"stalls", "-h"}, exitOK, "-duration"},
+		{"stalls without time", []string{"stalls", "-duration", "0s"}, exitUsage, "must be positive"},
+		{"stalls", []string{"stalls", "-duration", "300ms"}, exitOK, "wake-ups "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
