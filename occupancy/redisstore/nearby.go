@@ -189,22 +189,31 @@ func (f *FreeIndex) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occu
 	}
 	f.stats.fromIndex.Add(1)
 	cands := v.nearest(q, 2*q.Limit)
+	if !f.opts.Confirm {
+		return f.answer(v, cands, q.Limit), nil
+	}
 	found := make([]occupancy.NearbySpace, 0, len(cands))
 	for _, c := range cands {
-		sp, ok := f.s.reg.Space(v.ids[c.n])
-		if !ok || !v.matches(c.n, sp) {
-			f.Rebuild() // the registry was reloaded since the view was built
-			continue
+		if sp, ok := f.space(v, c); ok {
+			found = append(found, occupancy.NearbySpace{Space: sp, DistanceM: c.dist})
 		}
-		found = append(found, occupancy.NearbySpace{Space: sp, DistanceM: c.dist})
 	}
 	if len(found) == 0 {
 		return nil, nil
 	}
-	if !f.opts.Confirm {
-		return v.answer(found, cands, q.Limit), nil
-	}
 	return f.s.keepFree(ctx, found, q.Limit)
+}
+
+// space returns the registry's space of candidate c, unless the registry
+// was reloaded since the view was built and changed it (then it has the
+// index rebuilt).
+func (f *FreeIndex) space(v *freeView, c candidate) (occupancy.Space, bool) {
+	sp, ok := f.s.reg.Space(v.ids[c.n])
+	if !ok || !v.matches(c.n, sp) {
+		f.Rebuild()
+		return occupancy.Space{}, false
+	}
+	return sp, true
 }
 
 // NearestFreeZones answers as Store.NearestFreeZones does, from the
@@ -226,25 +235,29 @@ func (f *FreeIndex) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuer
 	})
 }
 
-// answer fills in the states the view holds for found, the candidates
-// cands that are still in the registry (found[i] is the one of a cands
-// element with the same space id), and returns up to limit of them.
-func (v *freeView) answer(found []occupancy.NearbySpace, cands []candidate, limit int) []occupancy.NearbySpace {
-	byID := make(map[string]int, len(cands))
-	for i, c := range cands {
-		byID[v.ids[c.n]] = i
-	}
+// answer returns up to limit of the candidates cands, nearest first, with
+// the states the view holds: those still in the registry and still free
+// when their states are read (a candidate may be taken meanwhile). Nil if
+// there are none.
+func (f *FreeIndex) answer(v *freeView, cands []candidate, limit int) []occupancy.NearbySpace {
 	packed, at := v.states(cands)
-	out := make([]occupancy.NearbySpace, 0, limit)
-	for _, n := range found {
-		i := byID[n.Space.ID]
-		if packed[i] == "" || len(out) == limit {
+	var out []occupancy.NearbySpace
+	for i, c := range cands {
+		if packed[i] == "" {
 			continue // taken since the candidates were chosen
 		}
-		n.State = decodeState(n.Space.ID, packed[i])
-		n.DistanceM = math.Round(n.DistanceM*10) / 10
-		n.ObservedAt = time.UnixMilli(at[i]).UTC()
-		out = append(out, n)
+		sp, ok := f.space(v, c)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make([]occupancy.NearbySpace, 0, min(limit, len(cands)-i))
+		}
+		out = append(out, occupancy.NearbySpace{Space: sp, State: decodeState(sp.ID, packed[i]),
+			DistanceM: math.Round(c.dist*10) / 10, ObservedAt: time.UnixMilli(at[i]).UTC()})
+		if len(out) == limit {
+			break
+		}
 	}
 	return out
 }

@@ -23,8 +23,9 @@ var statusOf = map[byte]occupancy.Status{
 // space is in the registry but not yet stored) reads as unknown.
 func decodeState(id, v string) occupancy.SpaceState {
 	st := occupancy.SpaceState{SpaceID: id, Status: occupancy.StatusUnknown}
-	f := strings.Split(v, "|")
-	if len(f) < 7 || f[0] == "" {
+	var f [stateFields]string
+	n := splitFields(v, f[:])
+	if n < 7 || f[0] == "" {
 		return st
 	}
 	if s, ok := statusOf[f[0][0]]; ok {
@@ -32,23 +33,47 @@ func decodeState(id, v string) occupancy.SpaceState {
 	}
 	st.Since = msTime(f[2])
 	st.LastSeen = msTime(f[3])
-	if us, err := strconv.ParseInt(f[4], 10, 64); err == nil {
+	if us, ok := optInt(f[4]); ok {
 		st.SensorTS = time.UnixMicro(us).UTC()
 	}
-	st.Seq, _ = strconv.ParseUint(f[5], 10, 64)
-	st.BatteryMV, _ = strconv.Atoi(f[6])
-	if len(f) >= 12 { // states written before the health fields have 7
-		st.Health = decodeHealth(f[7:12])
+	if seq, ok := optInt(f[5]); ok && seq >= 0 {
+		st.Seq = uint64(seq)
+	}
+	if mv, ok := optInt(f[6]); ok {
+		st.BatteryMV = int(mv)
+	}
+	if n >= stateFields { // states written before the health fields have 7
+		st.Health = decodeHealth(f[7:stateFields])
 	}
 	return st
+}
+
+// stateFields is the number of fields of a packed state (scripts.go).
+const stateFields = 12
+
+// splitFields splits v at each "|" into f and returns how many fields v
+// has, as len(strings.Split(v, "|")) would, without allocating; the fields
+// past len(f) are not kept.
+func splitFields(v string, f []string) int {
+	for n := 0; ; n++ {
+		field, rest, more := strings.Cut(v, "|")
+		if n < len(f) {
+			f[n] = field
+		}
+		if !more {
+			return n + 1
+		}
+		v = rest
+	}
 }
 
 // decodeHealth unpacks temp_c|firmware|reset_cause|rssi|snr.
 func decodeHealth(f []string) occupancy.Health {
 	h := occupancy.Health{Firmware: f[1], ResetCause: f[2]}
 	h.TempC = optFloat(f[0])
-	if v, err := strconv.Atoi(f[3]); err == nil {
-		h.RSSI = &v
+	if v, ok := optInt(f[3]); ok {
+		rssi := int(v)
+		h.RSSI = &rssi
 	}
 	h.SNR = optFloat(f[4])
 	return h
@@ -56,6 +81,9 @@ func decodeHealth(f []string) occupancy.Health {
 
 // optFloat parses s, or returns nil if it is empty or not a number.
 func optFloat(s string) *float64 {
+	if s == "" { // most states have no temperature or radio: no error to make
+		return nil
+	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return nil
@@ -63,9 +91,18 @@ func optFloat(s string) *float64 {
 	return &v
 }
 
+// optInt parses s as a decimal integer; false if it is empty or not one.
+func optInt(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil
+}
+
 func msTime(s string) time.Time {
-	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	ms, ok := optInt(s)
+	if !ok {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms).UTC()
