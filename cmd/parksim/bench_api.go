@@ -118,36 +118,43 @@ type attackResult struct {
 	stalls  string            // what `parksim stalls` saw meanwhile
 }
 
-// attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate,
-// for the warm-up and then, measured, for the API duration, with `parksim
-// stalls` beside it in a process of its own, and returns what they
-// measured. The warm-up's attacker goes on into the measured part with the
-// connections it opened.
+// attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate
+// for the warm-up and the API duration, and returns what it measured of the
+// requests sent after the warm-up, with what `parksim stalls`, in a process
+// of its own, saw meanwhile. (A vegeta Attacker runs one attack only, so
+// the warm-up is the start of the same attack.)
 func (b *bench) attack(ep apiEndpoint) attackResult {
 	atk := vegeta.NewAttacker(vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true),
 		vegeta.Connections(256), vegeta.Workers(32), vegeta.MaxWorkers(512))
 	rate := vegeta.Rate{Freq: b.f.apiRate, Per: time.Second}
-	if b.f.apiWarmup > 0 {
-		for range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiWarmup, ep.name+" warm-up") {
-		}
+	type probeStart struct {
+		c   *child
+		err error
 	}
-	probe, err := b.startStallProbe(ep.name, b.f.apiDuration+time.Minute)
+	probe := make(chan probeStart, 1)
+	measured := time.Now().Add(max(0, b.f.apiWarmup))
+	time.AfterFunc(time.Until(measured), func() {
+		c, err := b.startStallProbe(ep.name, b.f.apiDuration+time.Minute)
+		probe <- probeStart{c, err}
+	})
 	var a attackResult
-	start := time.Now()
-	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, b.f.apiDuration, ep.name) {
+	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, max(0, b.f.apiWarmup)+b.f.apiDuration, ep.name) {
+		if r.Timestamp.Before(measured) {
+			continue
+		}
 		a.metrics.Add(r)
-		sec := max(0, int(r.Timestamp.Sub(start)/time.Second))
+		sec := int(r.Timestamp.Sub(measured) / time.Second)
 		for len(a.seconds) <= sec {
 			a.seconds = append(a.seconds, nil)
 		}
 		a.seconds[sec] = append(a.seconds[sec], r.Latency)
 	}
 	a.metrics.Close()
-	if err != nil {
-		a.stalls = "not measured: " + err.Error()
+	if p := <-probe; p.err != nil {
+		a.stalls = "not measured: " + p.err.Error()
 	} else {
-		probe.stop() // SIGTERM: it reports what it saw
-		a.stalls = reportLine(probe.log, "wake-ups ")
+		p.c.stop() // SIGTERM: it reports what it saw
+		a.stalls = reportLine(p.c.log, "wake-ups ")
 	}
 	return a
 }
