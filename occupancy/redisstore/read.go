@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -214,8 +215,28 @@ func (s *Store) Zone(ctx context.Context, id string) (occupancy.ZoneState, error
 	return decodeCounters(id, m), nil
 }
 
-// Zones returns every zone's counters, in registry order.
+// Zones returns every zone's counters, in registry order, in one pipelined
+// round trip. Calls at the same time share one read: a call made while
+// another's read is on its way gets that read's answer, at most one round
+// trip older than the call (each zone carries the time it changed), so a
+// crowd of dashboards and phones asking at once costs Redis one read.
 func (s *Store) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
+	ch := s.zonesRead.DoChan("zones", func() (any, error) {
+		return s.readZones(context.WithoutCancel(ctx)) // the client's read timeout bounds it
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("redis store: get zones: %w", ctx.Err())
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return slices.Clone(r.Val.([]occupancy.ZoneState)), nil
+	}
+}
+
+// readZones is Zones' read.
+func (s *Store) readZones(ctx context.Context) ([]occupancy.ZoneState, error) {
 	zones := s.reg.Zones()
 	cmds := make([]*redis.MapStringStringCmd, len(zones))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -95,6 +96,8 @@ type Store struct {
 	reg      *occupancy.Registry
 	zones    map[string]*zoneKeys
 	rejected string
+	// zonesRead lets calls of Zones at the same time share one read.
+	zonesRead singleflight.Group
 }
 
 // New returns a Store. Call Init before use.
