@@ -32,14 +32,35 @@ func (s *Store) HealthRules() occupancy.HealthRules { return s.opts.Health }
 // condition opens at most one incident (HSETNX on the zone's active hash),
 // whoever sees it first.
 func (s *Store) DetectIncidents(ctx context.Context) (DetectResult, error) {
+	return s.detectPaced(ctx, 0)
+}
+
+// detectPaced is DetectIncidents with a pause between zones, so that a pass
+// over a town whose sensors all misbehave at once (a storm of flapping
+// sensors opens an incident for each) comes as many small bursts of work
+// for Redis and this process, not one long one beside the API's requests.
+func (s *Store) detectPaced(ctx context.Context, pause time.Duration) (DetectResult, error) {
 	rules := s.opts.Health
 	var res DetectResult
-	for _, z := range s.reg.Zones() {
+	for i, z := range s.reg.Zones() {
+		if i > 0 && pause > 0 {
+			select {
+			case <-ctx.Done():
+				return res, ctx.Err()
+			case <-time.After(pause):
+			}
+		}
 		if err := s.detectZone(ctx, z.ID, rules, &res); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// detectPause is the pause between zones of a pass of RunDetector: the
+// pass spreads over about half the interval.
+func detectPause(interval time.Duration, zones int) time.Duration {
+	return interval / 2 / time.Duration(max(zones, 1))
 }
 
 // detectZone is DetectIncidents on one zone.
@@ -92,7 +113,8 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 	return err
 }
 
-// RunDetector calls DetectIncidents every interval until ctx is done,
+// RunDetector runs a pass of DetectIncidents every interval until ctx is
+// done, each spread over about half the interval (a pause between zones),
 // logging what it opened and resolved, and once an hour deletes incidents
 // resolved longer than IncidentRetention ago. onChange, if not nil, is called with
 // each pass's result when it changed something (e.g. to publish events).
@@ -107,7 +129,7 @@ func (s *Store) RunDetector(ctx context.Context, interval time.Duration, onChang
 				s.opts.Logger.Info("old resolved incidents deleted", "count", n)
 			}
 		}
-		res, err := s.DetectIncidents(ctx)
+		res, err := s.detectPaced(ctx, detectPause(interval, len(s.reg.Zones())))
 		if err != nil {
 			s.opts.Logger.Warn("incident detection failed", "err", err)
 		}
