@@ -36,8 +36,8 @@ func (b *bench) partAPI(ctx context.Context) error {
 		a := b.attack(ep)
 		m := a.metrics
 		row := benchRow{part: "d", what: fmt.Sprintf("%s at %d req/s, ingest %.0f msg/s: p50/p99, throughput", ep.name, b.f.apiRate, b.f.ingestRate),
-			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms); worst second %s; machine stalls: %s",
-				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max), a.worstSecond(), a.stalls),
+			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms); worst second %s; Redis AOF rewrites meanwhile: %s; machine stalls: %s",
+				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max), a.worstSecond(), count(a.rewrites), a.stalls),
 			target: "-", verdict: "-"}
 		if len(m.Errors) > 0 {
 			row.figure += "; errors: " + strings.Join(m.Errors[:min(3, len(m.Errors))], "; ")
@@ -89,6 +89,14 @@ func reportLine(log, prefix string) string {
 	return "unknown: no report in " + log
 }
 
+// count renders n, or "unknown" if it is negative.
+func count(n int64) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // ms renders a duration in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
@@ -113,9 +121,10 @@ func (b *bench) apiEndpoints() []apiEndpoint {
 
 // attackResult is what one endpoint's attack measured.
 type attackResult struct {
-	metrics vegeta.Metrics
-	seconds [][]time.Duration // latencies by the second of the attack they were sent in
-	stalls  string            // what `parksim stalls` saw meanwhile
+	metrics  vegeta.Metrics
+	seconds  [][]time.Duration // latencies by the second of the attack they were sent in
+	stalls   string            // what `parksim stalls` saw meanwhile
+	rewrites int64             // Redis AOF rewrites meanwhile; -1: unknown
 }
 
 // attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate
@@ -128,14 +137,16 @@ func (b *bench) attack(ep apiEndpoint) attackResult {
 		vegeta.Connections(256), vegeta.Workers(32), vegeta.MaxWorkers(512))
 	rate := vegeta.Rate{Freq: b.f.apiRate, Per: time.Second}
 	type probeStart struct {
-		c   *child
-		err error
+		c        *child
+		err      error
+		rewrites int64
 	}
 	probe := make(chan probeStart, 1)
 	measured := time.Now().Add(max(0, b.f.apiWarmup))
 	time.AfterFunc(time.Until(measured), func() {
+		rewrites := b.aofRewrites()
 		c, err := b.startStallProbe(ep.name, b.f.apiDuration+time.Minute)
-		probe <- probeStart{c, err}
+		probe <- probeStart{c, err, rewrites}
 	})
 	var a attackResult
 	for r := range atk.Attack(vegeta.NewStaticTargeter(ep.targets...), rate, max(0, b.f.apiWarmup)+b.f.apiDuration, ep.name) {
@@ -150,13 +161,39 @@ func (b *bench) attack(ep apiEndpoint) attackResult {
 		a.seconds[sec] = append(a.seconds[sec], r.Latency)
 	}
 	a.metrics.Close()
-	if p := <-probe; p.err != nil {
+	p := <-probe
+	if p.err != nil {
 		a.stalls = "not measured: " + p.err.Error()
 	} else {
 		p.c.stop() // SIGTERM: it reports what it saw
 		a.stalls = reportLine(p.c.log, "wake-ups ")
 	}
+	if a.rewrites = -1; p.rewrites >= 0 {
+		if n := b.aofRewrites(); n >= 0 {
+			a.rewrites = n - p.rewrites
+		}
+	}
 	return a
+}
+
+// aofRewrites is how many times Redis has rewritten its append-only file
+// since it started (INFO persistence), or -1 if it cannot tell. A rewrite
+// forks Redis and writes the whole dataset: on 2 cores it slows everything
+// for a few hundred milliseconds, and at the bench's rates Redis starts one
+// every 64 MB of growth (configs/redis.conf), every 30-60 s.
+func (b *bench) aofRewrites() int64 {
+	info, err := b.rdb.Info(context.Background(), "persistence").Result()
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "aof_rewrites:"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // worstSecond is the second of the attack whose requests had the highest
