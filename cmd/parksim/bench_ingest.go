@@ -163,9 +163,14 @@ func (b *bench) partLatency(ctx context.Context) error {
 		return err
 	}
 	for _, r := range rates {
+		before := b.aofRewrites()
 		res, err := b.latencyAt(ctx, r)
 		if err != nil {
 			return err
+		}
+		rewrites := int64(-1)
+		if after := b.aofRewrites(); before >= 0 && after >= 0 {
+			rewrites = after - before
 		}
 		h := res.hist
 		p99 := time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
@@ -177,9 +182,9 @@ func (b *bench) partLatency(ctx context.Context) error {
 			return fmt.Sprintf("%.1f", float64(h.ValueAtQuantile(q))/1000)
 		}
 		b.add(benchRow{part: "c", what: fmt.Sprintf("publish → visible at %.0f msg/s, p50/p99/p99.9", r),
-			figure: fmt.Sprintf("%s / %s / %s ms (max %.1f ms; %d samples, %d not visible in %v; %d msgs sent)",
+			figure: fmt.Sprintf("%s / %s / %s ms (max %.1f ms; %d samples, %d not visible in %v; %d msgs sent; Redis AOF rewrites meanwhile: %s)",
 				ms(50), ms(99), ms(99.9), float64(h.Max())/1000, h.TotalCount(), res.timedOut.Load(),
-				visibleTimeout, res.sent),
+				visibleTimeout, res.sent, count(rewrites)),
 			target: fmt.Sprintf("p99 ≤ %v", limit), verdict: verdict(p99 <= limit && res.timedOut.Load() == 0)})
 	}
 	return nil
