@@ -109,7 +109,6 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
 	opened, err := s.openIncidents(ctx, k, open)
 	res.Opened = append(res.Opened, opened...)
-	s.publishIncidents(ctx, opened)
 	return err
 }
 

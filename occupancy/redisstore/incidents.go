@@ -43,20 +43,21 @@ return opened
 const maxOpenCall = 256
 
 // openIncidents opens incs, all of zone k, in calls of at most maxOpenCall,
-// and returns those it opened (the others' conditions already had an
-// incident, opened by another instance), in the order of incs.
+// publishes the events of those it opened (publishIncidents) and returns
+// them, in the order of incs; the others' conditions already had an
+// incident, opened by another instance.
 func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy.Incident) ([]occupancy.Incident, error) {
 	var opened []occupancy.Incident
 	for len(incs) > 0 {
 		batch := incs[:min(maxOpenCall, len(incs))]
 		incs = incs[len(batch):]
-		args := make([]any, 0, 3*len(batch))
-		for _, inc := range batch {
+		args, data := make([]any, 0, 3*len(batch)), make([][]byte, len(batch))
+		for i, inc := range batch {
 			b, err := json.Marshal(inc)
 			if err != nil {
 				return opened, fmt.Errorf("redis store: open incident %s: %w", inc.ID, err)
 			}
-			args = append(args, condKey(inc.Type, inc.SpaceID), inc.ID, b)
+			args, data[i] = append(args, condKey(inc.Type, inc.SpaceID), inc.ID, b), b
 		}
 		done, err := openIncidentsScript.Run(ctx, s.rdb, []string{k.incidents, k.active}, args...).Int64Slice()
 		if err == nil && len(done) != len(batch) {
@@ -65,11 +66,15 @@ func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy
 		if err != nil {
 			return opened, fmt.Errorf("redis store: open incidents of zone %s: %w", batch[0].ZoneID, err)
 		}
+		var now []occupancy.Incident
+		var nowData [][]byte
 		for i, inc := range batch {
 			if done[i] == 1 {
-				opened = append(opened, inc)
+				now, nowData = append(now, inc), append(nowData, data[i])
 			}
 		}
+		s.publishIncidents(ctx, now, nowData)
+		opened = append(opened, now...)
 	}
 	return opened, nil
 }
@@ -253,23 +258,25 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 // publishIncident puts an incident transition on the live feed. A failure
 // is logged: the transition is stored, and the feed is best effort.
 func (s *Store) publishIncident(ctx context.Context, inc occupancy.Incident) {
-	s.publishIncidents(ctx, []occupancy.Incident{inc})
+	b, err := json.Marshal(inc)
+	if err != nil {
+		s.opts.Logger.Warn("incident event not published", "id", inc.ID, "err", err)
+		return
+	}
+	s.publishIncidents(ctx, []occupancy.Incident{inc}, [][]byte{b})
 }
 
-// publishIncidents is publishIncident of several incidents, in one
-// pipelined round trip.
-func (s *Store) publishIncidents(ctx context.Context, incs []occupancy.Incident) {
+// publishIncidents is publishIncident of several incidents, whose JSON
+// data[i] is incs[i]'s, in one pipelined round trip.
+func (s *Store) publishIncidents(ctx context.Context, incs []occupancy.Incident, data [][]byte) {
+	if len(incs) == 0 {
+		return
+	}
 	cmds := make([]*redis.StringCmd, len(incs))
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, inc := range incs {
-			b, err := json.Marshal(inc)
-			if err != nil {
-				cmds[i] = redis.NewStringCmd(ctx)
-				cmds[i].SetErr(err)
-				continue
-			}
 			cmds[i] = p.XAdd(ctx, s.eventArgs(occupancy.Event{Type: occupancy.EventIncident, Time: s.opts.Now(),
-				ZoneID: inc.ZoneID, SpaceID: inc.SpaceID, Status: string(inc.Status), Data: b}))
+				ZoneID: inc.ZoneID, SpaceID: inc.SpaceID, Status: string(inc.Status), Data: data[i]}))
 		}
 		return nil
 	})
