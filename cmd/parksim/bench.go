@@ -43,6 +43,7 @@ type benchFlags struct {
 	sizes       string        // (e): comma-separated registry sizes
 	parkdBin    string        // prebuilt parkd, or "" to build ./cmd/parkd
 	keep        bool          // keep the temporary folder
+	settle      bool          // wait for Redis's background work and sync before each measured part
 	connections int           // publisher MQTT connections
 	redisConfig string        // extra redis-server settings, "name value, name value"
 }
@@ -63,6 +64,7 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs.StringVar(&f.sizes, "sizes", "3000,100000,1000000", "(e, f) registry sizes in spaces")
 	fs.StringVar(&f.parkdBin, "parkd", "", "parkd `binary` to run (default: go build ./cmd/parkd)")
 	fs.BoolVar(&f.keep, "keep", false, "keep the temporary folder (server logs)")
+	fs.BoolVar(&f.settle, "settle", true, "before (c), each of its rates, (d) and (e): wait for Redis to end an AOF rewrite or snapshot in progress, then sync(2) the disks, so one part's writes are not the next part's stalls")
 	fs.IntVar(&f.connections, "connections", 4, "MQTT connections of the publisher")
 	fs.StringVar(&f.redisConfig, "redis-config", "", "extra redis-server `settings`, comma-separated, e.g. \"hash-max-listpack-entries 1024, zset-max-listpack-entries 1024\"")
 	return fs
@@ -209,6 +211,9 @@ func (b *bench) runParts(ctx context.Context) error {
 		if p == "e" && b.parkd != nil {
 			b.parkd.stop()
 			b.parkd = nil
+		}
+		if p != "a" && p != "b" && p != "c" { // (c) settles before each of its rates
+			b.settle(ctx, "("+p+")")
 		}
 		if err := steps[p](ctx); err != nil {
 			return fmt.Errorf("bench (%s): %w", p, err)

@@ -35,9 +35,10 @@ func (b *bench) partAPI(ctx context.Context) error {
 		b.progress("bench: (d) %s at %d req/s for %v (after %v not measured), ingest at %.0f msg/s", ep.name, b.f.apiRate, b.f.apiDuration, b.f.apiWarmup, b.f.ingestRate)
 		a := b.attack(ep)
 		m := a.metrics
+		b.progress("bench: (d) %s, p99 of each second in ms: %s", ep.name, a.seconds)
 		row := benchRow{part: "d", what: fmt.Sprintf("%s at %d req/s, ingest %.0f msg/s: p50/p99, throughput", ep.name, b.f.apiRate, b.f.ingestRate),
 			figure: fmt.Sprintf("%.2f / %.2f ms, %.0f req/s ok (%.2f%% success, max %.1f ms); worst second %s; Redis AOF rewrites meanwhile: %s; machine stalls: %s",
-				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max), a.worstSecond(), count(a.rewrites), a.stalls),
+				ms(m.Latencies.P50), ms(m.Latencies.P99), m.Throughput, 100*m.Success, ms(m.Latencies.Max), a.seconds.worst(), count(a.rewrites), a.stalls),
 			target: "-", verdict: "-"}
 		if len(m.Errors) > 0 {
 			row.figure += "; errors: " + strings.Join(m.Errors[:min(3, len(m.Errors))], "; ")
@@ -122,9 +123,9 @@ func (b *bench) apiEndpoints() []apiEndpoint {
 // attackResult is what one endpoint's attack measured.
 type attackResult struct {
 	metrics  vegeta.Metrics
-	seconds  [][]time.Duration // latencies by the second of the attack they were sent in
-	stalls   string            // what `parksim stalls` saw meanwhile
-	rewrites int64             // Redis AOF rewrites meanwhile; -1: unknown
+	seconds  bySecond // latencies by the second of the attack they were sent in
+	stalls   string   // what `parksim stalls` saw meanwhile
+	rewrites int64    // Redis AOF rewrites meanwhile; -1: unknown
 }
 
 // attack runs vegeta against one endpoint (127.0.0.1 only) at the API rate
@@ -154,11 +155,7 @@ func (b *bench) attack(ep apiEndpoint) attackResult {
 			continue
 		}
 		a.metrics.Add(r)
-		sec := int(r.Timestamp.Sub(measured) / time.Second)
-		for len(a.seconds) <= sec {
-			a.seconds = append(a.seconds, nil)
-		}
-		a.seconds[sec] = append(a.seconds[sec], r.Latency)
+		a.seconds.add(int(r.Timestamp.Sub(measured)/time.Second), r.Latency)
 	}
 	a.metrics.Close()
 	p := <-probe
@@ -176,43 +173,49 @@ func (b *bench) attack(ep apiEndpoint) attackResult {
 	return a
 }
 
-// aofRewrites is how many times Redis has rewritten its append-only file
-// since it started (INFO persistence), or -1 if it cannot tell. A rewrite
-// forks Redis and writes the whole dataset: on 2 cores it slows everything
-// for a few hundred milliseconds, and at the bench's rates Redis starts one
-// every 64 MB of growth (configs/redis.conf), every 30-60 s.
-func (b *bench) aofRewrites() int64 {
-	info, err := b.rdb.Info(context.Background(), "persistence").Result()
-	if err != nil {
-		return -1
+// bySecond holds latencies by the second (of a measurement) they were
+// sent in.
+type bySecond [][]time.Duration
+
+// add records latency d of something sent at second sec (from 0).
+func (s *bySecond) add(sec int, d time.Duration) {
+	for len(*s) <= sec {
+		*s = append(*s, nil)
 	}
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "aof_rewrites:"); ok {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				return n
-			}
-		}
-	}
-	return -1
+	(*s)[sec] = append((*s)[sec], d)
 }
 
-// worstSecond is the second of the attack whose requests had the highest
-// p99, with that p99: where a tail comes from one stall, it shows.
-func (a attackResult) worstSecond() string {
-	worst, at := time.Duration(-1), 0
-	for i, lat := range a.seconds {
-		if len(lat) == 0 {
-			continue
-		}
-		slices.Sort(lat)
-		if p99 := lat[(len(lat)*99)/100]; p99 > worst {
-			worst, at = p99, i
+// p99s returns each second's p99 (-1 for a second with nothing).
+func (s bySecond) p99s() []time.Duration {
+	out := make([]time.Duration, len(s))
+	for i, lat := range s {
+		out[i] = -1
+		if len(lat) > 0 {
+			lat = slices.Sorted(slices.Values(lat))
+			out[i] = lat[(len(lat)*99)/100]
 		}
 	}
-	if worst < 0 {
+	return out
+}
+
+// worst is the second whose latencies had the highest p99, with that p99:
+// where a tail comes from one stall, it shows.
+func (s bySecond) worst() string {
+	p99s := s.p99s()
+	if len(p99s) == 0 || slices.Max(p99s) < 0 {
 		return "none"
 	}
-	return fmt.Sprintf("+%ds p99 %.1f ms", at, ms(worst))
+	at := slices.Index(p99s, slices.Max(p99s))
+	return fmt.Sprintf("+%ds p99 %.1f ms", at, ms(p99s[at]))
+}
+
+// String lists each second's p99 in ms, for the progress lines.
+func (s bySecond) String() string {
+	f := make([]string, 0, len(s))
+	for _, d := range s.p99s() {
+		f = append(f, fmt.Sprintf("%.1f", ms(d)))
+	}
+	return strings.Join(f, " ")
 }
 
 // startStallProbe starts `parksim stalls` for at most d, logging to a file

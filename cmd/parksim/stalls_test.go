@@ -43,7 +43,7 @@ func TestMeasureStalls(t *testing.T) {
 
 func TestWorstSecond(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	secs := make([][]time.Duration, 3)
+	secs := make(bySecond, 3)
 	for range 200 {
 		secs[0] = append(secs[0], ms(1))
 		secs[1] = append(secs[1], ms(1))
@@ -52,10 +52,13 @@ func TestWorstSecond(t *testing.T) {
 	for i := range 5 { // 2.5 % of second 1 are slow: its p99 is slow
 		secs[1][i] = ms(40 + i)
 	}
-	if got := (attackResult{seconds: secs}).worstSecond(); got != "+1s p99 43.0 ms" {
+	if got := secs.worst(); got != "+1s p99 43.0 ms" {
 		t.Errorf("worstSecond = %q, want +1s p99 43.0 ms", got)
 	}
-	if got := (attackResult{}).worstSecond(); got != "none" {
+	if got := secs.String(); got != "1.0 43.0 2.0" {
+		t.Errorf("p99 by second = %q, want 1.0 43.0 2.0", got)
+	}
+	if got := (bySecond{}).worst(); got != "none" {
 		t.Errorf("worstSecond of nothing = %q, want none", got)
 	}
 }
