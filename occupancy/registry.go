@@ -247,6 +247,10 @@ func (r *Registry) Snapshot() *Registry {
 	return s
 }
 
+// SameVersion reports whether r and o hold the same inventory (one is a
+// Snapshot of the other, and neither was replaced since).
+func (r *Registry) SameVersion(o *Registry) bool { return r.d.Load() == o.d.Load() }
+
 // Zones returns every zone in registry order. The slice must not be modified.
 func (r *Registry) Zones() []Zone {
 	d := r.d.Load()

@@ -42,10 +42,14 @@ import (
 // its status had reached the index since. last_seen is as of that time (a
 // reading that does not change the status writes no event).
 //
+// The index also answers Zones and Zone (freezones.go): each zone's counts
+// of the statuses it holds, with the level and time of change the events
+// carry, so the summary and the dashboards cost Redis nothing.
+//
 // With Confirm, Nearby instead reads the states of the nearest candidates
 // from Redis (one round trip, as the Redis path's second one) and keeps
 // those Redis says are free. Either way, while the index is not synced, or
-// has not heard from Redis for MaxLag, Nearby takes the Redis path.
+// has not heard from Redis for MaxLag, Nearby (and Zones) take the Redis path.
 type FreeIndex struct {
 	s       *Store
 	opts    FreeIndexOptions
@@ -229,9 +233,9 @@ func (f *FreeIndex) build(ctx context.Context, t *tail) error {
 const syncBatch = 32
 
 // syncZones reads the given zones whole: for each, in one MULTI (its keys
-// share a slot), the id of its stream's last entry and its states hash. The
-// states are then exactly those after that entry, and the tail goes on
-// from it.
+// share a slot), the id of its stream's last entry, its states hash and its
+// counters' level and time of change. The states are then exactly those
+// after that entry, and the tail goes on from it.
 func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zones []int) error {
 	n := syncBatch
 	if _, cluster := f.s.rdb.(*redis.ClusterClient); cluster {
@@ -242,11 +246,13 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 		zones = zones[len(batch):]
 		last := make([]*redis.XMessageSliceCmd, len(batch))
 		states := make([]*redis.MapStringStringCmd, len(batch))
+		counters := make([]*redis.SliceCmd, len(batch))
 		readMS := f.s.opts.Now().UnixMilli()
 		_, err := f.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for i, zi := range batch {
 				last[i] = p.XRevRangeN(ctx, v.zones[zi].stream, "+", "-", 1)
 				states[i] = p.HGetAll(ctx, v.zones[zi].states)
+				counters[i] = p.HMGet(ctx, v.zones[zi].counters, "level", "updated")
 			}
 			return nil
 		})
@@ -258,7 +264,7 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 			if msgs := last[i].Val(); len(msgs) > 0 {
 				pos[zi] = msgs[0].ID
 			}
-			v.setZone(zi, states[i].Val(), readMS)
+			v.setZone(zi, states[i].Val(), counters[i].Val(), readMS)
 		}
 		f.heard.Store(f.s.opts.Now().UnixNano())
 	}
@@ -447,6 +453,7 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, m := range msgs {
+		v.hearEvent(zi, m)
 		if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
 			continue
 		}

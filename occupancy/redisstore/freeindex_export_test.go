@@ -35,3 +35,17 @@ func (f *FreeIndex) Candidates(q occupancy.NearbyQuery) int {
 	}
 	return len(v.nearest(q, 2*q.Limit))
 }
+
+// ViewZones returns every zone's counters as the index's view holds them,
+// and false if the view is not built: the index's answer, never Redis's.
+func (f *FreeIndex) ViewZones() ([]occupancy.ZoneState, bool) {
+	v := f.view.Load()
+	if v == nil {
+		return nil, false
+	}
+	out := make([]occupancy.ZoneState, len(v.zones))
+	for zi := range v.zones {
+		out[zi] = v.zoneState(zi)
+	}
+	return out, true
+}

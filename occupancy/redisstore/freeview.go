@@ -32,10 +32,11 @@ type freeView struct {
 	keepStates bool // hold free spaces' states (not with Confirm)
 
 	mu     sync.RWMutex
-	status []byte   // f, o, u or c; u until heard
-	free   []int32  // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
-	packed []string // a free space's state as read from Redis (scripts.go), else ""
-	readMS []int64  // when packed was read (Unix ms)
+	status []byte       // f, o, u or c; u until heard
+	free   []int32      // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
+	packed []string     // a free space's state as read from Redis (scripts.go), else ""
+	readMS []int64      // when packed was read (Unix ms)
+	zc     []zoneCounts // per zone (freezones.go)
 }
 
 // viewZone is one zone of a freeView.
@@ -44,6 +45,7 @@ type viewZone struct {
 	typ            occupancy.ZoneType
 	from, to       int32  // its spaces' numbers
 	stream, states string // its event stream and states hash
+	counters       string // its counters hash
 }
 
 // cellSpan is the part of freeView.order in one cell.
@@ -57,8 +59,9 @@ func newFreeView(s *Store, reg *occupancy.Registry, cellM float64, keepStates bo
 		cells: map[uint64]cellSpan{}, keepStates: keepStates}
 	for zi, z := range reg.Zones() {
 		spaces := reg.SpacesInZone(z.ID)
+		k := s.keysFor(z.ID)
 		vz := viewZone{id: z.ID, typ: z.Type, from: int32(len(v.ids)), stream: s.eventsKey(z.ID),
-			states: s.keysFor(z.ID).states}
+			states: k.states, counters: k.counters}
 		for _, sp := range spaces {
 			v.ids = append(v.ids, sp.ID)
 			v.geo = append(v.geo, geoEncode(sp.Lat, sp.Lon))
@@ -74,6 +77,11 @@ func newFreeView(s *Store, reg *occupancy.Registry, cellM float64, keepStates bo
 		v.status[i] = 'u'
 	}
 	v.free = make([]int32, len(v.zones)*len(occupancy.Kinds))
+	v.zc = make([]zoneCounts, len(v.zones))
+	for zi, z := range v.zones {
+		n := int(z.to - z.from)
+		v.zc[zi] = zoneCounts{counts: occupancy.Counts{Total: n, Unknown: n}, level: occupancy.LevelUnknown}
+	}
 	if keepStates {
 		v.packed, v.readMS = make([]string, len(v.ids)), make([]int64, len(v.ids))
 	}
@@ -116,11 +124,13 @@ func (v *freeView) find(zi int, id string) (int, bool) {
 }
 
 // setZone sets the state of zone zi's spaces from its states hash (space
-// id -> packed state), read at readMS; a space missing there is unknown.
-func (v *freeView) setZone(zi int, states map[string]string, readMS int64) {
+// id -> packed state), read at readMS (a space missing there is unknown),
+// and its level and time of change from its counters' level and updated.
+func (v *freeView) setZone(zi int, states map[string]string, counters []any, readMS int64) {
 	z := v.zones[zi]
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.setCounters(zi, counters)
 	for i := z.from; i < z.to; i++ {
 		v.set(i, states[v.ids[i]], readMS)
 	}
@@ -156,6 +166,7 @@ func (v *freeView) setStatus(n int32, st byte) {
 		return
 	}
 	v.status[n] = st
+	v.zc[v.zone[n]].move(old, st)
 	i := int(v.zone[n])*len(occupancy.Kinds) + int(v.kind[n])
 	switch {
 	case old == 'f':
