@@ -121,6 +121,7 @@ async function start(tok) {
   } catch (err) {
     feed.close();
     S.token = '';
+    await senP; // the form comes back once no request with this token is on its way
     if (err instanceof APIError && err.status === 401) logout(t('s.bad')); else showLogin(t('error.load', { msg: err.message }));
     return;
   }
