@@ -70,7 +70,7 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 	if err != nil {
 		return fmt.Errorf("redis store: read active incidents of zone %s: %w", zoneID, err)
 	}
-	sensors, err := s.SensorHealth(ctx, zoneID)
+	sensors, err := s.detectorHealth(ctx, zoneID)
 	if err != nil {
 		return err
 	}
@@ -110,6 +110,22 @@ func (s *Store) detectZone(ctx context.Context, zoneID string, rules occupancy.H
 	opened, err := s.openIncidents(ctx, k, open)
 	res.Opened = append(res.Opened, opened...)
 	return err
+}
+
+// detectorHealth is SensorHealth for the detector: the zone's states, and
+// its changes counted by the store's changeLog, which reads only what the
+// zone's stream gained since the last pass.
+func (s *Store) detectorHealth(ctx context.Context, zoneID string) ([]occupancy.SensorHealth, error) {
+	spaces := s.reg.SpacesInZone(zoneID)
+	states, err := s.States(ctx, spaces)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := s.zoneChangesLastHour(ctx, zoneID)
+	if err != nil {
+		return nil, err
+	}
+	return sensorHealth(spaces, states, changes), nil
 }
 
 // RunDetector runs a pass of DetectIncidents every interval until ctx is

@@ -45,11 +45,16 @@ func (s *Store) SensorHealth(ctx context.Context, zoneID string) ([]occupancy.Se
 	if err != nil {
 		return nil, err
 	}
+	return sensorHealth(spaces, states, changes), nil
+}
+
+// sensorHealth pairs each space's state with its changes in the last hour.
+func sensorHealth(spaces []occupancy.Space, states []occupancy.SpaceState, changes map[string]int) []occupancy.SensorHealth {
 	out := make([]occupancy.SensorHealth, len(spaces))
 	for i, st := range states {
 		out[i] = occupancy.SensorHealth{State: st, ChangesLastHour: changes[spaces[i].ID]}
 	}
-	return out, nil
+	return out
 }
 
 // changesLastHour counts the occupancy changes (to free or occupied, made by

@@ -98,6 +98,8 @@ type Store struct {
 	rejected string
 	// zonesRead lets calls of Zones at the same time share one read.
 	zonesRead singleflight.Group
+	// changes counts the spaces' changes for the incident detector.
+	changes changeLog
 }
 
 // New returns a Store. Call Init before use.
