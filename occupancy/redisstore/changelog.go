@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/qiuai/parking/occupancy"
 )
 
 // A changeLog counts each space's occupancy changes within changeWindow
@@ -27,10 +29,15 @@ type changeLog struct {
 	zones map[string]*zoneChanges
 }
 
-// zoneChanges is one zone's part of a changeLog.
+// zoneChanges is one zone's part of a changeLog: its changes in stream
+// order, each as the number of its space in the registry and its time:
+// 12 bytes a change, so a million spaces changing twice an hour hold about
+// 24 MB.
 type zoneChanges struct {
-	pos   string             // id of the last entry read; "" before the first read
-	times map[string][]int64 // space id -> its changes' times (Unix ms), oldest first
+	pos   string              // id of the last entry read; "" before the first read
+	reg   *occupancy.Registry // the registry version that numbers the spaces
+	space []int32             // per change, its space's number in reg (SpaceAt)
+	ms    []int64             // per change, its time (Unix ms)
 }
 
 // zoneChangesLastHour returns the occupancy changes of zoneID's spaces within
@@ -43,27 +50,24 @@ func (s *Store) zoneChangesLastHour(ctx context.Context, zoneID string) (map[str
 		s.changes.zones = map[string]*zoneChanges{}
 	}
 	z := s.changes.zones[zoneID]
-	if z == nil {
-		z = &zoneChanges{times: map[string][]int64{}}
+	if z == nil || !z.reg.SameVersion(s.reg) { // new, or the registry was reloaded: number the spaces again
+		z = &zoneChanges{reg: s.reg.Snapshot()}
 		s.changes.zones[zoneID] = z
 	}
-	now := s.opts.Now()
-	since := now.Add(-changeWindow)
+	since := s.opts.Now().Add(-changeWindow)
 	if err := s.readChanges(ctx, zoneID, z, since); err != nil {
 		return nil, fmt.Errorf("redis store: read state changes of zone %s: %w", zoneID, err)
 	}
-	out := make(map[string]int, len(z.times))
-	for id, ts := range z.times {
-		i := 0
-		for i < len(ts) && ts[i] < since.UnixMilli() {
-			i++
+	i := 0 // the changes are in stream order: those before the window come first
+	for i < len(z.ms) && z.ms[i] < since.UnixMilli() {
+		i++
+	}
+	z.space, z.ms = z.space[i:], z.ms[i:]
+	out := map[string]int{}
+	for j, n := range z.space {
+		if z.ms[j] >= since.UnixMilli() {
+			out[z.reg.SpaceAt(int(n)).ID]++
 		}
-		if ts = ts[i:]; len(ts) == 0 {
-			delete(z.times, id)
-			continue
-		}
-		z.times[id] = ts
-		out[id] = len(ts)
 	}
 	return out, nil
 }
@@ -92,8 +96,7 @@ func (s *Store) readChanges(ctx context.Context, zoneID string, z *zoneChanges, 
 			return nil
 		}
 		// Trimmed past pos: read the window again.
-		z.pos = ""
-		clear(z.times)
+		z.pos, z.space, z.ms = "", nil, nil
 	}
 	// Stream ids carry Redis's time; with an injected clock behind or ahead
 	// of it, start early enough to see the window (the times filter).
@@ -107,13 +110,19 @@ func (s *Store) readChanges(ctx context.Context, zoneID string, z *zoneChanges, 
 	return nil
 }
 
-// add counts the occupancy changes among msgs (in stream order) at or
-// after since, and moves pos past them.
+// add records the occupancy changes among msgs (in stream order) at or
+// after since, and moves pos past them. A change of a space not in z.reg
+// is left out.
 func (z *zoneChanges) add(msgs []redis.XMessage, since time.Time) {
 	for _, m := range msgs {
 		z.pos = m.ID
-		if id, ok := occupancyChange(m, since); ok {
-			z.times[id] = append(z.times[id], eventTime(m).UnixMilli())
+		id, ok := occupancyChange(m, since)
+		if !ok {
+			continue
+		}
+		if n := z.reg.SpaceIndex(id) - 1; n >= 0 && z.reg.SpaceAt(n).ID == id {
+			z.space = append(z.space, int32(n))
+			z.ms = append(z.ms, eventTime(m).UnixMilli())
 		}
 	}
 	if z.pos == "" {
