@@ -76,6 +76,10 @@ type FreeIndexOptions struct {
 	// round trip) rather than answer from the states the index holds.
 	// Default false.
 	Confirm bool
+	// MaxRead is about the most events one read takes from all the zones'
+	// streams together (each zone's share at least 1): a backlog is read
+	// in several reads rather than one large reply. Default 20000.
+	MaxRead int
 }
 
 func (o *FreeIndexOptions) ensureDefaults() {
@@ -90,6 +94,9 @@ func (o *FreeIndexOptions) ensureDefaults() {
 	}
 	if o.CellM <= 0 {
 		o.CellM = 100
+	}
+	if o.MaxRead <= 0 {
+		o.MaxRead = 20000
 	}
 }
 
@@ -271,8 +278,14 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 	return nil
 }
 
-// readCount caps the entries one read takes from each zone's stream.
-const readCount = 1000
+// readCount is how many entries one read takes from each of n zones'
+// streams: MaxRead shared among them, at most 1000 and at least 1. XREAD's
+// COUNT is per stream: with a fixed 1000, the first read after a million
+// readings at city scale (2 860 zones) took all of them in one reply of
+// about 100 MB, which parkd then parsed at once (its heap went to 333 MB).
+func (f *FreeIndex) readCount(n int) int64 {
+	return int64(min(1000, max(1, f.opts.MaxRead/max(n, 1))))
+}
 
 // read takes the events that follow each zone's position, applies them and
 // checks the zones that had some for a gap.
@@ -396,7 +409,7 @@ func (f *FreeIndex) readAll(ctx context.Context, t *tail) ([]redis.XStream, erro
 		args = append(args, z.stream)
 	}
 	args = append(args, t.pos...)
-	res, err := f.s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: readCount, Block: -1}).Result()
+	res, err := f.s.rdb.XRead(ctx, &redis.XReadArgs{Streams: args, Count: f.readCount(len(t.pos)), Block: -1}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -409,7 +422,7 @@ func (f *FreeIndex) readEach(ctx context.Context, t *tail) ([]redis.XStream, err
 	cmds := make([]*redis.XStreamSliceCmd, len(t.pos))
 	_, err := f.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, z := range t.v.zones {
-			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{z.stream, t.pos[i]}, Count: readCount, Block: -1})
+			cmds[i] = p.XRead(ctx, &redis.XReadArgs{Streams: []string{z.stream, t.pos[i]}, Count: f.readCount(len(t.pos)), Block: -1})
 		}
 		return nil
 	})

@@ -49,3 +49,6 @@ func (f *FreeIndex) ViewZones() ([]occupancy.ZoneState, bool) {
 	}
 	return out, true
 }
+
+// ReadCount is how many entries one read takes from each of n zones' streams.
+func (f *FreeIndex) ReadCount(n int) int64 { return f.readCount(n) }

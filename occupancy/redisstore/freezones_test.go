@@ -36,7 +36,8 @@ func TestFreeIndexZonesAsRedis(t *testing.T) {
 				t.Fatal(err)
 			}
 			idx := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond})
-			confirm := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond, Confirm: true})
+			// This one reads 1 event per zone at a time (MaxRead 3, 6 zones).
+			confirm := redisstore.NewFreeIndex(s, redisstore.FreeIndexOptions{Poll: time.Millisecond, Confirm: true, MaxRead: 3})
 			runIndex(t, idx)
 			runIndex(t, confirm)
 			zones, spaces := reg.Zones(), reg.Spaces()
@@ -136,5 +137,26 @@ func TestFreeIndexZonesFallBackWhenStale(t *testing.T) {
 	clk.Set(t0.Add(3 * time.Second))
 	if n := free(); n != 2 {
 		t.Errorf("index stale: %d free, want Redis's 2", n)
+	}
+}
+
+func TestFreeIndexReadCount(t *testing.T) {
+	for _, tc := range []struct {
+		maxRead, zones int
+		want           int64
+	}{
+		{0, 30, 666},    // Qiuai: the default 20 000 shared by 30 zones
+		{0, 2860, 6},    // a city of a million spaces
+		{0, 1, 1000},    // never more than 1000 a stream
+		{0, 0, 1000},    // no zones yet
+		{0, 50000, 1},   // at least 1
+		{3, 6, 1},       // as TestFreeIndexZonesAsRedis sets it
+		{5000, 2, 1000}, // capped
+		{5000, 10, 500}, // shared
+	} {
+		idx := redisstore.NewFreeIndex(nil, redisstore.FreeIndexOptions{MaxRead: tc.maxRead})
+		if got := idx.ReadCount(tc.zones); got != tc.want {
+			t.Errorf("MaxRead %d, %d zones: %d a stream, want %d", tc.maxRead, tc.zones, got, tc.want)
+		}
 	}
 }
