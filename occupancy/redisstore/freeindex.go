@@ -283,8 +283,12 @@ func (f *FreeIndex) syncZones(ctx context.Context, v *freeView, pos []string, zo
 // COUNT is per stream: with a fixed 1000, the first read after a million
 // readings at city scale (2 860 zones) took all of them in one reply of
 // about 100 MB, which parkd then parsed at once (its heap went to 333 MB).
-func (f *FreeIndex) readCount(n int) int64 {
-	return int64(min(1000, max(1, f.opts.MaxRead/max(n, 1))))
+func (f *FreeIndex) readCount(n int) int64 { return shareCount(f.opts.MaxRead, 1000, n) }
+
+// shareCount is the COUNT of a read of n streams that takes about total
+// entries in all: total shared among them, at most perStream and at least 1.
+func shareCount(total int, perStream int64, n int) int64 {
+	return min(perStream, int64(max(1, total/max(n, 1))))
 }
 
 // read takes the events that follow each zone's position, applies them and

@@ -49,6 +49,11 @@ type EventHubOptions struct {
 	Buffer int
 	// Batch is the most entries per zone one read takes. Default 500.
 	Batch int64
+	// MaxRead is about the most entries one read takes from all the zones
+	// together (each zone's share at least 1, at most Batch), so a burst at
+	// city scale is read in several replies, not one of hundreds of MB.
+	// Default 20000.
+	MaxRead int
 }
 
 func (o *EventHubOptions) ensureDefaults() {
@@ -60,6 +65,9 @@ func (o *EventHubOptions) ensureDefaults() {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 500
+	}
+	if o.MaxRead <= 0 {
+		o.MaxRead = 20000
 	}
 }
 
@@ -85,7 +93,7 @@ func (h *EventHub) Run(ctx context.Context) {
 		cur := h.cur
 		h.mu.Unlock()
 		if cur != nil {
-			evs, err := h.s.ReadEvents(ctx, cur, h.opts.Batch)
+			evs, err := h.s.ReadEvents(ctx, cur, shareCount(h.opts.MaxRead, h.opts.Batch, len(h.s.reg.Zones())))
 			if err != nil && !failing && ctx.Err() == nil {
 				h.s.opts.Logger.Warn("event hub: read failed, retrying every poll", "err", err)
 			} else if err == nil && failing {

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -315,5 +316,53 @@ func TestEventHubIdleReadsNothing(t *testing.T) {
 	}
 	if want := []string{"space A-2", "zone "}; !slices.Equal(got, want) {
 		t.Errorf("subscriber got %v, want %v (nothing from before it subscribed)", got, want)
+	}
+}
+
+// TestEventHubReadsABurstInSmallReads: with MaxRead 1 (the test town has 2
+// zones) each read takes one entry a zone, so a burst comes in many small
+// batches, all of it, in order.
+func TestEventHubReadsABurstInSmallReads(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, testenv.MustStartRedis(t).Client(t), &clock{now: t0})
+	h := startHub(t, s, redisstore.EventHubOptions{Poll: time.Millisecond, MaxRead: 1})
+	ref, err := s.EventsNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := h.Subscribe(ctx)
+	t.Cleanup(sub.Close)
+	const n = 10
+	var burst []occupancy.Reading // one script call: the entries land at once
+	for i := range n {
+		burst = append(burst, reading("S1", i%2 == 0, t0.Add(time.Duration(i)*time.Second), uint64(i+1)))
+	}
+	if _, errs := s.ApplyBatch(ctx, burst); errors.Join(errs...) != nil {
+		t.Fatal(errors.Join(errs...))
+	}
+	var got []string
+	for len(got) < 2*n {
+		select {
+		case evs := <-sub.Events():
+			if len(evs) > 2 { // one entry: the space's event and its zone's
+				t.Errorf("a batch of %d events, want at most 2", len(evs))
+			}
+			for _, e := range evs {
+				got = append(got, e.ID+" "+string(e.Type))
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("got %d events, want %d", len(got), 2*n)
+		}
+	}
+	evs, err := s.ReadEvents(ctx, ref, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range evs {
+		want = append(want, e.ID+" "+string(e.Type))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%v\nwant\n%v", got, want)
 	}
 }
