@@ -94,14 +94,7 @@ func TestEventHub(t *testing.T) {
 		for range subs {
 			<-read
 		}
-		evs, err := s.ReadEvents(ctx, ref, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		for _, e := range evs {
-			want = append(want, e.ID+" "+string(e.Type))
-		}
+		want := streamIDs(t, s, ref)
 		if len(want) != 4*rounds {
 			t.Fatalf("the streams hold %d events, want %d", len(want), 4*rounds)
 		}
@@ -120,6 +113,21 @@ func TestEventHub(t *testing.T) {
 			t.Errorf("stats %+v, want 1 dropped and %d subscribers", st, len(subs))
 		}
 	})
+}
+
+// streamIDs reads the streams from ref and returns their events as
+// hubIDs does (id and type), in order.
+func streamIDs(t *testing.T, s *redisstore.Store, ref *redisstore.EventCursor) []string {
+	t.Helper()
+	evs, err := s.ReadEvents(context.Background(), ref, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		ids = append(ids, e.ID+" "+string(e.Type))
+	}
+	return ids
 }
 
 // drain reads sub's channel until it is closed (false) or empty (true: still
@@ -354,15 +362,7 @@ func TestEventHubReadsABurstInSmallReads(t *testing.T) {
 			t.Fatalf("got %d events, want %d", len(got), 2*n)
 		}
 	}
-	evs, err := s.ReadEvents(ctx, ref, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for _, e := range evs {
-		want = append(want, e.ID+" "+string(e.Type))
-	}
-	if !slices.Equal(got, want) {
+	if want := streamIDs(t, s, ref); !slices.Equal(got, want) {
 		t.Errorf("got\n%v\nwant\n%v", got, want)
 	}
 }
