@@ -15,11 +15,12 @@ const settleWait = 30 * time.Second
 // settle lets the machine finish what the previous part left before the
 // next is measured: it waits (at most settleWait) for Redis to end any
 // append-only-file rewrite or snapshot in progress, then writes every dirty
-// page to disk (sync(2)). Without it the flood of (a) and (b), some 100 MB
-// of AOF and broker saves, was still being written back during (c) at
-// 1000 msg/s, and Mosquitto, whose saves are synchronous, stopped its
-// deliveries for up to 95 ms at a time (docs/benchmarks.md). A town at a
-// steady 1000 msg/s has no such flood behind it. -settle=false turns it off.
+// page to disk (sync(2)). The flood of (a) and (b) writes some 100 MB of
+// AOF and broker saves; a rewrite it started, or pages it left to write
+// back, would otherwise fall into (c), whereas a town at a steady 1000
+// msg/s has no such flood behind it. (In the runs of 12-02 evening the sync
+// took 1-4 ms: little was left, and (c)'s tails after the flood have
+// another cause, docs/benchmarks.md.) -settle=false turns it off.
 func (b *bench) settle(ctx context.Context, before string) {
 	if !b.f.settle {
 		return
@@ -47,11 +48,12 @@ func (b *bench) settle(ctx context.Context, before string) {
 // redisBusy names the background work Redis is doing (INFO persistence), or
 // "" if none or it cannot tell.
 func (b *bench) redisBusy() string {
+	info := b.persistenceInfo()
 	for _, f := range []struct{ field, what string }{
 		{"aof_rewrite_in_progress", "AOF rewrite"}, {"aof_rewrite_scheduled", "scheduled AOF rewrite"},
 		{"rdb_bgsave_in_progress", "snapshot"},
 	} {
-		if b.persistenceInfo(f.field) > 0 {
+		if info[f.field] > 0 {
 			return f.what
 		}
 	}
@@ -63,21 +65,27 @@ func (b *bench) redisBusy() string {
 // forks Redis and writes the whole dataset: on 2 cores it slows everything
 // for a few hundred milliseconds, and at the bench's rates Redis starts one
 // every 64 MB of growth (configs/redis.conf), every 30-60 s.
-func (b *bench) aofRewrites() int64 { return b.persistenceInfo("aof_rewrites") }
+func (b *bench) aofRewrites() int64 {
+	if n, ok := b.persistenceInfo()["aof_rewrites"]; ok {
+		return n
+	}
+	return -1
+}
 
-// persistenceInfo returns an integer field of INFO persistence, or -1 if
-// it cannot tell.
-func (b *bench) persistenceInfo(field string) int64 {
+// persistenceInfo returns the integer fields of INFO persistence (one
+// round trip), or nil if Redis does not answer.
+func (b *bench) persistenceInfo() map[string]int64 {
 	info, err := b.rdb.Info(context.Background(), "persistence").Result()
 	if err != nil {
-		return -1
+		return nil
 	}
+	out := map[string]int64{}
 	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				return n
+				out[k] = n
 			}
 		}
 	}
-	return -1
+	return out
 }
