@@ -43,12 +43,12 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 	})
 	reloaded := false
 	for _, c := range calls {
-		res, err := c.cmd.StringSlice()
+		res, err := c.cmd.Text()
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			if !reloaded {
 				reloaded = s.loadScripts(ctx) == nil
 			}
-			res, err = applyScript.Run(ctx, s.rdb, c.keys, c.args...).StringSlice()
+			res, err = applyScript.Run(ctx, s.rdb, c.keys, c.args...).Text()
 		}
 		if err == nil && len(res) != len(c.at) {
 			err = fmt.Errorf("%d answers to %d readings", len(res), len(c.at))
@@ -58,12 +58,18 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 				errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: %w", rs[i].SensorID, err)
 				continue
 			}
-			results[i] = occupancy.Result(res[j])
+			results[i] = resultCodes[res[j]]
+			if results[i] == "" {
+				errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: result %q", rs[i].SensorID, res[j])
+			}
 		}
 	}
 	unlock()
 	return results, errs
 }
+
+// resultCodes are applyScript's letters for its results.
+var resultCodes = map[byte]occupancy.Result{'a': occupancy.ResultApplied, 'd': occupancy.ResultDuplicate, 's': occupancy.ResultStale}
 
 // zoneCall is one applyScript call: readings rs[at[0]], rs[at[1]], ... of
 // one zone.

@@ -63,16 +63,24 @@ local function addEvent(key, cap, ...)
   return id
 end
 local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
+local state12 = '^' .. string.rep('([^|]*)|', 11) .. '([^|]*)$'
 local function parse(v)
-  local t, i = {}, 1
+  local t = {string.match(v, state12)}
+  if #t == 12 then return t end
+  local i = 1
   for f in string.gmatch(v .. '|', '([^|]*)|') do t[i] = f; i = i + 1 end
   for j = i, 12 do t[j] = '' end
   return t
 end
+local thresholds = {}
 local function levelOf(total, free, occ, closed, prev, lvs)
   if not lvs then return nil end
-  local th = {}
-  for n in string.gmatch(lvs, '[^,]+') do th[#th + 1] = tonumber(n) end
+  local th = thresholds[lvs]
+  if not th then
+    th = {}
+    for n in string.gmatch(lvs, '[^,]+') do th[#th + 1] = tonumber(n) end
+    thresholds[lvs] = th
+  end
   local lv = 'spacesAvailable'
   local open, known = total - closed, free + occ
   if total == 0 then lv = 'unknown'
@@ -113,7 +121,8 @@ end
 // then applyFields per reading: space id, occupied (1|0), ts_us, seq, ts_ms,
 // battery_mv (” if not reported), lon, lat, the KEYS index of the space's
 // free set, temp_c, firmware, reset_cause, rssi, snr (” if not reported).
-// Returns one of applied, duplicate or stale per reading.
+// Returns one letter per reading, in one string: a applied, d duplicate,
+// s stale (resultCodes): one reply, not a bulk string per reading.
 //
 // It is the hot path of the ingest, so it costs few commands whatever the
 // number of readings: one HMGET of their states, one of the counters (only
@@ -159,16 +168,16 @@ for i = 1, nr do
     end
     states[id], first[id] = t, t[1]
   end
-  local res = 'applied'
+  local res = 'a'
   if t[5] ~= '' then
     local nts, ots = tonumber(ARGV[b + 3]), tonumber(t[5])
-    if nts < ots then res = 'stale'
+    if nts < ots then res = 's'
     elseif nts == ots then
       local nseq, oseq = tonumber(ARGV[b + 4]), tonumber(t[6])
-      if nseq < oseq then res = 'stale' elseif nseq == oseq then res = 'duplicate' end
+      if nseq < oseq then res = 's' elseif nseq == oseq then res = 'd' end
     end
   end
-  if res == 'applied' then
+  if res == 'a' then
     local st = t[1]
     local nst = st
     if st ~= 'c' then
@@ -194,7 +203,7 @@ for i = 1, nr do
   end
   out[i] = res
 end
-if #order == 0 then return out end
+if #order == 0 then return table.concat(out) end
 local hs, add, rem = {}, {}, {}
 for _, id in ipairs(order) do
   hs[#hs + 1] = id
@@ -232,7 +241,7 @@ end
 local last
 for _, e in ipairs(events) do last = redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', unpack(e)) end
 if last then trimEvents(KEYS[3], last) end
-return out
+return table.concat(out)
 `)
 
 // applyFields is the number of ARGV of applyScript per reading.
