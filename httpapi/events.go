@@ -129,13 +129,18 @@ func (o *sseOut) comment(line string) error {
 }
 
 // events writes evs, leaving out incidents unless the caller is staff.
+// Events of one stream entry share its id (a call's space changes and the
+// zone's counts after them) and come together: only the last of them
+// carries the SSE id, so a client cut off inside an entry resumes before
+// it (its Last-Event-ID is the entry before) and gets it whole again.
 func (o *sseOut) events(evs []occupancy.Event) error {
 	return o.send(func() error {
-		for _, e := range evs {
+		for i, e := range evs {
 			if e.Type == occupancy.EventIncident && !o.staff {
 				continue
 			}
-			if err := writeEvent(o.w, e); err != nil {
+			last := i == len(evs)-1 || evs[i+1].ID != e.ID
+			if err := writeEvent(o.w, e, last); err != nil {
 				return err
 			}
 		}
@@ -239,14 +244,18 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 	}
 }
 
-// writeEvent writes e as one SSE message: id, event (its type) and data
-// (the event as JSON, on one line).
-func writeEvent(w gin.ResponseWriter, e occupancy.Event) error {
+// writeEvent writes e as one SSE message: id (when withID), event (its
+// type) and data (the event as JSON, on one line, with its id).
+func writeEvent(w gin.ResponseWriter, e occupancy.Event, withID bool) error {
 	e.Time = e.Time.UTC()
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil // not an event to send; the others are
 	}
-	_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
+	if withID {
+		_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
+	} else {
+		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+	}
 	return err
 }

@@ -70,13 +70,17 @@ func xreadsOver(t *testing.T, e *env, d time.Duration) int {
 	return xreads(t, e) - before
 }
 
-// takeIDs reads n messages from ch as "id event".
+// takeIDs reads n messages from ch as "id event" (the event's id: the SSE
+// id is on the last event of a stream entry only).
 func takeIDs(t *testing.T, ch <-chan sseMsg, n int) []string {
 	t.Helper()
 	var ids []string
 	for range n {
 		m := next(t, ch)
-		ids = append(ids, m.id+" "+m.event)
+		if m.id != "" && m.id != m.data.ID {
+			t.Fatalf("SSE id %s of an event with id %s", m.id, m.data.ID)
+		}
+		ids = append(ids, m.data.ID+" "+m.event)
 	}
 	return ids
 }
@@ -150,7 +154,11 @@ func TestEventsSharedReader(t *testing.T) {
 		first := openEvents(t, srv.URL)
 		time.Sleep(50 * time.Millisecond)
 		e.apply(t, "ZA-03", true, t0.Add(time.Minute))
-		last := next(t, first).id // then it goes: two changes it misses
+		next(t, first)            // the space's event, without an SSE id
+		last := next(t, first).id // the zone's, with the entry's; then it goes: two changes it misses
+		if last == "" {
+			t.Fatal("the zone's event has no SSE id")
+		}
 		e.apply(t, "ZA-03", false, t0.Add(2*time.Minute))
 		e.apply(t, "ZB-03", true, t0.Add(2*time.Minute))
 		resumed := openEvents(t, srv.URL, "Last-Event-ID", last)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,13 +98,16 @@ func TestEvents(t *testing.T) {
 	e.apply(t, "ZA-02", false, t0)
 
 	t.Run("space and zone events, incidents for staff only", func(t *testing.T) {
+		// One stream entry: the space's event, then the zone's with the
+		// entry's id as the SSE id (a client cut off between them resumes
+		// before the entry).
 		sp := next(t, public)
-		if sp.event != "space" || sp.data.SpaceID != "ZA-01" || sp.data.Status != "occupied" || sp.data.ZoneID != "ZA" || sp.id != sp.data.ID {
+		if sp.event != "space" || sp.data.SpaceID != "ZA-01" || sp.data.Status != "occupied" || sp.data.ZoneID != "ZA" || sp.id != "" || sp.data.ID == "" {
 			t.Fatalf("first event %+v", sp)
 		}
 		z := next(t, public)
 		var c occupancy.Counts
-		if err := json.Unmarshal(z.data.Data, &c); z.event != "zone" || z.id != sp.id || err != nil || c.Occupied != 1 || c.Total == 0 {
+		if err := json.Unmarshal(z.data.Data, &c); z.event != "zone" || z.id != sp.data.ID || z.data.ID != sp.data.ID || err != nil || c.Occupied != 1 || c.Total == 0 {
 			t.Fatalf("zone event %+v (%v)", z, err)
 		}
 		if m := next(t, public); m.event != "space" || m.data.SpaceID != "ZA-02" || m.data.Status != "free" {
@@ -118,16 +123,48 @@ func TestEvents(t *testing.T) {
 	})
 
 	t.Run("resume with Last-Event-ID", func(t *testing.T) {
-		first := next(t, openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA"))
+		all := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA")
+		first := next(t, all)
 		if first.data.SpaceID != "ZA-01" {
 			t.Fatalf("from the start: %+v", first)
 		}
-		resumed := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", first.id)
+		if z := next(t, all); z.event != "zone" || z.id != first.data.ID {
+			t.Fatalf("then %+v, want the zone's event with the entry's id %s", z, first.data.ID)
+		}
+		resumed := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", first.data.ID)
 		if m := next(t, resumed); m.event != "incident" || m.data.Status != "open" {
-			t.Fatalf("after %s: %+v, want the incident", first.id, m)
+			t.Fatalf("after %s: %+v, want the incident", first.data.ID, m)
 		}
 		if m := next(t, resumed); m.data.SpaceID != "ZA-02" {
 			t.Fatalf("then %+v, want ZA-02", m)
+		}
+	})
+
+	t.Run("one entry of many changes", func(t *testing.T) {
+		// A batch's readings of one zone are one script call and one
+		// stream entry: an event per change, then the zone's counts after
+		// them; only the last carries the SSE id.
+		live := openEvents(t, srv.URL)
+		time.Sleep(50 * time.Millisecond)
+		var rs []occupancy.Reading
+		for _, id := range []string{"ZA-01", "ZA-02", "ZA-03"} {
+			sp, _ := e.reg.Space(id)
+			rs = append(rs, occupancy.Reading{SensorID: sp.SensorID, Occupied: id != "ZA-01", TS: t0.Add(time.Hour), BatteryMV: 3600})
+		}
+		if _, errs := e.store.ApplyBatch(context.Background(), rs); errors.Join(errs...) != nil {
+			t.Fatal(errors.Join(errs...))
+		}
+		var got []string
+		for range 4 {
+			m := next(t, live)
+			got = append(got, fmt.Sprintf("%s %s %s id=%t", m.event, m.data.SpaceID, m.data.Status, m.id != ""))
+			if m.id != "" && m.id != m.data.ID {
+				t.Errorf("SSE id %s, event id %s", m.id, m.data.ID)
+			}
+		}
+		want := "[space ZA-01 free id=false space ZA-02 occupied id=false space ZA-03 occupied id=false zone   id=true]"
+		if fmt.Sprint(got) != want {
+			t.Errorf("got  %v\nwant %s", got, want)
 		}
 	})
 

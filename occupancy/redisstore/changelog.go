@@ -116,14 +116,12 @@ func (s *Store) readChanges(ctx context.Context, zoneID string, z *zoneChanges, 
 func (z *zoneChanges) add(msgs []redis.XMessage, since time.Time) {
 	for _, m := range msgs {
 		z.pos = m.ID
-		id, ok := occupancyChange(m, since)
-		if !ok {
-			continue
-		}
-		if n := z.reg.SpaceIndex(id) - 1; n >= 0 && z.reg.SpaceAt(n).ID == id {
-			z.space = append(z.space, int32(n))
-			z.ms = append(z.ms, eventTime(m).UnixMilli())
-		}
+		occupancyChanges(m, since, func(id string) {
+			if n := z.reg.SpaceIndex(id) - 1; n >= 0 && z.reg.SpaceAt(n).ID == id {
+				z.space = append(z.space, int32(n))
+				z.ms = append(z.ms, eventTime(m).UnixMilli())
+			}
+		})
 	}
 	if z.pos == "" {
 		z.pos = "0-0" // the stream is empty: the next read starts from its beginning

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,14 +27,19 @@ import (
 //
 // An entry's fields: t type (space, zone, incident), s space id, st status,
 // ms time (Unix ms; when absent, the time of the entry's id), d JSON
-// payload; a space change from the apply script also carries the zone's
-// counters and level after the change: n total, f free, o occupied,
-// c closed (unknown is total minus these), l level as a letter (s, a, f, u,
-// c: levelNames), and is read as two events, the space's and the zone's
-// (Data a ZoneEventData), with the same id. The sweeper's scripts append the
-// same for each space it marks unknown. The scripts leave ms out when the
-// store's clock is the real one (eventMS), so a change costs about 60 bytes
-// for the hour its stream keeps it (spaceEvent, scripts.go).
+// payload. The apply script appends one space entry per call with the
+// changes of that call: s their spaces' ids separated by spaces, st their
+// statuses, one letter each, in order (spaceChanges reads both forms), and
+// the zone's counters and level after the last of them: n total, f free,
+// o occupied, c closed (unknown is total minus these), l level as a letter
+// (s, a, f, u, c: levelNames). It is read as a space event per change and
+// then the zone's event (Data a ZoneEventData), all with the entry's id;
+// the SSE writer gives the id to the last of them only, so a client cut off
+// inside an entry resumes before it. The sweeper's script appends the same
+// for the spaces it marks unknown. The scripts leave ms out when the
+// store's clock is the real one (eventMS), so a change alone in its entry
+// costs about 60 bytes for the hour its stream keeps it, and one of a
+// call's many about 10 (spaceEvent, scripts.go).
 //
 // Event ids are "STREAMID@ZONE" (e.g. 1764110000000-3@Z01). A reader keeps
 // one position per zone; a client resuming with Last-Event-ID gets, in its
@@ -265,8 +271,9 @@ func compareStreamIDs(a, b string) int {
 	return cmp.Or(cmp.Compare(ams, bms), cmp.Compare(asq, bsq))
 }
 
-// decodeEvent turns one stream entry into its events: one, or two (space
-// and zone) for a space change that carries the zone's counters.
+// decodeEvent turns one stream entry into its events: one, or for a space
+// entry one per change (spaceChanges) and then, when it carries the zone's
+// counters, the zone's, all with the entry's id.
 func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
 	num := func(k string) int { n, _ := strconv.Atoi(str(k)); return n }
@@ -275,11 +282,19 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if d := str("d"); d != "" && json.Valid([]byte(d)) {
 		e.Data = json.RawMessage(d)
 	}
-	if e.Type == occupancy.EventSpace && e.Status != "" && len(e.Status) == 1 {
-		e.Status = string(statusNames[e.Status])
+	var evs []occupancy.Event
+	if e.Type != occupancy.EventSpace {
+		evs = append(evs, e)
+	}
+	for id, st := range spaceChanges(m) {
+		e.SpaceID, e.Status = id, st
+		if len(st) == 1 {
+			e.Status = string(statusNames[st])
+		}
+		evs = append(evs, e)
 	}
 	if _, ok := m.Values["n"]; !ok {
-		return []occupancy.Event{e}
+		return evs
 	}
 	cs := occupancy.Counts{Total: num("n"), Free: num("f"), Occupied: num("o"), Unknown: num("u"), Closed: num("c")}
 	if _, ok := m.Values["u"]; !ok {
@@ -291,7 +306,40 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	}
 	counts, _ := json.Marshal(ZoneEventData{Counts: cs, Level: level})
 	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
-	return []occupancy.Event{e, z}
+	return append(evs, z)
+}
+
+// spaceChanges yields the changes a space entry records, in their order:
+// each space's id and status (a letter from the apply and sweep scripts, a
+// word from the closure script, "" if missing). An entry of the scripts
+// holds a call's changes: s their ids separated by spaces, st one letter
+// per id; an entry of one change is the same with one id, and then st may
+// be a word. An entry of another type yields nothing.
+func spaceChanges(m redis.XMessage) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
+			return
+		}
+		ids, _ := m.Values["s"].(string)
+		st, _ := m.Values["st"].(string)
+		if !strings.Contains(ids, " ") {
+			if ids != "" {
+				yield(ids, st)
+			}
+			return
+		}
+		for k := 0; ids != ""; k++ {
+			var id string
+			id, ids, _ = strings.Cut(ids, " ")
+			s := ""
+			if k < len(st) {
+				s = st[k : k+1]
+			}
+			if !yield(id, s) {
+				return
+			}
+		}
+	}
 }
 
 // eventTime is when a stream entry's event happened: its ms field, or the

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/qiuai/parking/occupancy"
 )
 
 // A FreeIndex is parkd's in-memory read model of which spaces are free, so
@@ -471,24 +469,21 @@ func (v *freeView) apply(zi int, msgs []redis.XMessage) (nums []int32, known boo
 	defer v.mu.Unlock()
 	for _, m := range msgs {
 		v.hearEvent(zi, m)
-		if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
-			continue
-		}
-		id, _ := m.Values["s"].(string)
-		st, _ := m.Values["st"].(string) // a letter from the apply and sweep scripts, a word from the closure script
-		n, ok := v.find(zi, id)
-		if !ok {
-			known = false
-			continue
-		}
-		if !seen[int32(n)] {
-			seen[int32(n)] = true
-			nums = append(nums, int32(n))
-		}
-		if st != "" && st[0] != v.status[n] {
-			v.setStatus(int32(n), st[0])
-			if v.keepStates {
-				v.packed[n] = ""
+		for id, st := range spaceChanges(m) { // st: a letter from the apply and sweep scripts, a word from the closure script
+			n, ok := v.find(zi, id)
+			if !ok {
+				known = false
+				continue
+			}
+			if !seen[int32(n)] {
+				seen[int32(n)] = true
+				nums = append(nums, int32(n))
+			}
+			if st != "" && st[0] != v.status[n] {
+				v.setStatus(int32(n), st[0])
+				if v.keepStates {
+					v.packed[n] = ""
+				}
 			}
 		}
 	}

@@ -82,27 +82,22 @@ func (s *Store) changesLastHour(ctx context.Context, spaces []occupancy.Space) (
 	n := map[string]int{}
 	for _, cmd := range zones {
 		for _, m := range cmd.Val() {
-			if id, ok := occupancyChange(m, since); ok {
-				n[id]++
-			}
+			occupancyChanges(m, since, func(id string) { n[id]++ })
 		}
 	}
 	return n, nil
 }
 
-// occupancyChange returns the space of a stream entry that records an
-// occupancy change at or after since: a space event whose status is the
-// apply script's f or o (the closure script writes words, the sweeper u).
-func occupancyChange(m redis.XMessage, since time.Time) (string, bool) {
-	if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
-		return "", false
+// occupancyChanges calls add with the space of each occupancy change a
+// stream entry records at or after since: a space change to the apply
+// script's f or o (the closure script writes words, the sweeper u).
+func occupancyChanges(m redis.XMessage, since time.Time, add func(id string)) {
+	if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) || eventTime(m).Before(since) {
+		return
 	}
-	if st, _ := m.Values["st"].(string); st != "f" && st != "o" {
-		return "", false
+	for id, st := range spaceChanges(m) {
+		if st == "f" || st == "o" {
+			add(id)
+		}
 	}
-	if eventTime(m).Before(since) {
-		return "", false
-	}
-	id, _ := m.Values["s"].(string)
-	return id, id != ""
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -29,6 +30,33 @@ func healthOf(t *testing.T, s *redisstore.Store, zone, space string) occupancy.S
 	}
 	t.Fatalf("no sensor health for %s", space)
 	return occupancy.SensorHealth{}
+}
+
+// TestSensorHealthCountsEachChangeOfABatch: a batch's readings of one zone
+// are one stream entry of several changes (a space may change more than
+// once in it); each counts, for SensorHealth and for the detector's log.
+func TestSensorHealthCountsEachChangeOfABatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+		clk := &clock{now: t0}
+		s := newStore(t, rdb, clk)
+		var rs []occupancy.Reading
+		for i := range 5 { // occupied, free, occupied, free, occupied
+			rs = append(rs, reading("S2", i%2 == 0, t0.Add(time.Duration(i)*time.Second), uint64(i)))
+		}
+		rs = append(rs, reading("S3", true, t0, 1), reading("S3", true, t0.Add(time.Second), 2)) // one change, then none
+		if _, errs := s.ApplyBatch(context.Background(), rs); errors.Join(errs...) != nil {
+			t.Fatal(errors.Join(errs...))
+		}
+		entries, err := rdb.XLen(context.Background(), "pk:{A}:ev").Result()
+		if err != nil || entries != 1 {
+			t.Fatalf("zone A's stream has %d entries (%v), want the batch's one", entries, err)
+		}
+		for space, want := range map[string]int{"A-2": 5, "A-3": 1, "A-1": 0} {
+			if h := healthOf(t, s, "A", space); h.ChangesLastHour != want {
+				t.Errorf("%s changes in the last hour: %d, want %d", space, h.ChangesLastHour, want)
+			}
+		}
+	})
 }
 
 func TestSensorHealthCountsChangesInTheLastHour(t *testing.T) {

@@ -27,14 +27,18 @@ import (
 // (level.go; occupancy.NextLevel is the same rule in Go): levelOf is that
 // rule, nil when the zone has no thresholds (lv).
 //
-// spaceEvent is the entry of a space's change of status st, at ms (Unix ms,
-// or empty when the entry's id says when: eventMS), with the zone's counters c
-// (total, free, occupied, unknown, closed, level; the counts as strings or
-// as Lua numbers, which redis.call writes as their digits below 2^53): the
-// fields events.go reads, kept small as a zone's stream holds an hour of
-// changes. The unknown
-// count is left out (total minus the others) and the level is one letter
-// (lvCodes; decodeEvent spells it out).
+// spaceEvent is the entry of the changes of status of one script call: ids
+// the spaces' ids separated by spaces, st their new statuses, one letter
+// each, in the order of the changes (a space may appear more than once), at
+// ms (Unix ms, or empty when the entry's id says when: eventMS), with the
+// zone's counters c after the last of them (total, free, occupied, unknown,
+// closed, level; the counts as strings or as Lua numbers, which redis.call
+// writes as their digits below 2^53): the fields events.go reads
+// (spaceChanges), kept small as a zone's stream holds an hour of changes.
+// One entry per call rather than per change: a flood of readings costs one
+// XADD per zone call, not one per reading. The unknown count is left out
+// (total minus the others) and the level is one letter (lvCodes;
+// decodeEvent spells it out).
 //
 // addEvent appends an entry to a zone's event stream, capped at cap entries
 // (approximately), and trimEvents, on one entry in 16 (by the new id's time),
@@ -44,8 +48,8 @@ import (
 // the readers of a window filter by time.
 var luaCommon = `
 local lvCodes = {spacesAvailable = 's', almostFull = 'a', full = 'f', unknown = 'u', closed = 'c'}
-local function spaceEvent(id, st, ms, c)
-  local ev = {'t', 'space', 's', id, 'st', st, 'n', c[1], 'f', c[2], 'o', c[3], 'c', c[5], 'l', lvCodes[c[6]] or c[6] or ''}
+local function spaceEvent(ids, st, ms, c)
+  local ev = {'t', 'space', 's', ids, 'st', st, 'n', c[1], 'f', c[2], 'o', c[3], 'c', c[5], 'l', lvCodes[c[6]] or c[6] or ''}
   if ms ~= '' then
     ev[#ev + 1] = 'ms'
     ev[#ev + 1] = ms
@@ -128,7 +132,7 @@ end
 // number of readings: one HMGET of their states, one of the counters (only
 // when a status changes or a space is new), then one HSET of the states,
 // one of the counters, one GEOADD or ZREM per free set that changes, and
-// one XADD per change of status. (The sweeper finds silent sensors from the
+// one XADD of the call's changes of status (spaceEvent). (The sweeper finds silent sensors from the
 // states' last-seen times: no index to keep per reading, see Sweep.) Every write comes after every
 // read, so an error part-way (a bug; Redis does not roll a script back)
 // leaves the zone as it was or with the events missing, never with counters
@@ -152,7 +156,7 @@ local function counters()
   end
   return c
 end
-local states, first, where, order, events, out = {}, {}, {}, {}, {}, {}
+local states, first, where, order, chIDs, chSt, out = {}, {}, {}, {}, {}, {}, {}
 for i = 1, nr do
   local b = 3 + (i - 1) * R
   local id = ARGV[b + 1]
@@ -191,7 +195,7 @@ for i = 1, nr do
       local lv = levelOf(n[1], n[2], n[3], n[5], n[6], cv[7])
       if lv then n[6] = lv end
       cdirty = true
-      events[#events + 1] = spaceEvent(id, nst, evms, {n[1], n[2], n[3], n[4], n[5], n[6]})
+      chIDs[#chIDs + 1], chSt[#chSt + 1] = id, nst
     end
     if ARGV[b + 6] ~= '' then t[7] = ARGV[b + 6] end
     for j = 8, 12 do
@@ -238,9 +242,9 @@ for k = 4, #KEYS do
   if add[k] then redis.call('GEOADD', KEYS[k], unpack(add[k])) end
   if rem[k] then redis.call('ZREM', KEYS[k], unpack(rem[k])) end
 end
-local last
-for _, e in ipairs(events) do last = redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*', unpack(e)) end
-if last then trimEvents(KEYS[3], last) end
+if #chIDs > 0 then
+  addEvent(KEYS[3], cap, unpack(spaceEvent(table.concat(chIDs, ' '), table.concat(chSt), evms, c)))
+end
 return table.concat(out)
 `)
 
@@ -253,10 +257,10 @@ const applyFields = 14
 // again, as a reading may have come since). The spaces it marks are one
 // change of the zone's counters: the level follows from the counters after
 // all of them and the level before (so it does not depend on the order of
-// the candidates), and each space's event carries those counters.
+// the candidates), and their one entry (spaceEvent) carries those counters.
 //
-// KEYS: 1 states hash, 2 counters hash, 3 the zone's event stream (each
-// space marked unknown is a space event, events.go), 4.. the zone's free
+// KEYS: 1 states hash, 2 counters hash, 3 the zone's event stream (the
+// spaces marked unknown are one space entry, events.go), 4.. the zone's free
 // geo sets (one per kind). ARGV: 1 cutoff_ms (last seen before it is
 // silent), 2 now_ms, 3 the event stream's cap (eventCap), 4 the events' ms
 // (eventMS), 5.. the candidates' ids. Returns how many spaces it marked
@@ -310,7 +314,9 @@ for _, m in ipairs(marked) do
   hs[#hs + 1] = table.concat(t, '|', 1, 12)
 end
 redis.call('HSET', KEYS[1], unpack(hs))
-for _, m in ipairs(marked) do addEvent(KEYS[3], ARGV[3], unpack(spaceEvent(m[1], 'u', ARGV[4], n))) end
+local gone = {}
+for i, m in ipairs(marked) do gone[i] = m[1] end
+addEvent(KEYS[3], ARGV[3], unpack(spaceEvent(table.concat(gone, ' '), string.rep('u', #marked), ARGV[4], n)))
 return #marked
 `)
 
