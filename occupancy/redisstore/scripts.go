@@ -132,9 +132,10 @@ end
 // number of readings: one HMGET of their states, one of the counters (only
 // when a status changes or a space is new), then one HSET of the states,
 // one of the counters, one GEOADD or ZREM per free set that changes, and
-// one XADD of the call's changes of status (spaceEvent). (The sweeper finds silent sensors from the
-// states' last-seen times: no index to keep per reading, see Sweep.) Every write comes after every
-// read, so an error part-way (a bug; Redis does not roll a script back)
+// one XADD of the call's changes of status (spaceEvent). (The sweeper finds
+// silent sensors from the states' last-seen times: no index to keep per
+// reading, see Sweep.) Every write comes after every read, so an error
+// part-way (a bug; Redis does not roll a script back)
 // leaves the zone as it was or with the events missing, never with counters
 // that disagree with the states.
 var applyScript = redis.NewScript(luaCommon + `
