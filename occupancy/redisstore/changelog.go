@@ -116,10 +116,11 @@ func (s *Store) readChanges(ctx context.Context, zoneID string, z *zoneChanges, 
 func (z *zoneChanges) add(msgs []redis.XMessage, since time.Time) {
 	for _, m := range msgs {
 		z.pos = m.ID
+		ms := eventTime(m).UnixMilli() // the time of every change of the entry
 		occupancyChanges(m, since, func(id string) {
 			if n := z.reg.SpaceIndex(id) - 1; n >= 0 && z.reg.SpaceAt(n).ID == id {
 				z.space = append(z.space, int32(n))
-				z.ms = append(z.ms, eventTime(m).UnixMilli())
+				z.ms = append(z.ms, ms)
 			}
 		})
 	}
