@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -37,7 +38,10 @@ const writeBufferMax = 64 << 10
 // timer, so an idle connection sends each packet at once (the flusher
 // yields once before sending). A write error closes the connection, so
 // that paho's reader sees it and reconnects, and is returned by the
-// following Writes. Close sends what is buffered (a DISCONNECT) first.
+// following Writes.
+//
+// Close sends what is buffered first, and after a DISCONNECT it waits for
+// the broker to close its side (see awaitPeerClose).
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
@@ -46,21 +50,37 @@ type bufferedConn struct {
 	wmu   sync.Mutex // held while sending, so sends keep the order of Writes
 	kick  chan struct{}
 	stop  chan struct{}
-	once  sync.Once
 	err   error
 	pend  []byte // written, not yet sent
 	spare []byte // the other buffer, reused
+
+	disconnecting atomic.Bool   // a DISCONNECT was written
+	readEnd       chan struct{} // closed when a Read fails (the broker closed)
+	readEndOnce   sync.Once
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 func newBufferedConn(conn net.Conn) *bufferedConn {
 	c := &bufferedConn{Conn: conn, r: bufio.NewReaderSize(conn, readBufferSize),
-		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), readEnd: make(chan struct{})}
 	go c.flusher()
 	return c
 }
 
-// Read implements net.Conn.
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+// Read implements net.Conn. A failed read (the broker closed the
+// connection, or Close did) is noted for awaitPeerClose.
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil {
+		c.readEndOnce.Do(func() { close(c.readEnd) })
+	}
+	return n, err
+}
+
+// isDisconnect reports whether p is an MQTT 3.1.1 DISCONNECT packet, the
+// two bytes E0 00. paho writes each packet with one Write.
+func isDisconnect(p []byte) bool { return len(p) == 2 && p[0] == 0xe0 && p[1] == 0 }
 
 // Write implements net.Conn: it buffers p for the flusher, or sends the
 // buffer itself when it holds writeBufferMax.
@@ -73,6 +93,9 @@ func (c *bufferedConn) Write(p []byte) (int, error) {
 	c.pend = append(c.pend, p...)
 	full := len(c.pend) >= writeBufferMax
 	c.mu.Unlock()
+	if isDisconnect(p) {
+		c.disconnecting.Store(true)
+	}
 	if full {
 		if err := c.flush(); err != nil {
 			return 0, err
@@ -128,18 +151,48 @@ func (c *bufferedConn) flush() error {
 	return err
 }
 
-// closeFlushTimeout bounds how long Close tries to send what is buffered.
-const closeFlushTimeout = time.Second
+// closeTimeout bounds how long Close tries to send what is buffered and,
+// after a DISCONNECT, waits for the broker to close its side.
+const closeTimeout = time.Second
 
-// Close implements net.Conn: it sends what is buffered, then closes. A
-// send already blocked (a broker that stopped reading: paho closes the
-// connection when its pings go unanswered) ends at the same deadline, so
-// Close never waits for it for long.
+// Close implements net.Conn: it sends what is buffered, waits for the
+// broker after a DISCONNECT (awaitPeerClose), then closes. A send already
+// blocked (a broker that stopped reading: paho closes the connection when
+// its pings go unanswered) ends at the same deadline, so Close never waits
+// for long. Later calls return the first one's result.
 func (c *bufferedConn) Close() error {
-	c.once.Do(func() { close(c.stop) })
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-	c.flush()
-	return c.Conn.Close()
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		deadline := time.Now().Add(closeTimeout)
+		_ = c.Conn.SetWriteDeadline(deadline)
+		if c.flush() == nil && c.disconnecting.Load() {
+			c.awaitPeerClose(deadline)
+		}
+		c.closeErr = c.Conn.Close()
+	})
+	return c.closeErr
+}
+
+// awaitPeerClose half-closes the connection and waits, until deadline, for
+// the broker to close its side, which paho's reader sees as a failed Read.
+// A broker handles a connection's packets in order and closes it on
+// DISCONNECT, so once it has, it has taken every PUBACK sent before.
+//
+// Without the wait, a subscriber started again at once with the same
+// client id can take over the session while the broker still holds
+// unread PUBACKs of the old connection: Mosquitto reads one packet of a
+// connection per turn of its loop and drops the rest when a new
+// connection takes the client id, then delivers those messages again.
+func (c *bufferedConn) awaitPeerClose(deadline time.Time) {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-c.readEnd:
+	case <-t.C:
+	}
 }
 
 // dialBuffered is paho's OpenConnectionFunc for tcp:// and mqtt:// brokers:

@@ -137,12 +137,70 @@ func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close still blocked after 5s behind a stalled send")
 	}
-	if d := time.Since(start); d > 3*closeFlushTimeout {
+	if d := time.Since(start); d > 3*closeTimeout {
 		t.Errorf("Close took %v", d)
 	}
 	select {
 	case <-blocked:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the blocked writer did not end after Close")
+	}
+}
+
+// TestBufferedConnCloseAfterDisconnect: after a DISCONNECT, Close
+// half-closes and returns only once the peer has closed its side (the
+// broker has read everything), bounded by closeTimeout when the peer never
+// does; without a DISCONNECT (a connection given up) it closes at once.
+func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
+	const peerDelay = 200 * time.Millisecond
+	tests := []struct {
+		name        string
+		last        []byte // written last, before Close
+		peerCloses  bool   // the peer closes peerDelay after reading to the end
+		minDuration time.Duration
+		maxDuration time.Duration
+	}{
+		{"DISCONNECT: waits for the peer", []byte{0xe0, 0}, true, peerDelay, closeTimeout - 100*time.Millisecond},
+		{"DISCONNECT, peer stays: gives up at the deadline", []byte{0xe0, 0}, false, closeTimeout - 50*time.Millisecond, 3 * closeTimeout},
+		{"no DISCONNECT: closes at once", []byte{0x40, 2, 0, 9}, false, 0, closeTimeout / 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, peer := tcpPair(t)
+			c := newBufferedConn(raw)
+			go io.Copy(io.Discard, c) // paho's reader: it sees the peer close
+			got := make(chan []byte, 1)
+			go func() {
+				var b []byte
+				buf := make([]byte, 64)
+				for {
+					n, err := peer.Read(buf)
+					b = append(b, buf[:n]...)
+					if err != nil { // the half-close, or Close
+						break
+					}
+				}
+				got <- b
+				if tc.peerCloses {
+					time.Sleep(peerDelay)
+					peer.Close()
+				}
+			}()
+			want := append([]byte{0x40, 2, 0, 1}, tc.last...)
+			for _, p := range [][]byte{want[:4], tc.last} {
+				if _, err := c.Write(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start := time.Now()
+			c.Close()
+			d := time.Since(start)
+			if d < tc.minDuration || d > tc.maxDuration {
+				t.Errorf("Close took %v, want %v to %v", d, tc.minDuration, tc.maxDuration)
+			}
+			if b := <-got; string(b) != string(want) {
+				t.Errorf("the peer read % x, want % x", b, want)
+			}
+		})
 	}
 }

@@ -340,9 +340,16 @@ func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc)
 		<-done
 	}
 	s.subscribed.Store(false)
-	s.client.Disconnect(250)
+	s.client.Disconnect(disconnectQuiesce)
 	s.log.Info("disconnected from MQTT broker")
 }
+
+// disconnectQuiesce is the most Disconnect waits, in milliseconds, for
+// the connection to close: long enough for a bufferedConn to hear the
+// broker close its side after the DISCONNECT, so that every PUBACK has
+// been taken when Run returns. It returns as soon as the connection is
+// closed, which is usually at once.
+const disconnectQuiesce = uint((closeTimeout + 250*time.Millisecond) / time.Millisecond)
 
 // work takes messages from the queue until shutdown, one at a time or in
 // batches (Batch, BatchWait).
