@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"net/url"
 	"runtime"
@@ -13,7 +14,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// readBufferSize is the read buffer of a plain TCP connection to the broker.
+// readBufferSize is the read buffer of a connection to the broker.
 const readBufferSize = 64 << 10
 
 // writeBufferMax is how much a bufferedConn holds of writes not yet sent
@@ -195,27 +196,37 @@ func (c *bufferedConn) awaitPeerClose(deadline time.Time) {
 	}
 }
 
-// dialBuffered is paho's OpenConnectionFunc for tcp:// and mqtt:// brokers:
-// it dials with the options' dialer (the connect timeout) and buffers the
-// reads and writes. Unlike paho's own dialling it does not go through a
-// proxy from the environment (ALL_PROXY).
+// dialBuffered is paho's OpenConnectionFunc for the brokers it can dial
+// (see dialsBuffered): it dials with the options' dialer (the connect
+// timeout) and, for a TLS scheme, the options' TLS config, as paho would,
+// and buffers the reads and writes. Unlike paho's own dialling it does not
+// go through a proxy from the environment (ALL_PROXY).
 func dialBuffered(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	d := o.Dialer
 	if d == nil {
 		d = &net.Dialer{Timeout: o.ConnectTimeout}
 	}
-	conn, err := d.Dial("tcp", uri.Host)
+	var conn net.Conn
+	var err error
+	if tlsSchemes[uri.Scheme] {
+		conn, err = tls.DialWithDialer(d, "tcp", uri.Host, o.TLSConfig)
+	} else {
+		conn, err = d.Dial("tcp", uri.Host)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return newBufferedConn(conn), nil
 }
 
-// plainTCP reports whether brokerURL is a plain TCP broker, which
-// dialBuffered can open (TLS connections buffer by themselves).
-func plainTCP(brokerURL string) bool {
+// tlsSchemes are the URL schemes paho takes for MQTT over TLS.
+var tlsSchemes = map[string]bool{"ssl": true, "tls": true, "mqtts": true, "mqtt+ssl": true, "tcps": true}
+
+// dialsBuffered reports whether dialBuffered can open brokerURL: MQTT over
+// TCP, plain or TLS. WebSocket and Unix socket brokers are left to paho.
+func dialsBuffered(brokerURL string) bool {
 	u, err := url.Parse(brokerURL)
-	return err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt")
+	return err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt" || tlsSchemes[u.Scheme])
 }
 
 // discardStore is the subscriber's paho Store: it keeps nothing. paho's

@@ -1,8 +1,14 @@
 package ingest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -10,18 +16,20 @@ import (
 	"time"
 )
 
-func TestPlainTCP(t *testing.T) {
+func TestDialsBuffered(t *testing.T) {
 	for url, want := range map[string]bool{
 		"tcp://127.0.0.1:1883":  true,
 		"mqtt://broker:1883":    true,
-		"ssl://broker:8883":     false,
-		"mqtts://broker:8883":   false,
+		"ssl://broker:8883":     true,
+		"mqtts://broker:8883":   true,
+		"tls://broker:8883":     true,
 		"ws://broker:9001/mqtt": false,
 		"wss://broker/mqtt":     false,
+		"unix:///run/mqtt.sock": false,
 		"::not a url":           false,
 	} {
-		if got := plainTCP(url); got != want {
-			t.Errorf("plainTCP(%q) = %v, want %v", url, got, want)
+		if got := dialsBuffered(url); got != want {
+			t.Errorf("dialsBuffered(%q) = %v, want %v", url, got, want)
 		}
 	}
 }
@@ -151,6 +159,7 @@ func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 // half-closes and returns only once the peer has closed its side (the
 // broker has read everything), bounded by closeTimeout when the peer never
 // does; without a DISCONNECT (a connection given up) it closes at once.
+// Over plain TCP and TLS.
 func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
 	const peerDelay = 200 * time.Millisecond
 	tests := []struct {
@@ -165,42 +174,78 @@ func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
 		{"no DISCONNECT: closes at once", []byte{0x40, 2, 0, 9}, false, 0, closeTimeout / 2},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			raw, peer := tcpPair(t)
-			c := newBufferedConn(raw)
-			go io.Copy(io.Discard, c) // paho's reader: it sees the peer close
-			got := make(chan []byte, 1)
-			go func() {
-				var b []byte
-				buf := make([]byte, 64)
-				for {
-					n, err := peer.Read(buf)
-					b = append(b, buf[:n]...)
-					if err != nil { // the half-close, or Close
-						break
+		for transport, pair := range map[string]func(*testing.T) (net.Conn, net.Conn){"tcp": tcpPair, "tls": tlsPair} {
+			t.Run(transport+": "+tc.name, func(t *testing.T) {
+				raw, peer := pair(t)
+				c := newBufferedConn(raw)
+				go io.Copy(io.Discard, c) // paho's reader: it sees the peer close
+				got := make(chan []byte, 1)
+				go func() {
+					var b []byte
+					buf := make([]byte, 64)
+					for {
+						n, err := peer.Read(buf)
+						b = append(b, buf[:n]...)
+						if err != nil { // the half-close, or Close
+							break
+						}
+					}
+					got <- b
+					if tc.peerCloses {
+						time.Sleep(peerDelay)
+						peer.Close()
+					}
+				}()
+				want := append([]byte{0x40, 2, 0, 1}, tc.last...)
+				for _, p := range [][]byte{want[:4], tc.last} {
+					if _, err := c.Write(p); err != nil {
+						t.Fatal(err)
 					}
 				}
-				got <- b
-				if tc.peerCloses {
-					time.Sleep(peerDelay)
-					peer.Close()
+				start := time.Now()
+				c.Close()
+				d := time.Since(start)
+				if d < tc.minDuration || d > tc.maxDuration {
+					t.Errorf("Close took %v, want %v to %v", d, tc.minDuration, tc.maxDuration)
 				}
-			}()
-			want := append([]byte{0x40, 2, 0, 1}, tc.last...)
-			for _, p := range [][]byte{want[:4], tc.last} {
-				if _, err := c.Write(p); err != nil {
-					t.Fatal(err)
+				if b := <-got; string(b) != string(want) {
+					t.Errorf("the peer read % x, want % x", b, want)
 				}
-			}
-			start := time.Now()
-			c.Close()
-			d := time.Since(start)
-			if d < tc.minDuration || d > tc.maxDuration {
-				t.Errorf("Close took %v, want %v to %v", d, tc.minDuration, tc.maxDuration)
-			}
-			if b := <-got; string(b) != string(want) {
-				t.Errorf("the peer read % x, want % x", b, want)
-			}
-		})
+			})
+		}
 	}
+}
+
+// tlsPair returns both ends of a loopback TLS connection, its handshake
+// done, the server's certificate a self-signed one made for the test.
+func tlsPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	rawClient, rawServer := tcpPair(t)
+	tc := tls.Client(rawClient, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	ts := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	errs := make(chan error, 1)
+	go func() { errs <- ts.Handshake() }()
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	return tc, ts
 }

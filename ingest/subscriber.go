@@ -284,8 +284,8 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 	if o.TLSConfig != nil {
 		co.SetTLSConfig(o.TLSConfig)
 	}
-	if plainTCP(o.BrokerURL) {
-		co.SetCustomOpenConnectionFn(dialBuffered) // buffered reads: conn.go
+	if dialsBuffered(o.BrokerURL) {
+		co.SetCustomOpenConnectionFn(dialBuffered) // buffered reads and writes: conn.go
 	}
 	return co
 }
