@@ -1,19 +1,18 @@
 package ingest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/qiuai/parking/internal/testenv"
 )
 
 func TestDialsBuffered(t *testing.T) {
@@ -217,28 +216,23 @@ func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
 }
 
 // tlsPair returns both ends of a loopback TLS connection, its handshake
-// done, the server's certificate a self-signed one made for the test.
+// done, with the certificates of a throwaway PKI.
 func tlsPair(t *testing.T) (client, server net.Conn) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pki := testenv.NewPKI(t)
+	cert, err := tls.LoadX509KeyPair(pki.ServerCert, pki.ServerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
+	ca, err := os.ReadFile(pki.CA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
+	roots.AppendCertsFromPEM(ca)
 	rawClient, rawServer := tcpPair(t)
 	tc := tls.Client(rawClient, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
-	ts := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	ts := tls.Server(rawServer, &tls.Config{Certificates: []tls.Certificate{cert}})
 	errs := make(chan error, 1)
 	go func() { errs <- ts.Handshake() }()
 	if err := tc.Handshake(); err != nil {

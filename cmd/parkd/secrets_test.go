@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/qiuai/parking/internal/testenv"
 )
 
 func TestShippedConfigHoldsTheDefaults(t *testing.T) {
@@ -65,7 +67,7 @@ func TestTLSConfigErrors(t *testing.T) {
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := newTestPKI(t)
+	p := testenv.NewPKI(t)
 	tests := []struct {
 		name string
 		env  map[string]string

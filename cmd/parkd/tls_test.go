@@ -2,15 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,88 +16,11 @@ import (
 	"github.com/qiuai/parking/internal/testenv"
 )
 
-// testPKI is a throwaway certificate authority with a server certificate
-// for 127.0.0.1/localhost and a client certificate, as PEM files in a
-// temporary directory.
-type testPKI struct {
-	CA, ServerCert, ServerKey, ClientCert, ClientKey string
-	// OtherCA is a second authority that signed nothing here.
-	OtherCA string
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, caCert, caDER := newCA(t, "parkd test CA")
-	_, _, otherDER := newCA(t, "some other CA")
-	p := testPKI{CA: filepath.Join(dir, "ca.pem"), OtherCA: filepath.Join(dir, "other-ca.pem"),
-		ServerCert: filepath.Join(dir, "server.pem"), ServerKey: filepath.Join(dir, "server.key"),
-		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client.key")}
-	writePEM(t, p.CA, "CERTIFICATE", caDER)
-	writePEM(t, p.OtherCA, "CERTIFICATE", otherDER)
-	server := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	issue(t, server, caCert, caKey, p.ServerCert, p.ServerKey)
-	client := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "parkd"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	issue(t, client, caCert, caKey, p.ClientCert, p.ClientKey)
-	return p
-}
-
-func newCA(t *testing.T, name string) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert, der
-}
-
-// issue signs tmpl with the CA and writes the certificate and its new key.
-func issue(t *testing.T, tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey, certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // startTLSMosquitto starts Mosquitto with its usual plain listener (for the
 // test's publisher) and a second listener that speaks only TLS and requires
 // a client certificate signed by the test CA. It returns the broker and the
 // ssl:// URL of the TLS listener.
-func startTLSMosquitto(t *testing.T, p testPKI) (*testenv.Mosquitto, string) {
+func startTLSMosquitto(t *testing.T, p testenv.PKI) (*testenv.Mosquitto, string) {
 	t.Helper()
 	port := testenv.FreePort(t)
 	m := testenv.MustStartMosquitto(t,
@@ -116,7 +31,7 @@ func startTLSMosquitto(t *testing.T, p testPKI) (*testenv.Mosquitto, string) {
 }
 
 func TestMQTTOverTLSWithClientCertificate(t *testing.T) {
-	p := newTestPKI(t)
+	p := testenv.NewPKI(t)
 	mosq, tlsURL := startTLSMosquitto(t, p)
 	rds := testenv.MustStartRedis(t)
 
@@ -186,7 +101,7 @@ func TestRedisOverTLS(t *testing.T) {
 	if !redisSupportsTLS(t) {
 		t.Skip("redis-server was built without TLS (BUILD_TLS=yes): rediss:// is not tested here")
 	}
-	p := newTestPKI(t)
+	p := testenv.NewPKI(t)
 	port := testenv.FreePort(t)
 	// The plain port stays for testenv's start probe; the TLS port requires
 	// a client certificate.
