@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,17 +147,60 @@ type latencyResult struct {
 	mu       sync.Mutex
 	hist     *hdrhistogram.Histogram // microseconds; guarded by mu
 	seconds  bySecond                // by the second after the warm-up the sample was published in; guarded by mu
+	slow     slowSplit               // guarded by mu
 	start    time.Time               // the end of the warm-up
 	timedOut atomic.Uint64
 	sent     uint64
 }
 
-// record adds the latency d of a sample published at pub.
-func (r *latencyResult) record(pub time.Time, d time.Duration) {
+// record adds the latency d of a sample published at pub. before is the
+// part of d until parkd's store call (its last_seen), or -1 if unknown.
+func (r *latencyResult) record(pub time.Time, d, before time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_ = r.hist.RecordValue(d.Microseconds())
 	r.seconds.add(int(max(0, pub.Sub(r.start))/time.Second), d)
+	r.slow.add(d, before)
+}
+
+// slowAfter is the latency from which (c) splits a sample into its hops.
+const slowAfter = 20 * time.Millisecond
+
+// slowSplit tells where the slow samples of (c) spent their time: before
+// parkd's store call (the publisher, the broker, parkd's queue and batch
+// wait) or after it (the Redis write, the API read, the poll's step). The
+// store call's time is the space's last_seen, which parkd takes just
+// before its Redis round trip, to the millisecond.
+type slowSplit struct {
+	n             int             // samples of slowAfter or more
+	before, after []time.Duration // of those whose store call time is known
+}
+
+// add counts a sample of latency d, before of it until the store call
+// (-1 if unknown), if it is slow.
+func (s *slowSplit) add(d, before time.Duration) {
+	if d < slowAfter {
+		return
+	}
+	s.n++
+	if before >= 0 {
+		before = min(before, d)
+		s.before, s.after = append(s.before, before), append(s.after, d-before)
+	}
+}
+
+// String sums it up for the table.
+func (s slowSplit) String() string {
+	if s.n == 0 {
+		return fmt.Sprintf("no sample over %v", slowAfter)
+	}
+	out := fmt.Sprintf("%d over %v", s.n, slowAfter)
+	if len(s.before) > 0 {
+		med := func(ds []time.Duration) float64 { return ms(slices.Sorted(slices.Values(ds))[len(ds)/2]) }
+		out += fmt.Sprintf(", median %.1f ms of it before parkd's store call (broker, parkd's queue) and %.1f ms after (Redis, API)",
+			med(s.before), med(s.after))
+	}
+	return out
 }
 
 // partLatency is (c): publish → visible-in-API latency at fixed rates.
@@ -187,9 +231,9 @@ func (b *bench) partLatency(ctx context.Context) error {
 		}
 		b.progress("bench: (c) %.0f msg/s, p99 of each second in ms: %s", r, res.seconds)
 		b.add(benchRow{part: "c", what: fmt.Sprintf("publish → visible at %.0f msg/s, p50/p99/p99.9", r),
-			figure: fmt.Sprintf("%s / %s / %s ms (max %.1f ms; %d samples, %d not visible in %v; %d msgs sent); worst second %s; Redis AOF rewrites meanwhile: %s",
+			figure: fmt.Sprintf("%s / %s / %s ms (max %.1f ms; %d samples, %d not visible in %v; %d msgs sent); worst second %s; slow samples: %s; Redis AOF rewrites meanwhile: %s",
 				ms(50), ms(99), ms(99.9), float64(h.Max())/1000, h.TotalCount(), res.timedOut.Load(),
-				visibleTimeout, res.sent, res.seconds.worst(), count(rewrites)),
+				visibleTimeout, res.sent, res.seconds.worst(), res.slow, count(rewrites)),
 			target: fmt.Sprintf("p99 ≤ %v", limit), verdict: verdict(p99 <= limit && res.timedOut.Load() == 0)})
 	}
 	return nil
@@ -234,8 +278,19 @@ func (b *bench) latencyAt(ctx context.Context, rate float64) (*latencyResult, er
 
 // spaceView is the part of GET /api/v1/spaces/{id} the poll reads.
 type spaceView struct {
-	Status string     `json:"status"`
-	Since  *time.Time `json:"since"`
+	Status   string     `json:"status"`
+	Since    *time.Time `json:"since"`
+	LastSeen *time.Time `json:"last_seen"`
+}
+
+// beforeStore is how long after pub parkd called its store for the reading
+// v shows, if v shows the sampled reading itself (sensor time want, in
+// ms); -1 if not (a newer reading of the sensor has its own last_seen).
+func (v spaceView) beforeStore(pub time.Time, want int64) time.Duration {
+	if v.Since == nil || v.LastSeen == nil || v.Since.UnixMilli() != want {
+		return -1
+	}
+	return max(0, v.LastSeen.Sub(pub))
 }
 
 // pollVisible polls GET /api/v1/spaces/{id} until the space shows the
@@ -252,7 +307,7 @@ func (b *bench) pollVisible(ctx context.Context, s simulator.LoadSample, res *la
 		v, err := b.getSpace(url)
 		age := time.Since(s.Published)
 		if err == nil && v.Since != nil && v.Since.UnixMilli() >= want {
-			res.record(s.Published, age)
+			res.record(s.Published, age, v.beforeStore(s.Published, want))
 			return
 		}
 		if age > visibleTimeout {
