@@ -234,6 +234,16 @@ function authFail(err) {
   return false;
 }
 
+/** Like Promise.all, but it settles only once every promise has: on a
+ * refused token start() brings the login form back only when no request
+ * with that token is still on its way. */
+async function allDone(promises) {
+  const got = await Promise.allSettled(promises);
+  const failed = got.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return got.map((r) => r.value);
+}
+
 // ---------------------------------------------------------------- zones
 
 function renderBars() {
@@ -273,7 +283,7 @@ function fillBar(li, z) {
 // ---------------------------------------------------------------- incidents
 
 async function loadIncidents() {
-  const [open, ack, recent] = await Promise.all([
+  const [open, ack, recent] = await allDone([
     api('/api/v1/incidents?status=open&limit=500', { token: S.token }),
     api('/api/v1/incidents?status=acknowledged&limit=500', { token: S.token }),
     api('/api/v1/incidents?limit=100', { token: S.token }),
@@ -374,7 +384,7 @@ async function incidentAction(e) {
 async function loadSensors() {
   const h = $('sensor-health').value;
   const kinds = h ? [h] : ['offline', 'low_battery', 'flapping'];
-  const answers = await Promise.all(kinds.map((k) => api('/api/v1/sensors?health=' + k, { token: S.token })));
+  const answers = await allDone(kinds.map((k) => api('/api/v1/sensors?health=' + k, { token: S.token })));
   const byID = new Map();
   for (const a of answers) for (const s of a.sensors) byID.set(s.sensor_id, s);
   S.sensors = [...byID.values()].sort((a, b) => (a.space_id < b.space_id ? -1 : 1));
