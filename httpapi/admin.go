@@ -7,25 +7,22 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
 // Checker runs the store's consistency check. *redisstore.Store implements
-// it; a Store without it answers the check endpoint with 404.
+// it; without one (Options.Checker nil) the check endpoint answers 404.
 type Checker interface {
 	// Check recomputes every zone's counters and indexes from its spaces
 	// and reports the drift; repair corrects it. The error is EINTERNAL.
-	Check(ctx context.Context, repair bool) (redisstore.CheckReport, error)
+	Check(ctx context.Context, repair bool) (occupancy.CheckReport, error)
 }
 
-var _ Checker = (*redisstore.Store)(nil)
-
 // check answers POST /api/v1/admin/check?repair=true|false with the
-// redisstore.CheckReport: zones and spaces checked, every drift item and
+// occupancy.CheckReport: zones and spaces checked, every drift item and
 // whether it was repaired. repair defaults to false.
 //
 // Admin only: the route is registered on the /api/v1/admin group, which
-// requires a staff token of role admin (issue 5's auth). Never expose it
+// requires a staff token of role admin. Never expose it
 // without that.
 func (h *handler) check(c *gin.Context) {
 	repair, err := boolParam(c, "repair")
@@ -33,12 +30,11 @@ func (h *handler) check(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	checker, ok := h.store.(Checker)
-	if !ok {
-		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "this store has no consistency check"))
+	if h.checker == nil {
+		fail(c, missing("consistency check"))
 		return
 	}
-	rep, err := checker.Check(c.Request.Context(), repair)
+	rep, err := h.checker.Check(c.Request.Context(), repair)
 	if err != nil {
 		fail(c, err)
 		return

@@ -7,29 +7,26 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
-// RegistryReloader swaps the running registry for a new one.
-// *redisstore.Store implements it.
+// RegistryReloader swaps the running registry for a new one. parkd's
+// reloader (the store's Reload, then a rebuild of the read model)
+// implements it.
 type RegistryReloader interface {
 	// Reload makes next the registry: new spaces unknown, removed ones
 	// retired, the others kept. ECONFLICT when the zones differ.
-	Reload(ctx context.Context, next *occupancy.Registry) (redisstore.ReloadReport, error)
+	Reload(ctx context.Context, next *occupancy.Registry) (occupancy.ReloadReport, error)
 }
-
-var _ RegistryReloader = (*redisstore.Store)(nil)
 
 // reloadRegistry answers POST /api/v1/admin/registry/reload: it re-reads
 // the registry with Options.RegistryLoader and applies it, answering the
-// redisstore.ReloadReport. 404 when parkd has no registry files to re-read
-// (an embedded registry) or the store cannot reload; 409 when the files do
+// occupancy.ReloadReport. 404 when parkd has no registry files to re-read
+// (an embedded registry) or no reloader; 409 when the files do
 // not load or add or remove a zone (the running registry is kept).
 //
 // Admin only: the route is registered on the /api/v1/admin group.
 func (h *handler) reloadRegistry(c *gin.Context) {
-	rl, ok := h.store.(RegistryReloader)
-	if !ok || h.loadRegistry == nil {
+	if h.reloader == nil || h.loadRegistry == nil {
 		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "this parkd has no registry files to reload"))
 		return
 	}
@@ -39,7 +36,7 @@ func (h *handler) reloadRegistry(c *gin.Context) {
 			occupancy.ErrorMessage(err)))
 		return
 	}
-	rep, err := rl.Reload(c.Request.Context(), next)
+	rep, err := h.reloader.Reload(c.Request.Context(), next)
 	if err != nil {
 		fail(c, err)
 		return

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/qiuai/parking/occupancy/redisstore"
+	"github.com/qiuai/parking/occupancy"
 )
 
 // checkRouter serves only the check handler behind the errors middleware,
@@ -18,7 +18,7 @@ func checkRouter(e *env) *gin.Engine {
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	r := gin.New()
 	r.Use(errorsMiddleware(log))
-	h := &handler{store: e.store, reg: e.reg, now: e.clk.Now, log: log}
+	h := &handler{store: e.store, checker: e.store, reg: e.reg, now: e.clk.Now, log: log}
 	r.POST("/api/v1/admin/check", h.check)
 	return r
 }
@@ -53,7 +53,7 @@ func TestAdminCheckReportsAndRepairsDrift(t *testing.T) {
 		if w.Code != http.StatusOK {
 			t.Fatalf("POST check%s: %d %s", tc.query, w.Code, w.Body)
 		}
-		var rep redisstore.CheckReport
+		var rep occupancy.CheckReport
 		decodeStrict(t, w.Body.Bytes(), &rep)
 		if len(rep.Drift) != tc.drift || rep.Repaired != tc.repaired || rep.Zones != len(e.reg.Zones()) ||
 			rep.Spaces != len(e.reg.Spaces()) {
@@ -61,7 +61,7 @@ func TestAdminCheckReportsAndRepairsDrift(t *testing.T) {
 		}
 		if tc.drift > 0 {
 			d := rep.Drift[0]
-			if d.Zone != "ZA" || d.Kind != redisstore.DriftCounter || d.What != "free" || d.Expected != "1" ||
+			if d.Zone != "ZA" || d.Kind != occupancy.DriftCounter || d.What != "free" || d.Expected != "1" ||
 				d.Found != "3" || d.Fixed != tc.fixed {
 				t.Fatalf("drift item %+v", d)
 			}

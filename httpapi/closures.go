@@ -11,11 +11,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
 // Closer closes and opens spaces and zones. *redisstore.Store implements
-// it; a Store without it answers the closure endpoints with 404.
+// it; without one (Options.Closures nil) the closure endpoints answer 404.
 type Closer interface {
 	// CloseSpace closes a space until opened or c.Until. ENOTFOUND,
 	// EINVALID.
@@ -28,8 +27,6 @@ type Closer interface {
 	// OpenZone ends a zone's closure. ENOTFOUND.
 	OpenZone(ctx context.Context, id string) error
 }
-
-var _ Closer = (*redisstore.Store)(nil)
 
 // closureRoutes registers the closure actions on a group that requires
 // role operator.
@@ -118,13 +115,13 @@ func (h *handler) openZone(c *gin.Context) {
 	h.answerZone(c, c.Param("id"), nil)
 }
 
-// closer returns the store's Closer, or reports 404.
+// closer returns the Closer, or reports 404.
 func (h *handler) closer(c *gin.Context) (Closer, bool) {
-	closer, ok := h.store.(Closer)
-	if !ok {
-		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "this store has no closures"))
+	if h.closures == nil {
+		fail(c, missing("closures"))
+		return nil, false
 	}
-	return closer, ok
+	return h.closures, true
 }
 
 // closeArgs reads the close body into a Closure signed by the caller's
@@ -166,7 +163,7 @@ func (h *handler) answerSpace(c *gin.Context, id string, cl *closureJSON) {
 // answerZone writes {"zone", "closure"} for zone id.
 func (h *handler) answerZone(c *gin.Context, id string, cl *closureJSON) {
 	z, _ := h.reg.Zone(id) // the store found it
-	st, err := h.store.Zone(c.Request.Context(), id)
+	st, err := h.zones.Zone(c.Request.Context(), id)
 	if err != nil {
 		fail(c, err)
 		return

@@ -11,33 +11,31 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
+	"github.com/qiuai/parking/occupancy/feed"
 )
 
-// EventSource reads the live feed. *redisstore.Store implements it; a Store
-// without it answers GET /api/v1/events with 404.
+// EventSource reads the live feed from the store. *redisstore.Store
+// implements it; without one (Options.Events nil) GET /api/v1/events
+// answers 404.
 type EventSource interface {
 	// EventsNow returns a cursor at the end of the feed.
-	EventsNow(ctx context.Context) (*redisstore.EventCursor, error)
+	EventsNow(ctx context.Context) (*occupancy.EventCursor, error)
 	// EventsAfter returns the cursor just after the event id last;
 	// EINVALID when last is not an event id.
-	EventsAfter(last string) (*redisstore.EventCursor, error)
-	// ReadEvents returns the events after c, oldest first, and moves c.
-	ReadEvents(ctx context.Context, c *redisstore.EventCursor, max int64) ([]occupancy.Event, error)
+	EventsAfter(last string) (*occupancy.EventCursor, error)
+	// ReadEvents returns the events after c, oldest first, and moves c;
+	// block 0 answers at once.
+	ReadEvents(ctx context.Context, c *occupancy.EventCursor, max int64, block time.Duration) ([]occupancy.Event, []string, error)
 }
 
-var _ EventSource = (*redisstore.Store)(nil)
-
-// EventSubscriber shares one reader of the feed among the streams.
-// redisstore.HubStore implements it; a store without it has each stream
-// poll Redis itself.
+// EventSubscriber shares the process's one reader of the feed among the
+// streams. *feed.Hub implements it; without one (Options.Hub nil) each
+// stream polls the store itself.
 type EventSubscriber interface {
-	// SubscribeEvents returns a subscription to the events read from now
-	// on, or nil when the shared reader is not running.
-	SubscribeEvents(ctx context.Context) *redisstore.EventSub
+	// Subscribe returns a subscription to the events read from now on, or
+	// nil when the shared reader is not running.
+	Subscribe() *feed.Sub
 }
-
-var _ EventSubscriber = redisstore.HubStore{}
 
 // The feed's timing: how often a stream without a shared reader polls Redis
 // (so a change reaches a client within about this long), how often an idle
@@ -57,14 +55,14 @@ const (
 // events from now on. With a shared reader (EventSubscriber) the stream
 // catches up from Redis and then follows that reader (follow); without one
 // it polls Redis itself (stream). Each write of the stream has a deadline
-// of its own (eventWriteTimeout) instead of the server's write timeout. The
+// of its own (Options.EventWriteTimeout) instead of the server's write timeout. The
 // stream ends when the client goes, stops reading (a write misses its
 // deadline) or the server shuts down, and, with a shared reader, when the
 // client does not keep up.
 func (h *handler) events(c *gin.Context) {
-	src, ok := h.store.(EventSource)
-	if !ok {
-		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "this store has no event feed"))
+	src := h.feed
+	if src == nil {
+		fail(c, missing("event feed"))
 		return
 	}
 	cur, err := h.eventCursor(c, src)
@@ -77,12 +75,12 @@ func (h *handler) events(c *gin.Context) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	out := &sseOut{w: w, rc: http.NewResponseController(w), staff: callerRole(c) != ""}
+	out := &sseOut{w: w, rc: http.NewResponseController(w), timeout: h.eventWriteTimeout, staff: callerRole(c) != ""}
 	if err := out.comment("retry: 1000"); err != nil {
 		return
 	}
-	if sub, ok := h.store.(EventSubscriber); ok {
-		if live := sub.SubscribeEvents(c.Request.Context()); live != nil {
+	if h.hub != nil {
+		if live := h.hub.Subscribe(); live != nil {
 			defer live.Close()
 			h.follow(c, src, cur, live, out)
 			return
@@ -91,25 +89,22 @@ func (h *handler) events(c *gin.Context) {
 	h.stream(c, src, cur, out)
 }
 
-// eventWriteTimeout is how long one write of an event stream may take. The
-// server's write timeout does not apply to a stream (it would end it); this
-// one ends the stream of a client that stopped reading (its TCP window
-// full), which would otherwise hold its handler, and its subscription, for
-// as long as the connection lives.
-var eventWriteTimeout = 30 * time.Second
-
 // sseOut writes an event stream, each write with a deadline of its own
-// (eventWriteTimeout). A failed write ends the stream: the client
-// reconnects with its last id.
+// (Options.EventWriteTimeout). The server's write timeout does not apply to
+// a stream (it would end it); this one ends the stream of a client that
+// stopped reading (its TCP window full), which would otherwise hold its
+// handler, and its subscription, for as long as the connection lives. A
+// failed write ends the stream: the client reconnects with its last id.
 type sseOut struct {
-	w     gin.ResponseWriter
-	rc    *http.ResponseController
-	staff bool // incidents are written too
+	w       gin.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	staff   bool // incidents are written too
 }
 
 // send runs write with a fresh deadline and flushes.
 func (o *sseOut) send(write func() error) error {
-	err := o.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+	err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
 	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without deadlines: no limit
 		return err
 	}
@@ -150,7 +145,7 @@ func (o *sseOut) events(evs []occupancy.Event) error {
 
 // eventCursor is where the client resumes: after its Last-Event-ID (header
 // first, then the last_event_id parameter), or now.
-func (h *handler) eventCursor(c *gin.Context, src EventSource) (*redisstore.EventCursor, error) {
+func (h *handler) eventCursor(c *gin.Context, src EventSource) (*occupancy.EventCursor, error) {
 	last := c.GetHeader("Last-Event-ID")
 	if last == "" {
 		q, _, err := param(c.Request.URL.Query(), "last_event_id")
@@ -167,7 +162,7 @@ func (h *handler) eventCursor(c *gin.Context, src EventSource) (*redisstore.Even
 
 // stream polls the feed and writes its events until the client or the
 // server goes.
-func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventCursor, out *sseOut) {
+func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCursor, out *sseOut) {
 	ctx := c.Request.Context()
 	poll, alive := time.NewTicker(eventPoll), time.NewTicker(eventKeepAlive)
 	defer poll.Stop()
@@ -183,7 +178,7 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 				return
 			}
 		case <-poll.C:
-			evs, err := src.ReadEvents(ctx, cur, eventBatch)
+			evs, _, err := src.ReadEvents(ctx, cur, eventBatch, 0)
 			if err != nil {
 				h.log.Warn("events: read failed", "err", err)
 				continue // Redis may come back; the cursor has not moved
@@ -201,10 +196,10 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *redisstore.EventC
 // catch-up starts, so nothing falls between the two. It ends the stream,
 // too, when live is dropped (the client did not keep up) or its reader
 // stops: the client reconnects with its last id and misses nothing.
-func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventCursor, live *redisstore.EventSub, out *sseOut) {
+func (h *handler) follow(c *gin.Context, src EventSource, cur *occupancy.EventCursor, live *feed.Sub, out *sseOut) {
 	ctx := c.Request.Context()
 	for {
-		evs, err := src.ReadEvents(ctx, cur, eventBatch)
+		evs, _, err := src.ReadEvents(ctx, cur, eventBatch, 0)
 		if err != nil {
 			if ctx.Err() == nil {
 				h.log.Warn("events: catch-up read failed", "err", err)
@@ -247,6 +242,7 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *redisstore.EventC
 // writeEvent writes e as one SSE message: id (when withID), event (its
 // type) and data (the event as JSON, on one line, with its id).
 func writeEvent(w gin.ResponseWriter, e occupancy.Event, withID bool) error {
+	e = e.WithData()
 	e.Time = e.Time.UTC()
 	data, err := json.Marshal(e)
 	if err != nil {

@@ -14,26 +14,31 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
+	"github.com/qiuai/parking/occupancy/feed"
 )
 
-// newHubEnv is newEnv whose store shares one reader of the feed among the
-// streams, as parkd's does.
-func newHubEnv(t *testing.T, opts redisstore.EventHubOptions) (*env, *redisstore.EventHub, *httptest.Server) {
+// newHubEnv is newEnv whose streams share the process's one reader of the
+// feed (a feed.Tailer feeding a feed.Hub), as parkd's do; pause is the
+// tailer's pause after a read that found events.
+func newHubEnv(t *testing.T, pause time.Duration, opts feed.HubOptions, edit ...func(*Options)) (*env, *feed.Hub, *httptest.Server) {
 	t.Helper()
-	var hub *redisstore.EventHub
-	e := newEnv(t, func(o *Options) {
-		s := o.Store.(*redisstore.Store)
-		hub = redisstore.NewEventHub(s, opts)
-		o.Store = redisstore.HubStore{IndexedStore: redisstore.IndexedStore{Store: s}, Hub: hub}
-	})
+	hub := feed.NewHub(opts)
+	var tailer *feed.Tailer
+	e := newEnv(t, append(edit, func(o *Options) {
+		o.Hub = hub
+		tailer = feed.NewTailer(feed.TailerOptions{Source: o.Events.(feed.Source), Sinks: []feed.Sink{hub},
+			Pause: pause, Zones: len(o.Registry.Zones())})
+	})...)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); hub.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var g errgroup.Group
+	g.Go(func() error { return hub.Run(ctx) })
+	g.Go(func() error { return tailer.Run(ctx) })
+	t.Cleanup(func() { cancel(); _ = g.Wait() })
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if sub := hub.Subscribe(context.Background()); sub != nil {
+		if sub := hub.Subscribe(); sub != nil {
 			sub.Close()
 			break
 		}
@@ -101,7 +106,7 @@ func byZone(ids []string) map[string][]string {
 // number of streams, and a stream resumed after a disconnect gets what it
 // missed.
 func TestEventsSharedReader(t *testing.T) {
-	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 20 * time.Millisecond})
+	e, hub, srv := newHubEnv(t, 20*time.Millisecond, feed.HubOptions{})
 	one := openEvents(t, srv.URL)
 	time.Sleep(100 * time.Millisecond) // past its catch-up
 	with1 := xreadsOver(t, e, time.Second)
@@ -197,7 +202,7 @@ func (w *stuckWriter) Write(b []byte) (int, error) {
 // TestEventsSlowClient: a stream whose client does not keep up is dropped
 // and ends, while another keeps receiving every event.
 func TestEventsSlowClient(t *testing.T) {
-	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 10 * time.Millisecond, Buffer: 2})
+	e, hub, srv := newHubEnv(t, 10*time.Millisecond, feed.HubOptions{Buffer: 2})
 	fast := openEvents(t, srv.URL)
 	slow := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), release: make(chan struct{})}
 	ended := make(chan struct{})
@@ -234,14 +239,14 @@ func TestEventsSlowClient(t *testing.T) {
 }
 
 // TestEventsStalledClientEnds: a client that stops reading has its stream
-// ended once a write has waited eventWriteTimeout (its TCP window full),
+// ended once a write has waited EventWriteTimeout (its TCP window full),
 // instead of holding the handler and its subscription for as long as the
 // connection lives. The hub's buffer is large, so it is the write deadline
 // that ends it, not the hub dropping a slow subscriber.
 func TestEventsStalledClientEnds(t *testing.T) {
-	defer func(d time.Duration) { eventWriteTimeout = d }(eventWriteTimeout)
-	eventWriteTimeout = 300 * time.Millisecond
-	e, hub, srv := newHubEnv(t, redisstore.EventHubOptions{Poll: 5 * time.Millisecond, Buffer: 1 << 16})
+	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{Buffer: 1 << 16}, func(o *Options) {
+		o.EventWriteTimeout = 300 * time.Millisecond
+	})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)

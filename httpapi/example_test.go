@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qiuai/parking/httpapi"
@@ -35,7 +36,8 @@ func ExampleNewRouter() {
 	if err := store.Init(context.Background()); err != nil {
 		panic(err)
 	}
-	router := httpapi.NewRouter(httpapi.Options{Store: store, Registry: reg, Now: now})
+	gin.SetMode(gin.ReleaseMode) // process-wide: no route list on stdout
+	router := httpapi.NewRouter(httpapi.Options{Store: store, Zones: store, Registry: reg, Now: now})
 
 	w := httptest.NewRecorder()
 	router.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/summary", nil))

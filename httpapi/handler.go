@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
-// Store is what the API reads from the live state. *redisstore.Store
-// implements it.
+// Store reads single spaces, listings and rejected messages from the live
+// state. *redisstore.Store implements it.
 type Store interface {
 	// Space returns one space's state. ENOTFOUND for a space not in the
 	// registry.
@@ -19,6 +18,17 @@ type Store interface {
 	// the next page ("" on the last). EINVALID for a bad filter, ENOTFOUND
 	// for an unknown zone.
 	ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occupancy.SpaceState, string, error)
+	// States returns the states of registry spaces, in the same order.
+	States(ctx context.Context, spaces []occupancy.Space) ([]occupancy.SpaceState, error)
+	// DeadLetters returns up to limit of the newest rejected messages,
+	// newest first.
+	DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error)
+}
+
+// ZoneReader answers the questions asked most often: zone counts and the
+// nearest free spaces. *readmodel.Model answers them from memory (and
+// *redisstore.Store from Redis).
+type ZoneReader interface {
 	// Zone returns one zone's counters. ENOTFOUND for an unknown zone.
 	Zone(ctx context.Context, id string) (occupancy.ZoneState, error)
 	// Zones returns every zone's counters in registry order.
@@ -30,22 +40,32 @@ type Store interface {
 	// and zone type, nearest first, whatever q's radius. EINVALID for a bad
 	// query.
 	NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error)
-	// States returns the states of registry spaces, in the same order.
-	States(ctx context.Context, spaces []occupancy.Space) ([]occupancy.SpaceState, error)
-	// DeadLetters returns up to limit of the newest rejected messages,
-	// newest first.
-	DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error)
 }
 
-var _ Store = (*redisstore.Store)(nil)
-
 // handler serves the /api/v1 resources. Its methods live in one file per
-// resource.
+// resource. The optional parts are nil when the router has none: their
+// routes answer 404.
 type handler struct {
-	store Store
-	reg   *occupancy.Registry
-	now   func() time.Time
-	log   *slog.Logger
+	store    Store
+	zones    ZoneReader
+	closures Closer
+	sensors  SensorStore
+	rules    occupancy.HealthRules
+	historyR occupancy.HistoryReader
+	feed     EventSource
+	hub      EventSubscriber
+	// eventWriteTimeout bounds each write of an event stream.
+	eventWriteTimeout time.Duration
+	checker           Checker
+	reloader          RegistryReloader
+	reg               *occupancy.Registry
+	now               func() time.Time
+	log               *slog.Logger
 	// loadRegistry re-reads the registry files (nil: none to re-read).
 	loadRegistry func() (*occupancy.Registry, error)
+}
+
+// missing reports a 404 for an optional part the router was built without.
+func missing(what string) error {
+	return occupancy.Errorf(occupancy.ENOTFOUND, "this parkd has no %s", what)
 }

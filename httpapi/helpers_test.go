@@ -17,6 +17,7 @@ import (
 
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/jobs"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
@@ -99,7 +100,8 @@ func newEnvReg(tb testing.TB, reg *occupancy.Registry, edit ...func(*Options)) *
 	if err := e.store.Init(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	opts := Options{Store: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
+	opts := Options{Store: e.store, Zones: e.store, Closures: e.store, Sensors: e.store, History: e.store,
+		Events: e.store, Checker: e.store, Reloader: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&opts)
@@ -232,3 +234,9 @@ type spaceOut struct {
 
 // ts formats t as the API does.
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// detect makes one pass of the incident detector over the env's store, as
+// parkd's runs every interval.
+func (e *env) detect(ctx context.Context) (jobs.Result, error) {
+	return jobs.NewDetector(jobs.DetectorOptions{Store: e.store, Registry: e.reg, Now: e.clk.Now}).Detect(ctx)
+}

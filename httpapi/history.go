@@ -9,24 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
-
-// HistoryStore reads the occupancy history and forecasts from it.
-// *redisstore.Store implements it; a Store without it answers the history
-// and forecast endpoints with 404.
-type HistoryStore interface {
-	// History returns the recorded 5-minute buckets of a zone (or of the
-	// town with occupancy.AllZones) starting in [from, to), oldest first.
-	// ENOTFOUND for an unknown zone, EINVALID for too long a span.
-	History(ctx context.Context, zoneID string, from, to time.Time) ([]occupancy.HistoryPoint, error)
-	// Forecast estimates the free spaces of a zone (or the town) at at.
-	// EINVALID when at is past or too far ahead, ENOTFOUND for an unknown
-	// zone.
-	Forecast(ctx context.Context, zoneID string, at time.Time) (occupancy.Forecast, error)
-}
-
-var _ HistoryStore = (*redisstore.Store)(nil)
 
 // History query limits.
 const (
@@ -83,17 +66,16 @@ func (h *handler) townHistory(c *gin.Context)  { h.history(c, occupancy.AllZones
 func (h *handler) zoneForecast(c *gin.Context) { h.forecast(c, c.Param("id")) }
 func (h *handler) townForecast(c *gin.Context) { h.forecast(c, occupancy.AllZones) }
 
-// historyStore returns the store's history, checking that zoneID is a
-// registry zone or "all".
-func (h *handler) historyStore(zoneID string) (HistoryStore, error) {
+// historyStore returns the history (Options.History), checking that zoneID
+// is a registry zone or "all".
+func (h *handler) historyStore(zoneID string) (occupancy.HistoryReader, error) {
 	if _, ok := h.reg.Zone(zoneID); !ok && zoneID != occupancy.AllZones {
 		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", truncate(zoneID, 64))
 	}
-	hs, ok := h.store.(HistoryStore)
-	if !ok {
-		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "this store keeps no history")
+	if h.historyR == nil {
+		return nil, missing("history")
 	}
-	return hs, nil
+	return h.historyR, nil
 }
 
 // history answers GET …/history?from=&to=&step=: the buckets of [from, to)
@@ -190,12 +172,31 @@ func (h *handler) forecast(c *gin.Context, zoneID string) {
 		fail(c, err)
 		return
 	}
-	f, err := hs.Forecast(c.Request.Context(), zoneID, at)
+	current, err := h.currentCounts(c.Request.Context(), zoneID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f, err := occupancy.ForecastFree(c.Request.Context(), hs, zoneID, current, at, h.now())
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, newForecastJSON(zoneID, f))
+}
+
+// currentCounts returns the live counters of zoneID, or the town's sum.
+func (h *handler) currentCounts(ctx context.Context, zoneID string) (occupancy.Counts, error) {
+	if zoneID != occupancy.AllZones {
+		z, err := h.zones.Zone(ctx, zoneID)
+		return z.Counts, err
+	}
+	zones, err := h.zones.Zones(ctx)
+	var c occupancy.Counts
+	for _, z := range zones {
+		c.Add(z.Counts)
+	}
+	return c, err
 }
 
 func newForecastJSON(zoneID string, f occupancy.Forecast) forecastJSON {

@@ -134,16 +134,16 @@ func callerName(c *gin.Context) string {
 
 // ackIncident answers POST /api/v1/incidents/:id/ack with {"note"}.
 func (h *handler) ackIncident(c *gin.Context) {
-	h.moveIncident(c, HealthStore.AckIncident)
+	h.moveIncident(c, SensorStore.AckIncident)
 }
 
 // resolveIncident answers POST /api/v1/incidents/:id/resolve with {"note"}.
 func (h *handler) resolveIncident(c *gin.Context) {
-	h.moveIncident(c, HealthStore.ResolveIncident)
+	h.moveIncident(c, SensorStore.ResolveIncident)
 }
 
 // moveIncident runs an incident transition and answers the incident.
-func (h *handler) moveIncident(c *gin.Context, move func(HealthStore, context.Context, string, string, string) (occupancy.Incident, error)) {
+func (h *handler) moveIncident(c *gin.Context, move func(SensorStore, context.Context, string, string, string) (occupancy.Incident, error)) {
 	hs, ok := h.healthStore(c)
 	if !ok {
 		return

@@ -143,7 +143,7 @@ func TestOverstayClosedLoop(t *testing.T) {
 	e.apply(t, "ZA-01", true, t0) // max stay 120 min
 	e.clk.Set(t0.Add(119 * time.Minute))
 	e.apply(t, "ZA-01", true, e.clk.Now())
-	if _, err := e.store.DetectIncidents(ctx); err != nil {
+	if _, err := e.detect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := incidentsByStatus(t, e, "?type=overstay"); len(got) != 0 {
@@ -151,7 +151,7 @@ func TestOverstayClosedLoop(t *testing.T) {
 	}
 	e.clk.Set(t0.Add(121 * time.Minute))
 	for range 2 { // the second pass must not open a duplicate
-		if _, err := e.store.DetectIncidents(ctx); err != nil {
+		if _, err := e.detect(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestOverstayClosedLoop(t *testing.T) {
 	}
 	staffCall(t, e, "POST", "/api/v1/incidents/"+id+"/resolve", adminToken, `{"note":"ticketed"}`, 200)
 	expectError(t, staffCall(t, e, "POST", "/api/v1/incidents/"+id+"/resolve", operatorToken, "", 409), 409, "conflict")
-	if _, err := e.store.DetectIncidents(ctx); err != nil {
+	if _, err := e.detect(ctx); err != nil {
 		t.Fatal(err)
 	}
 	res := incidentsByStatus(t, e, "?type=overstay")
@@ -190,7 +190,7 @@ func incidentOpenAPICases(t *testing.T, s *spec) {
 	e := newEnv(t)
 	healthState(t, e)
 	e.clk.Set(t0.Add(121 * time.Minute))
-	if _, err := e.store.DetectIncidents(context.Background()); err != nil {
+	if _, err := e.detect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	id := occupancy.IncidentID(occupancy.IncidentOverstay, "ZA-01", t0)

@@ -35,7 +35,7 @@ var mapFields = []string{"id", "zone_id", "lat", "lon", "kind", "status"}
 func (h *handler) mapData(c *gin.Context) {
 	ctx := c.Request.Context()
 	reg := h.reg.Snapshot()
-	zones, err := h.store.Zones(ctx)
+	zones, err := h.zones.Zones(ctx)
 	if err != nil {
 		fail(c, err)
 		return

@@ -46,7 +46,7 @@ func TestMetrics(t *testing.T) {
 // restart of the HTTP layer in one process would.
 func TestMetricsRegistryShared(t *testing.T) {
 	e := newEnv(t)
-	r2 := NewRouter(Options{Store: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom})
+	r2 := NewRouter(Options{Store: e.store, Zones: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom})
 	w := httptest.NewRecorder()
 	r2.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
 	e.get(t, "/healthz", 200, nil)

@@ -46,7 +46,7 @@ func (h *handler) nearby(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	found, err := h.store.Nearby(c.Request.Context(), q)
+	found, err := h.zones.Nearby(c.Request.Context(), q)
 	if err != nil {
 		fail(c, err)
 		return
@@ -56,7 +56,7 @@ func (h *handler) nearby(c *gin.Context) {
 		ans.Spaces[i] = newNearbyJSON(n)
 	}
 	if len(found) == 0 {
-		zones, err := h.store.NearestFreeZones(c.Request.Context(), q, nearestZonesOffered)
+		zones, err := h.zones.NearestFreeZones(c.Request.Context(), q, nearestZonesOffered)
 		if err != nil {
 			fail(c, err)
 			return

@@ -231,7 +231,7 @@ func (h *handler) siteEntity(c *gin.Context, typ, id string) (any, error) {
 	if !ok || siteType(z.Type) != typ {
 		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "no %s %s", typ, id)
 	}
-	st, err := h.store.Zone(c.Request.Context(), id)
+	st, err := h.zones.Zone(c.Request.Context(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func (h *handler) siteEntities(c *gin.Context, q ngsiQuery) ([]any, int, error) 
 	if hi == lo {
 		return out, len(zones), nil
 	}
-	states, err := h.store.Zones(c.Request.Context())
+	states, err := h.zones.Zones(c.Request.Context())
 	if err != nil {
 		return nil, 0, err
 	}

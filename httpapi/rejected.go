@@ -25,7 +25,7 @@ type rejectedJSON struct {
 // listRejected answers GET /api/v1/ingest/rejected?limit=: the newest
 // rejected messages, newest first (default 50, at most 1000).
 //
-// Staff only: issue 5 puts it behind a bearer token (role viewer).
+// Staff only: behind a bearer token of role viewer.
 func (h *handler) listRejected(c *gin.Context) {
 	limit, err := intParam(c.Request.URL.Query(), "limit", defaultRejectedLimit, 1, maxRejectedLimit)
 	if err != nil {

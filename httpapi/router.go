@@ -29,8 +29,36 @@ import (
 
 // Options configure the router built by NewRouter.
 type Options struct {
-	// Store answers the queries about live state. Required.
+	// Store reads single spaces, listings and rejected messages. Required.
 	Store Store
+	// Zones answers zone counts and nearby queries. Required.
+	Zones ZoneReader
+	// Closures closes and opens spaces and zones. Default nil: the closure
+	// endpoints answer 404.
+	Closures Closer
+	// Sensors reads sensor health and incidents. Default nil: /sensors and
+	// /incidents answer 404.
+	Sensors SensorStore
+	// HealthRules judge the sensors /sensors lists. Default: the rules'
+	// defaults.
+	HealthRules occupancy.HealthRules
+	// History reads the occupancy history (and the forecasts made from
+	// it). Default nil: the history and forecast endpoints answer 404.
+	History occupancy.HistoryReader
+	// Events reads the live feed. Default nil: /events answers 404.
+	Events EventSource
+	// Hub shares the process's reader of the live feed among the streams.
+	// Default nil: each stream polls Events itself.
+	Hub EventSubscriber
+	// EventWriteTimeout is how long one write of an event stream may take
+	// before the stream is ended (its client stopped reading). Default 30s.
+	EventWriteTimeout time.Duration
+	// Checker runs the consistency check. Default nil: the check endpoint
+	// answers 404.
+	Checker Checker
+	// Reloader swaps the registry, with RegistryLoader. Default nil: the
+	// reload endpoint answers 404.
+	Reloader RegistryReloader
 	// Registry lists the zones and spaces: the static fields of every answer.
 	// Required.
 	Registry *occupancy.Registry
@@ -62,9 +90,6 @@ type Options struct {
 	// RegistryLoader re-reads the registry for POST
 	// /api/v1/admin/registry/reload. Default nil: that endpoint answers 404.
 	RegistryLoader func() (*occupancy.Registry, error)
-	// Debug runs Gin in debug mode (route list and warnings on stdout).
-	// Default false: release mode. Gin's mode is process-wide.
-	Debug bool
 	// Logger receives request logs and internal errors. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -97,20 +122,20 @@ func (o *Options) ensureDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.EventWriteTimeout <= 0 {
+		o.EventWriteTimeout = 30 * time.Second
+	}
+	o.HealthRules = o.HealthRules.WithDefaults()
 }
 
-// NewRouter returns the service's HTTP handler. It panics if Store or
-// Registry is nil or a trusted proxy does not parse: both are wiring bugs.
+// NewRouter returns the service's HTTP handler. It panics if Store, Zones
+// or Registry is nil or a trusted proxy does not parse: both are wiring
+// bugs. Gin's mode (gin.SetMode) is process-wide and left to the caller.
 func NewRouter(opts Options) *gin.Engine {
-	if opts.Store == nil || opts.Registry == nil {
-		panic("httpapi: Options.Store and Options.Registry are required")
+	if opts.Store == nil || opts.Zones == nil || opts.Registry == nil {
+		panic("httpapi: Options.Store, Options.Zones and Options.Registry are required")
 	}
 	opts.ensureDefaults()
-	if opts.Debug {
-		gin.SetMode(gin.DebugMode)
-	} else {
-		gin.SetMode(gin.ReleaseMode)
-	}
 	log := opts.Logger.With("component", "http")
 
 	r := gin.New()
@@ -132,7 +157,10 @@ func NewRouter(opts Options) *gin.Engine {
 	r.NoRoute(auth.authenticate, guardAdminPaths, noRoute)
 	r.NoMethod(auth.authenticate, guardAdminPaths, noMethod)
 
-	h := &handler{store: opts.Store, reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader}
+	h := &handler{store: opts.Store, zones: opts.Zones, closures: opts.Closures, sensors: opts.Sensors,
+		rules: opts.HealthRules, historyR: opts.History, feed: opts.Events, hub: opts.Hub,
+		eventWriteTimeout: opts.EventWriteTimeout, checker: opts.Checker, reloader: opts.Reloader,
+		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
 	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))

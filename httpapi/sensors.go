@@ -7,17 +7,15 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/qiuai/parking/occupancy"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
-// HealthStore reads sensor health and incidents. *redisstore.Store
-// implements it; a Store without it answers these endpoints with 404.
-type HealthStore interface {
+// SensorStore reads sensor health and incidents. *redisstore.Store
+// implements it; without one (Options.Sensors nil) these endpoints answer
+// 404.
+type SensorStore interface {
 	// SensorHealth returns the sensors of a zone ("" for all) in space ID
 	// order. ENOTFOUND for an unknown zone.
 	SensorHealth(ctx context.Context, zoneID string) ([]occupancy.SensorHealth, error)
-	// HealthRules are the rules sensors are judged by.
-	HealthRules() occupancy.HealthRules
 	// Incidents returns the incidents matching f, newest first, at most limit.
 	Incidents(ctx context.Context, f occupancy.IncidentFilter, limit int) ([]occupancy.Incident, error)
 	// AckIncident and ResolveIncident move an incident on, recording who
@@ -26,15 +24,13 @@ type HealthStore interface {
 	ResolveIncident(ctx context.Context, id, by, note string) (occupancy.Incident, error)
 }
 
-var _ HealthStore = (*redisstore.Store)(nil)
-
-// healthStore returns the store's HealthStore, or reports 404.
-func (h *handler) healthStore(c *gin.Context) (HealthStore, bool) {
-	hs, ok := h.store.(HealthStore)
-	if !ok {
-		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "this store keeps no sensor health"))
+// healthStore returns the SensorStore, or reports 404.
+func (h *handler) healthStore(c *gin.Context) (SensorStore, bool) {
+	if h.sensors == nil {
+		fail(c, missing("sensor health"))
+		return nil, false
 	}
-	return hs, ok
+	return h.sensors, true
 }
 
 // sensorJSON is a sensor as staff see it.
@@ -86,7 +82,7 @@ func (h *handler) listSensors(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	rules, now := hs.HealthRules(), h.now()
+	rules, now := h.rules, h.now()
 	out := make([]sensorJSON, 0, len(sensors))
 	for _, s := range sensors {
 		problems := rules.Problems(s, now)

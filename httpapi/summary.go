@@ -17,7 +17,7 @@ type summaryJSON struct {
 
 // summary answers GET /api/v1/summary: the sum of the zones' counters.
 func (h *handler) summary(c *gin.Context) {
-	zones, err := h.store.Zones(c.Request.Context())
+	zones, err := h.zones.Zones(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return

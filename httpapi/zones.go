@@ -10,7 +10,7 @@ import (
 
 // listZones answers GET /api/v1/zones: every zone in registry order.
 func (h *handler) listZones(c *gin.Context) {
-	states, err := h.store.Zones(c.Request.Context())
+	states, err := h.zones.Zones(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return
@@ -35,7 +35,7 @@ func (h *handler) getZone(c *gin.Context) {
 		fail(c, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", truncate(id, 64)))
 		return
 	}
-	st, err := h.store.Zone(c.Request.Context(), id)
+	st, err := h.zones.Zone(c.Request.Context(), id)
 	if err != nil {
 		fail(c, err)
 		return

@@ -1,7 +1,6 @@
 package occupancy
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 )
@@ -13,7 +12,7 @@ type EventType string
 const (
 	// EventSpace: a space's status changed (free, occupied, unknown, closed).
 	EventSpace EventType = "space"
-	// EventZone: a zone's counters changed; Data is the zone's Counts.
+	// EventZone: a zone's counters changed; Zone holds them.
 	EventZone EventType = "zone"
 	// EventIncident: an incident was opened, acknowledged or resolved; Data
 	// is the incident as the API shows it.
@@ -21,11 +20,13 @@ const (
 )
 
 // Event is one entry of the live feed. Every event belongs to a zone: the
-// feed is kept per zone (one Redis stream per zone, in the zone's cluster
-// slot), so the zone is required.
+// feed is kept per zone (one stream per zone, in the zone's cluster slot),
+// so the zone is required.
 type Event struct {
-	// ID is assigned by the store when the event is published; it is what
-	// an SSE client sends back as Last-Event-ID. Empty when publishing.
+	// ID is the event's position and zone ("MS-SEQ@ZONE", cursor.go),
+	// assigned when the event is stored; what an SSE client sends back as
+	// Last-Event-ID. Empty when publishing. The events of one stored entry
+	// (a call's space changes and the zone's counters after them) share it.
 	ID string `json:"id"`
 	// Type is space, zone or incident.
 	Type EventType `json:"type"`
@@ -38,20 +39,30 @@ type Event struct {
 	// Status is the new status: a space's (free, occupied, unknown, closed)
 	// or an incident's (open, acknowledged, resolved).
 	Status string `json:"status,omitempty"`
-	// Data is the type-specific payload as JSON (zone counts, an incident).
+	// Data is the type-specific payload as JSON: an incident; a zone
+	// event's Zone once marshalled (ZoneData).
 	Data json.RawMessage `json:"data,omitempty"`
+	// Zone is a zone event's counts and level after the change; nil for
+	// other events. Data carries it on the wire.
+	Zone *ZoneEventData `json:"-"`
+	// BySensor marks a space event made by a sensor reading (free or
+	// occupied), as opposed to the sweeper (unknown) or a closure: the
+	// changes a sensor's flapping is counted by.
+	BySensor bool `json:"-"`
 }
 
-// EventPublisher appends events to the live feed. Incident and closure code
-// calls it after a transition is stored; space and zone changes made by the
-// ingest scripts are published by the scripts themselves. It returns the
-// event's id.
-type EventPublisher interface {
-	Publish(ctx context.Context, e Event) (string, error)
+// ZoneEventData is a zone event's payload: the zone's counts and level
+// (DATEX II vocabulary; empty when not known) after the change.
+type ZoneEventData struct {
+	Counts
+	Level string `json:"level,omitempty"`
 }
 
-// NopPublisher drops every event; for tests and tools without a feed.
-type NopPublisher struct{}
-
-// Publish drops e.
-func (NopPublisher) Publish(context.Context, Event) (string, error) { return "", nil }
+// WithData returns e with Data set from Zone when it is a zone event whose
+// Data is not set yet, for writing it out.
+func (e Event) WithData() Event {
+	if e.Zone != nil && e.Data == nil {
+		e.Data, _ = json.Marshal(e.Zone)
+	}
+	return e
+}

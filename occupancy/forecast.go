@@ -1,6 +1,7 @@
 package occupancy
 
 import (
+	"context"
 	"math"
 	"time"
 )
@@ -113,4 +114,47 @@ func meanFree(pts []HistoryPoint) *float64 {
 	}
 	m := float64(sum) / float64(len(pts))
 	return &m
+}
+
+// HistoryReader reads the recorded occupancy history.
+type HistoryReader interface {
+	// History returns the recorded buckets of zoneID (or of the town with
+	// AllZones) starting in [from, to), oldest first. ENOTFOUND for an
+	// unknown zone, EINVALID for too long a span.
+	History(ctx context.Context, zoneID string, from, to time.Time) ([]HistoryPoint, error)
+}
+
+// ForecastFree estimates the free spaces of zoneID (or of the town with
+// AllZones), whose live counts are current, at at: EstimateFree over the
+// history h holds. EINVALID when at is before the current bucket or more
+// than ForecastMaxAhead after now; the history's errors otherwise.
+func ForecastFree(ctx context.Context, h HistoryReader, zoneID string, current Counts, at, now time.Time) (Forecast, error) {
+	if at.Before(BucketStart(now)) || at.After(now.Add(ForecastMaxAhead)) {
+		return Forecast{}, Errorf(EINVALID, "at must be between now and %s ahead", ForecastMaxAhead)
+	}
+	const week = 7 * 24 * time.Hour
+	in := ForecastInput{At: at, Now: now, Current: current}
+	for k := range in.Weeks {
+		t := BucketStart(at).Add(-time.Duration(k+1) * week)
+		pts, err := h.History(ctx, zoneID, t, t.Add(HistoryStep))
+		if err != nil {
+			return Forecast{}, err
+		}
+		if len(pts) == 1 {
+			in.Weeks[k] = &pts[0]
+		}
+	}
+	var err error
+	if in.LastHour, err = h.History(ctx, zoneID, now.Add(-time.Hour), now); err != nil {
+		return Forecast{}, err
+	}
+	for k := 1; k <= ForecastWeeks; k++ {
+		ago := time.Duration(k) * week
+		pts, err := h.History(ctx, zoneID, now.Add(-time.Hour-ago), now.Add(-ago))
+		if err != nil {
+			return Forecast{}, err
+		}
+		in.UsualLastHour = append(in.UsualLastHour, pts...)
+	}
+	return EstimateFree(in), nil
 }

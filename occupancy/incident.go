@@ -149,6 +149,22 @@ type Incident struct {
 	ResolveNote    string    `json:"resolve_note"`
 }
 
+// SensorChange is one occupancy change a sensor made (to free or occupied;
+// not a sweep to unknown, not a closure): its space, when, and its
+// position in the zone's feed. A sensor's changes per hour tell flapping.
+type SensorChange struct {
+	SpaceID string
+	Time    time.Time
+	Pos     string
+}
+
+// ConditionKey names the condition of type t at a space, whatever its start:
+// "type|space". A condition has at most one incident at a time.
+func ConditionKey(t IncidentType, spaceID string) string { return string(t) + "|" + spaceID }
+
+// IncidentRetention is how long a resolved incident is kept.
+const IncidentRetention = 90 * 24 * time.Hour
+
 // IncidentID is the id of the incident of type t at space, whose condition
 // began at start: "type.space.start_ms". The same condition always gets
 // the same id.

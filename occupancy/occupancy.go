@@ -200,3 +200,20 @@ type Health struct {
 	RSSI       *int     // received signal strength at the best gateway, dBm
 	SNR        *float64 // signal-to-noise ratio at the best gateway, dB
 }
+
+// ZoneSnapshot is one zone's states as stored at one position of its feed:
+// a reader that applies the zone's events after Position to it follows
+// the zone exactly.
+type ZoneSnapshot struct {
+	ZoneID string
+	// Position is the position of the zone's last event when the states
+	// were read (StartPosition when it has none).
+	Position string
+	// States are the stored states of the zone's spaces, by space id; a
+	// registry space missing here is unknown.
+	States map[string]SpaceState
+	// Level and UpdatedAt are the zone's level and the time of its last
+	// change of counters.
+	Level     Level
+	UpdatedAt time.Time
+}

@@ -2,6 +2,7 @@ package occupancy
 
 import (
 	"math"
+	"sort"
 	"time"
 )
 
@@ -75,4 +76,54 @@ func (f *SpaceFilter) Validate() error {
 		return Errorf(EINVALID, "limit must be 1-%d", MaxListLimit)
 	}
 	return nil
+}
+
+// nearestZonesBatch is how many zones NearestFreeZones counts at a time,
+// nearest first.
+const nearestZonesBatch = 16
+
+// NearestFreeZones walks the zones of q's zone type nearest q's point
+// first, nearestZonesBatch at a time, has count fill in their free spaces
+// (of q's kind), and returns the first n with some free, distances to their
+// centres rounded to 0.1 m: what to offer a driver when a nearby query
+// finds no free space within its radius. count's error is returned.
+func NearestFreeZones(zones []Zone, q NearbyQuery, n int, count func([]NearbyZone) error) ([]NearbyZone, error) {
+	var cand []NearbyZone
+	for _, z := range zones {
+		if q.ZoneType == "" || z.Type == q.ZoneType {
+			cand = append(cand, NearbyZone{Zone: z, DistanceM: Distance(q.Lat, q.Lon, z.Lat, z.Lon)})
+		}
+	}
+	sort.SliceStable(cand, func(i, j int) bool { return cand[i].DistanceM < cand[j].DistanceM })
+	out := make([]NearbyZone, 0, n)
+	for i := 0; i < len(cand) && len(out) < n; i += nearestZonesBatch {
+		batch := cand[i:min(i+nearestZonesBatch, len(cand))]
+		if err := count(batch); err != nil {
+			return nil, err
+		}
+		for _, z := range batch {
+			if z.Free > 0 && len(out) < n {
+				z.DistanceM = math.Round(z.DistanceM*10) / 10
+				out = append(out, z)
+			}
+		}
+	}
+	return out, nil
+}
+
+// KeepFree returns up to limit of the candidates found (nearest first)
+// whose states (read at readAt, in the same order) are free: each with its
+// state, readAt as ObservedAt and its distance rounded to 0.1 m. What a
+// nearby query answers once it has read its candidates' states.
+func KeepFree(found []NearbySpace, states []SpaceState, readAt time.Time, limit int) []NearbySpace {
+	out := make([]NearbySpace, 0, limit)
+	for i, f := range found {
+		if states[i].Status != StatusFree || len(out) == limit {
+			continue
+		}
+		f.State, f.ObservedAt = states[i], readAt
+		f.DistanceM = math.Round(f.DistanceM*10) / 10
+		out = append(out, f)
+	}
+	return out
 }

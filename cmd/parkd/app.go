@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -19,21 +20,26 @@ import (
 	"github.com/qiuai/parking/httpapi"
 	"github.com/qiuai/parking/ingest"
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/feed"
+	"github.com/qiuai/parking/occupancy/jobs"
+	"github.com/qiuai/parking/occupancy/readmodel"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
 // app is a running parkd: the parts wired together.
 type app struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *occupancy.Registry
-	store   *redisstore.Store
-	free    *redisstore.FreeIndex // nearby's in-memory index of free spaces
-	events  *redisstore.EventHub  // the one reader of the live feed the SSE streams share
-	subs    []*ingest.Subscriber  // the main broker's, then the LoRaWAN network server's if it has its own
-	server  *httpapi.Server
-	metrics *prometheus.Registry
-	ready   chan struct{} // closed once the store is initialised
+	cfg      Config
+	log      *slog.Logger
+	reg      *occupancy.Registry
+	store    *redisstore.Store
+	model    *readmodel.Model // zones, summary and nearby from memory
+	hub      *feed.Hub        // the live feed's fan-out to the SSE streams
+	tailer   *feed.Tailer     // the one reader of the zones' change streams
+	detector *jobs.Detector
+	subs     []*ingest.Subscriber // the main broker's, then the LoRaWAN network server's if it has its own
+	server   *httpapi.Server
+	metrics  *prometheus.Registry
+	ready    chan struct{} // closed once the store is initialised
 }
 
 // run starts parkd and blocks until ctx is done and everything has stopped.
@@ -76,27 +82,38 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.store, err = redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Prefix: cfg.Redis.Prefix,
-		OfflineAfter: cfg.OfflineAfter, Levels: levelThresholds(cfg.Levels), Logger: log.With("component", "store"),
-		Health: occupancy.HealthRules{LowBatteryMV: cfg.Health.LowBatteryMV, FlapChanges: cfg.Health.FlapChanges}})
+		OfflineAfter: cfg.OfflineAfter, Levels: levelThresholds(cfg.Levels), Logger: log.With("component", "store")})
 	if err != nil {
 		return nil, err
 	}
-	// Nearby's index holds free spaces' states and answers from memory (about
-	// 100 B per space); for a city-sized registry it holds only positions and
-	// statuses (about 40 B) and reads the states with one round trip.
-	a.free = redisstore.NewFreeIndex(a.store, redisstore.FreeIndexOptions{Confirm: reg.NumSpaces() > indexStatesMax})
-	registerFreeIndexMetrics(a.metrics, a.free)
-	a.events = redisstore.NewEventHub(a.store, redisstore.EventHubOptions{})
-	registerEventHubMetrics(a.metrics, a.events)
+	a.wireLive()
+	rules := cfg.healthRules()
+	a.detector = jobs.NewDetector(jobs.DetectorOptions{Store: a.store, Registry: reg, Rules: rules,
+		Interval: cfg.DetectInterval, Logger: log})
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
-	router := httpapi.NewRouter(httpapi.Options{Store: redisstore.HubStore{IndexedStore: redisstore.IndexedStore{Store: a.store, Free: a.free}, Hub: a.events},
+	gin.SetMode(gin.ReleaseMode) // process-wide: no route list or debug warnings on stdout
+	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Zones: a.model,
+		Closures: closures{store: a.store, model: a.model, reg: reg}, Sensors: a.store, HealthRules: rules,
+		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: reloader{store: a.store, model: a.model},
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
 		RegistryLoader: registryLoader(cfg, fromDir)})
-	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{})
+	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{Logger: log})
 	return a, nil
+}
+
+// wireLive builds the live feed's reader and the parts it feeds: the read
+// model and the SSE hub.
+func (a *app) wireLive() {
+	a.model = readmodel.New(readmodel.Options{Store: a.store, Registry: a.reg,
+		Confirm: a.reg.NumSpaces() > indexStatesMax, Logger: a.log})
+	registerReadModelMetrics(a.metrics, a.model)
+	a.hub = feed.NewHub(feed.HubOptions{})
+	registerHubMetrics(a.metrics, a.hub)
+	a.tailer = feed.NewTailer(feed.TailerOptions{Source: a.store, Sinks: []feed.Sink{a.model, a.hub},
+		Poll: a.cfg.Redis.PollFeed, Zones: len(a.reg.Zones()), Logger: a.log})
 }
 
 // subscribers builds the MQTT subscribers: one on the main broker for the
@@ -159,9 +176,10 @@ func (a *app) checks() []httpapi.Check {
 	}
 }
 
-// serve runs the HTTP server, the store's set-up, the sweeper and the
-// subscriber until ctx is done, then shuts them down: the server finishes
-// in-flight requests, the subscriber the messages it holds.
+// serve runs the HTTP server, the store's set-up, the feed reader, the
+// periodic jobs and the subscribers, each under one errgroup, until ctx is
+// done; then it shuts them down and waits for every one: the server
+// finishes in-flight requests, the subscribers the messages they hold.
 func (a *app) serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(a.server.Serve)
@@ -178,16 +196,10 @@ func (a *app) serve(ctx context.Context) error {
 		a.store.WarnEncoding(gctx)       // Redis's listpack limits against the zones
 		setMemoryLimit(os.Getenv, a.log) // memlimit.go
 		close(a.ready)
-		go a.store.RunSweeper(gctx, a.cfg.SweepInterval)
-		go a.store.RunHistorySampler(gctx) // 5-minute occupancy history: redisstore/history.go
-		go a.store.RunReopener(gctx, redisstore.ReopenInterval)
-		go a.store.RunDetector(gctx, detectInterval, nil) // incidents: redisstore/detector.go
-		go a.free.Run(gctx)                               // nearby's index: redisstore/freeindex.go
-		go a.events.Run(gctx)                             // SSE streams' shared reader: redisstore/hub.go
-		for _, s := range a.subs[1:] {
-			g.Go(func() error { return s.Run(gctx) })
+		for _, run := range a.runners() {
+			g.Go(func() error { return run(gctx) })
 		}
-		return a.subs[0].Run(gctx)
+		return nil
 	})
 	err := g.Wait()
 	a.log.Info("parkd stopped")
@@ -197,21 +209,41 @@ func (a *app) serve(ctx context.Context) error {
 	return err
 }
 
+// runners are the long-running parts started once the store is ready:
+// each returns when its context is done.
+func (a *app) runners() []func(context.Context) error {
+	log := a.log
+	out := []func(context.Context) error{
+		a.hub.Run,    // the SSE streams' subscriptions
+		a.tailer.Run, // the one reader of the change streams: read model and hub
+		a.detector.Run,
+		func(ctx context.Context) error { return jobs.RunSweeper(ctx, a.store, a.cfg.SweepInterval, log) },
+		func(ctx context.Context) error { return jobs.RunReopener(ctx, a.store, jobs.ReopenInterval, log) },
+		func(ctx context.Context) error { return jobs.RunHistorySampler(ctx, a.store, time.Now, log) },
+	}
+	for _, s := range a.subs {
+		out = append(out, s.Run)
+	}
+	return out
+}
+
 // initStore initialises the store, retrying with backoff while Redis is
 // unreachable, so parkd can start before Redis does.
 func (a *app) initStore(ctx context.Context) error {
-	delay := 100 * time.Millisecond
+	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5,
+		Multiplier: 2, MaxInterval: 5 * time.Second}
+	retry.Reset()
 	for {
 		err := a.store.Init(ctx)
 		if err == nil {
 			return nil
 		}
+		delay := retry.NextBackOff()
 		a.log.Warn("store not ready, retrying", "err", err, "in", delay)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(delay + rand.N(delay/2)):
+		case <-time.After(delay):
 		}
-		delay = min(2*delay, 5*time.Second)
 	}
 }

@@ -284,9 +284,6 @@ func checkLanguageSwitch(t *testing.T, b *tab) {
 // saves a desktop screenshot.
 func TestBrowserStaffPage(t *testing.T) {
 	chromiumPath(t)
-	old := detectInterval
-	detectInterval = 100 * time.Millisecond
-	t.Cleanup(func() { detectInterval = old })
 	// The overstay space: the first with a time limit. It is left unknown
 	// until the page is open.
 	var over occupancy.Space
@@ -300,7 +297,10 @@ func TestBrowserStaffPage(t *testing.T) {
 			break
 		}
 	}
-	s := startBrowserSite(t, func(c *Config) { c.HTTP.Tokens += ",operator:" + testOperatorToken },
+	s := startBrowserSite(t, func(c *Config) {
+		c.HTTP.Tokens += ",operator:" + testOperatorToken
+		c.DetectInterval = 100 * time.Millisecond
+	},
 		map[string]bool{over.ID: true})
 	// A sensor whose battery runs low (default threshold 3000 mV).
 	weak := s.reg.SpacesInZone("Z02")[0]

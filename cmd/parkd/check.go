@@ -67,20 +67,20 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // checkStore loads the registry, connects to Redis and runs the check.
-func checkStore(ctx context.Context, cfg Config, repair bool) (redisstore.CheckReport, error) {
+func checkStore(ctx context.Context, cfg Config, repair bool) (occupancy.CheckReport, error) {
 	reg, err := occupancy.LoadRegistry(cfg.Registry)
 	if err != nil {
-		return redisstore.CheckReport{}, fmt.Errorf("registry %s: %w", cfg.Registry, errors.New(occupancy.ErrorMessage(err)))
+		return occupancy.CheckReport{}, fmt.Errorf("registry %s: %w", cfg.Registry, errors.New(occupancy.ErrorMessage(err)))
 	}
 	rdb, err := newRedisClient(cfg)
 	if err != nil {
-		return redisstore.CheckReport{}, err
+		return occupancy.CheckReport{}, err
 	}
 	defer rdb.Close()
 	store, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Prefix: cfg.Redis.Prefix,
 		OfflineAfter: cfg.OfflineAfter})
 	if err != nil {
-		return redisstore.CheckReport{}, err
+		return occupancy.CheckReport{}, err
 	}
 	return store.Check(ctx, repair)
 }
@@ -90,7 +90,7 @@ const maxReportLines = 100
 
 // printReport writes one line per drift item (at most maxReportLines) and a
 // summary with the count of each kind.
-func printReport(w io.Writer, rep redisstore.CheckReport) {
+func printReport(w io.Writer, rep occupancy.CheckReport) {
 	kinds := map[string]int{}
 	for i, d := range rep.Drift {
 		kinds[d.Kind]++

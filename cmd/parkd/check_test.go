@@ -51,7 +51,7 @@ func TestCheckCommand(t *testing.T) {
 	if !errors.Is(err, errDrift) {
 		t.Fatalf("drifted store: err %v, want errDrift (exit status 1)\n%s", err, out)
 	}
-	var rep redisstore.CheckReport
+	var rep occupancy.CheckReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Drift) != 2 || rep.Repaired {
 		t.Fatalf("-json report: %v\n%s", err, out)
 	}
@@ -88,9 +88,9 @@ func TestCheckCommandDispatchAndErrors(t *testing.T) {
 }
 
 func TestCheckReportTextIsCapped(t *testing.T) {
-	rep := redisstore.CheckReport{Zones: 1, Spaces: 250}
+	rep := occupancy.CheckReport{Zones: 1, Spaces: 250}
 	for i := range 250 {
-		rep.Drift = append(rep.Drift, redisstore.Drift{Zone: "Z01", Kind: redisstore.DriftMissing, What: strconv.Itoa(i)})
+		rep.Drift = append(rep.Drift, occupancy.Drift{Zone: "Z01", Kind: occupancy.DriftMissing, What: strconv.Itoa(i)})
 	}
 	var out bytes.Buffer
 	printReport(&out, rep)

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/jobs"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 		Password string    `yaml:"password"`
 		Prefix   string    `yaml:"prefix"`
 		TLS      TLSConfig `yaml:"tls"`
+		// PollFeed makes the feed reader poll the change streams instead
+		// of a blocking read: for a Redis-compatible server whose blocking
+		// reads stall other clients (the demo's embedded miniredis).
+		PollFeed bool `yaml:"poll_feed"`
 	} `yaml:"redis"`
 	HTTP struct {
 		Addr            string        `yaml:"addr"`
@@ -47,9 +52,10 @@ type Config struct {
 		PublicRate     float64  `yaml:"public_rate"`
 		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
-	Registry      string        `yaml:"registry"`
-	OfflineAfter  time.Duration `yaml:"offline_after"`
-	SweepInterval time.Duration `yaml:"sweep_interval"`
+	Registry       string        `yaml:"registry"`
+	OfflineAfter   time.Duration `yaml:"offline_after"`
+	SweepInterval  time.Duration `yaml:"sweep_interval"`
+	DetectInterval time.Duration `yaml:"detect_interval"`
 	// Levels are the zone level thresholds per zone type over
 	// occupancy.DefaultLevelThresholds (levels.go).
 	Levels map[occupancy.ZoneType]occupancy.LevelThresholds `yaml:"levels"`
@@ -100,6 +106,7 @@ func defaultConfig() Config {
 	c.Registry = "configs/qiuai"
 	c.OfflineAfter = 30 * time.Minute
 	c.SweepInterval = 30 * time.Second
+	c.DetectInterval = jobs.DetectInterval
 	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
 	c.Health.LowBatteryMV = 3000
 	c.Health.FlapChanges = 10
@@ -222,8 +229,8 @@ func (c *Config) validate() error {
 		return errors.New("config: mqtt.client_id (PARKD_MQTT_CLIENT_ID) must not be empty: the persistent session needs a stable id")
 	case c.OfflineAfter < time.Minute:
 		return fmt.Errorf("config: offline_after (PARKD_OFFLINE_AFTER) %s is under 1m", c.OfflineAfter)
-	case c.SweepInterval <= 0:
-		return fmt.Errorf("config: sweep_interval %s must be positive", c.SweepInterval)
+	case c.SweepInterval <= 0 || c.DetectInterval <= 0:
+		return fmt.Errorf("config: sweep_interval %s and detect_interval %s must be positive", c.SweepInterval, c.DetectInterval)
 	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
 		return fmt.Errorf("config: health.low_battery_mv %d must be at least 1 and health.flap_changes %d at least 2",
 			c.Health.LowBatteryMV, c.Health.FlapChanges)

@@ -53,6 +53,7 @@ func runDemo(ctx context.Context, cfg Config, opts demoOptions, log *slog.Logger
 		}
 		defer mr.Close()
 		cfg.Redis.URL = "redis://" + mr.Addr() + "/0"
+		cfg.Redis.PollFeed = true // miniredis stalls every script while an XREAD blocks
 		redisName = "embedded Redis (miniredis) at " + mr.Addr() + ", in memory"
 	}
 	staff := "tokens from PARKD_TOKENS / PARKD_TOKENS_FILE"

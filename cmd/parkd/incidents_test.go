@@ -39,11 +39,9 @@ func (p *parkd) post(t *testing.T, path, token, body string) (int, string) {
 // acknowledges and resolves, and that further detector passes open no
 // duplicate.
 func TestOverstayIncidentClosedLoop(t *testing.T) {
-	old := detectInterval
-	detectInterval = 100 * time.Millisecond
-	t.Cleanup(func() { detectInterval = old })
 	mosq, rds := testenv.MustStartMosquitto(t), testenv.MustStartRedis(t)
 	cfg := testConfig(mosq.URL, rds.URL, "testdata/registry")
+	cfg.DetectInterval = 100 * time.Millisecond
 	cfg.HTTP.Tokens += ",operator:" + testOperatorToken
 	p := startParkd(t, cfg)
 
@@ -81,7 +79,9 @@ func TestOverstayIncidentClosedLoop(t *testing.T) {
 	if code, body := p.post(t, "/api/v1/incidents/"+id+"/resolve", testOperatorToken, `{"note":"ticketed"}`); code != 200 {
 		t.Fatalf("operator resolve: %d %s", code, body)
 	}
-	time.Sleep(10 * detectInterval) // several more detector passes: the car is still there
+	// Several more detector passes, with the car still there, must open no
+	// duplicate: the sleep is the behaviour under test.
+	time.Sleep(10 * cfg.DetectInterval)
 	all := list("")
 	if len(all) != 1 || all[0].ID != id || all[0].Status != "resolved" || all[0].ResolvedBy == nil ||
 		!strings.HasPrefix(*all[0].ResolvedBy, "operator:") || all[0].AcknowledgedBy == nil {

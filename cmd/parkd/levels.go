@@ -28,3 +28,10 @@ func levelThresholds(levels map[occupancy.ZoneType]occupancy.LevelThresholds) ma
 	maps.Copy(out, levels)
 	return out
 }
+
+// healthRules are the rules the incident detector and /api/v1/sensors judge
+// sensors by: the config's thresholds and offline limit.
+func (c Config) healthRules() occupancy.HealthRules {
+	return occupancy.HealthRules{OfflineAfter: c.OfflineAfter, LowBatteryMV: c.Health.LowBatteryMV,
+		FlapChanges: c.Health.FlapChanges}.WithDefaults()
+}

@@ -259,3 +259,10 @@ func isClosed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// RedisServerPath returns the path of redis-server, or fails the test
+// saying how to install it: a missing server is a failure, never a skip.
+func RedisServerPath(tb testing.TB) string {
+	tb.Helper()
+	return findBinary(tb, "redis-server", "redis-server")
+}

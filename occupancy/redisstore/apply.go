@@ -33,7 +33,8 @@ const maxZoneCall = 256
 // Scripts missing after a Redis restart are reloaded.
 func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
 	results, errs := make([]occupancy.Result, len(rs)), make([]error, len(rs))
-	unlock := lockRegistry() // a registry reload waits for the batch (reload.go)
+	s.regMu.RLock() // a registry reload waits for the batch (reload.go)
+	defer s.regMu.RUnlock()
 	calls := s.zoneCalls(rs, results)
 	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range calls {
@@ -64,9 +65,11 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 			}
 		}
 	}
-	unlock()
 	return results, errs
 }
+
+// applyFields is the number of ARGV of lua/apply.lua per reading (its R).
+const applyFields = 14
 
 // resultCodes are applyScript's letters for its results.
 var resultCodes = map[byte]occupancy.Result{'a': occupancy.ResultApplied, 'd': occupancy.ResultDuplicate, 's': occupancy.ResultStale}

@@ -158,7 +158,7 @@ func spaceEvents(tb testing.TB, s *redisstore.Store) map[string][]string {
 	}
 	out := map[string][]string{}
 	for {
-		evs, err := s.ReadEvents(context.Background(), c, 1000)
+		evs, _, err := s.ReadEvents(context.Background(), c, 1000, 0)
 		if err != nil {
 			tb.Fatal(err)
 		}

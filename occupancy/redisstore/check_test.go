@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -31,7 +32,7 @@ func checkFixture(t *testing.T, rdb redis.UniversalClient) *redisstore.Store {
 // driftKey names a drift item in the tests' expectations.
 type driftKey struct{ zone, kind, what string }
 
-func driftKeys(rep redisstore.CheckReport) []driftKey {
+func driftKeys(rep occupancy.CheckReport) []driftKey {
 	var out []driftKey
 	for _, d := range rep.Drift {
 		out = append(out, driftKey{d.Zone, d.Kind, d.What})
@@ -104,7 +105,7 @@ func TestCheckFindsAndRepairsDrift(t *testing.T) {
 				if tc.fixable && len(rep.Drift) != 0 {
 					t.Fatalf("after repair: %+v; want no drift", rep.Drift)
 				}
-				if !tc.fixable && (len(rep.Drift) != 1 || rep.Drift[0].Kind != redisstore.DriftUnregistered) {
+				if !tc.fixable && (len(rep.Drift) != 1 || rep.Drift[0].Kind != occupancy.DriftUnregistered) {
 					t.Fatalf("after repair: %+v; want only the unregistered state left", rep.Drift)
 				}
 				checkCounters(t, s, testRegistry(t))
@@ -132,7 +133,7 @@ func assertNearbyFree(t *testing.T, s *redisstore.Store, want []string) {
 }
 
 func TestCheckRepairRestoresSweeperAndNearby(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	s := checkFixture(t, rdb)
 	rdb.ZRem(ctx, "pk:{A}:free:standard", "A-1")
@@ -189,7 +190,7 @@ func TestCheckFindsNoDriftAfterRandomTraffic(t *testing.T) {
 // change the zones: each zone is checked atomically, so a check never sees
 // a half-applied reading and never reports drift that is not there.
 func TestCheckWhileWritingFindsNoDrift(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	clk := &clock{now: t0.Add(24 * time.Hour)} // read only below: the clock never moves

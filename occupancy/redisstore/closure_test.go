@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -203,7 +204,7 @@ func TestCloseZone(t *testing.T) {
 }
 
 func TestClosureErrors(t *testing.T) {
-	e := newClosureEnv(t, backends[1].start(t))
+	e := newClosureEnv(t, storetest.Backends[1].Start(t))
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -247,9 +248,9 @@ func TestCheckRepairsClosures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]redisstore.Drift{}
+		got := map[string]occupancy.Drift{}
 		for _, d := range rep.Drift {
-			if d.Kind == redisstore.DriftClosure {
+			if d.Kind == occupancy.DriftClosure {
 				got[d.What] = d
 			}
 		}
@@ -273,7 +274,7 @@ func TestCheckRepairsClosures(t *testing.T) {
 // TestReopenDueOnSeveralInstances runs ReopenDue from two stores on the
 // same Redis at once: every due closure is opened exactly once.
 func TestReopenDueOnSeveralInstances(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	e := newClosureEnv(t, rdb)
 	other := newStore(t, rdb, e.clk)
 	for _, id := range []string{"A-1", "A-2", "B-1"} {

@@ -18,41 +18,37 @@ import (
 )
 
 // The live feed is one Redis stream per zone, pk:{Z}:ev, in the zone's hash
-// slot, holding the zone's events of the last eventKeep. The apply script
-// appends a space change to it in the same atomic step that moves the space
-// (so an event exists exactly when the change happened, at no extra round
-// trip), and trims it; Publish appends the events of Go code (incidents,
-// closures), capped by count only: they are few, and the next change of the
-// zone trims them by time.
+// slot, holding the zone's events of the last eventKeep. The apply, sweep
+// and closure scripts append a zone's changes to it in the same atomic step
+// that makes them (so an event exists exactly when the change happened, at
+// no extra round trip), and trim it; Publish and the incident code append
+// the events of Go code, capped by count only: they are few, and the next
+// change of the zone trims them by time.
 //
 // An entry's fields: t type (space, zone, incident), s space id, st status,
 // ms time (Unix ms; when absent, the time of the entry's id), d JSON
-// payload. The apply script appends one space entry per call with the
-// changes of that call: s their spaces' ids separated by spaces, st their
-// statuses, one letter each, in order (spaceChanges reads both forms), and
-// the zone's counters and level after the last of them: n total, f free,
-// o occupied, c closed (unknown is total minus these), l level as a letter
-// (s, a, f, u, c: levelNames). It is read as a space event per change and
-// then the zone's event (Data a ZoneEventData), all with the entry's id;
-// the SSE writer gives the id to the last of them only, so a client cut off
-// inside an entry resumes before it. The sweeper's script appends the same
-// for the spaces it marks unknown. The scripts leave ms out when the
-// store's clock is the real one (eventMS), so a change alone in its entry
-// costs about 60 bytes for the hour its stream keeps it, and one of a
-// call's many about 25 (measured in the bench's (e); spaceEvent, scripts.go).
+// payload. A space entry of the scripts holds a call's changes: s their
+// ids separated by spaces, st their statuses, one letter each (a word from
+// the closure script), and the zone's counters and level after the last of
+// them (lua/common.lua). decodeEvent reads it as a space event per change
+// and then the zone's event, all with the entry's id; the SSE writer gives
+// the id to the last of them only, so a client cut off inside an entry
+// resumes before it. The scripts leave ms out when the store's clock is
+// the real one (eventMS): a change alone in its entry costs about 60 bytes
+// for the hour its stream keeps it, one of a call's many about 25.
 //
-// Event ids are "STREAMID@ZONE" (e.g. 1764110000000-3@Z01). A reader keeps
-// one position per zone; a client resuming with Last-Event-ID gets, in its
-// zone, what follows that entry exactly, and in every other zone the entries
-// from EventResumeWindow before the id's time on. The streams of a single
-// Redis share one clock, so nothing is missed; on a Redis Cluster each
-// master stamps ids with its own clock, so a resume misses nothing as long
-// as the masters' clocks and the delivery lag differ by less than the
-// window. The price is that a resume may repeat up to a window of other
-// zones' events: clients drop ids they have seen. One stream per zone
-// rather than one global stream keeps the append inside the apply script
-// (a script may only touch its zone's slot) and spreads the writes over the
-// cluster.
+// Event ids are "STREAMID@ZONE" (occupancy.SplitEventID). A reader keeps
+// one position per zone (occupancy.EventCursor); a client resuming with
+// Last-Event-ID gets, in its zone, what follows that entry exactly, and in
+// every other zone the entries from EventResumeWindow before the id's time
+// on. The streams of a single Redis share one clock, so nothing is missed;
+// on a Redis Cluster each master stamps ids with its own clock, so a resume
+// misses nothing as long as the masters' clocks and the delivery lag differ
+// by less than the window. The price is that a resume may repeat up to a
+// window of other zones' events: clients drop ids they have seen. One
+// stream per zone rather than one for the town keeps the append inside the
+// scripts (a script may only touch its zone's slot) and spreads the writes
+// over the cluster.
 
 // EventResumeWindow is how far before a Last-Event-ID's time a resume
 // re-reads the other zones' streams.
@@ -60,16 +56,14 @@ const EventResumeWindow = 2 * time.Second
 
 // eventKeep is how long each zone's stream keeps its events: the window of
 // a sensor's changes (health.go) and of an SSE resume, with a margin. The
-// scripts that append (addEvent, scripts.go) trim what is older by the
-// stream's own clock (XTRIM MINID ~, Redis >= 6.2; miniredis has it), so the
-// memory follows the rate of changes, not a fixed count per zone: 2 860
-// zones of 10 000 entries each would be 2.5 GB at city scale.
+// scripts trim what is older by the stream's own clock (XTRIM MINID ~), so
+// the memory follows the rate of changes, not a fixed count per zone. It
+// is EVENT_KEEP_MS in lua/common.lua.
 const eventKeep = changeWindow + 10*time.Minute
 
 // eventsPerSpace and eventMin bound a zone's stream by count too, against a
 // storm of changes: eventCap entries, about 10 changes per space and hour.
-// Only a zone above that rate for an hour keeps less than eventKeep (its
-// flapping counts and resumes then reach less far back).
+// Only a zone above that rate for an hour keeps less than eventKeep.
 const (
 	eventsPerSpace = 10
 	eventMin       = 1000
@@ -78,8 +72,7 @@ const (
 // eventMS is the ms field of the entries the scripts append at now: none
 // ("") when now is the real time (within eventClockSlack), as the entry's id
 // carries Redis's time, the same within the clocks' skew; now in Unix ms
-// otherwise (an injected clock in tests or simulations). About 10 bytes less
-// per change kept.
+// otherwise (an injected clock in tests or simulations).
 func eventMS(now time.Time) any {
 	if d := time.Since(now); d > -eventClockSlack && d < eventClockSlack {
 		return ""
@@ -114,7 +107,7 @@ func (s *Store) Publish(ctx context.Context, e occupancy.Event) (string, error) 
 	if e.Time.IsZero() {
 		e.Time = s.opts.Now()
 	}
-	id, err := s.rdb.XAdd(ctx, s.eventArgs(e)).Result()
+	id, err := s.rdb.XAdd(ctx, s.eventArgs(e.WithData())).Result()
 	if err != nil {
 		return "", fmt.Errorf("redis store: publish %s event: %w", e.Type, err)
 	}
@@ -129,16 +122,9 @@ func (s *Store) eventArgs(e occupancy.Event) *redis.XAddArgs {
 	return &redis.XAddArgs{Stream: s.eventsKey(e.ZoneID), MaxLen: int64(s.eventCap(e.ZoneID)), Approx: true, Values: vals}
 }
 
-// EventCursor is a reader's position in every zone's stream. The zero value
-// is not usable: get one from EventsNow or EventsAfter.
-type EventCursor struct {
-	pos map[string]string // zone -> last stream id read (exclusive)
-	def string            // position of a zone not in pos (one added by a reload)
-}
-
 // EventsNow returns a cursor at the end of every zone's stream: reading
-// from it gives only events published after this call.
-func (s *Store) EventsNow(ctx context.Context) (*EventCursor, error) {
+// from it gives only events appended after this call.
+func (s *Store) EventsNow(ctx context.Context) (*occupancy.EventCursor, error) {
 	zones := s.reg.Zones()
 	cmds := make([]*redis.XMessageSliceCmd, len(zones))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -150,11 +136,10 @@ func (s *Store) EventsNow(ctx context.Context) (*EventCursor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis store: event positions: %w", err)
 	}
-	c := &EventCursor{pos: map[string]string{}, def: "0-0"}
+	c := occupancy.NewEventCursor(occupancy.StartPosition)
 	for i, z := range zones {
-		c.pos[z.ID] = "0-0"
 		if msgs := cmds[i].Val(); len(msgs) > 0 {
-			c.pos[z.ID] = msgs[0].ID
+			c.Set(z.ID, msgs[0].ID)
 		}
 	}
 	return c, nil
@@ -162,82 +147,128 @@ func (s *Store) EventsNow(ctx context.Context) (*EventCursor, error) {
 
 // EventsAfter returns the cursor of a client resuming after the event id
 // last (its Last-Event-ID). EINVALID for an id that is not one of ours.
-func (s *Store) EventsAfter(last string) (*EventCursor, error) {
-	sid, zone, ok := strings.Cut(last, "@")
-	msStr, seqStr, ok2 := strings.Cut(sid, "-")
-	ms, err1 := strconv.ParseInt(msStr, 10, 64)
-	_, err2 := strconv.ParseUint(seqStr, 10, 64)
-	if !ok || !ok2 || err1 != nil || err2 != nil || zone == "" || ms < 0 {
+func (s *Store) EventsAfter(last string) (*occupancy.EventCursor, error) {
+	pos, zone, ok := occupancy.SplitEventID(last)
+	if !ok {
 		return nil, occupancy.Errorf(occupancy.EINVALID, "Last-Event-ID %q is not an event id", last)
 	}
-	from := "0-0"
+	ms, _ := strconv.ParseInt(pos[:strings.IndexByte(pos, '-')], 10, 64)
+	from := occupancy.StartPosition
 	if w := ms - EventResumeWindow.Milliseconds(); w > 0 {
 		from = strconv.FormatInt(w-1, 10) + "-18446744073709551615" // just before w-0
 	}
-	c := &EventCursor{pos: map[string]string{}, def: from}
-	for _, z := range s.reg.Zones() {
-		c.pos[z.ID] = from
-	}
-	c.pos[zone] = sid
+	c := occupancy.NewEventCursor(from)
+	c.Set(zone, pos)
 	return c, nil
 }
 
-// ReadEvents returns the events after c in every zone, at most max per zone,
-// oldest first, and moves c past them. It does not block: nil when nothing
-// is new. On a single Redis one XREAD reads every zone's stream; on a
-// Cluster, where the streams are in different slots, a pipeline of one
-// XREAD per zone does.
-func (s *Store) ReadEvents(ctx context.Context, c *EventCursor, max int64) ([]occupancy.Event, error) {
+// CanBlock reports whether ReadEvents can wait for events: on a single
+// Redis or through Sentinel one XREAD BLOCK reads every zone's stream; on a
+// Cluster the streams are in different slots, which no blocking read can
+// span, so the reader polls.
+func (s *Store) CanBlock() bool {
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	return !cluster
+}
+
+// ReadEvents returns the events after c in every zone, at most max entries
+// per zone, oldest first, and moves c past them. With block > 0 and
+// CanBlock it waits up to block for an entry when none is there; otherwise
+// it answers at once (nil when nothing is new). gaps lists the zones whose
+// stream may have been trimmed past c's position before this read (the
+// reader fell more than the stream's cap behind): a reader that keeps a
+// view of them must read them again whole. Only zones whose read took max
+// entries can be behind that far, so only they are checked: one more round
+// trip, and only then.
+func (s *Store) ReadEvents(ctx context.Context, c *occupancy.EventCursor, max int64, block time.Duration) (evs []occupancy.Event, gaps []string, err error) {
 	zones := s.reg.Zones()
 	keys, pos := make([]string, len(zones)), make([]string, len(zones))
 	for i, z := range zones {
-		keys[i] = s.eventsKey(z.ID)
-		var ok bool
-		if pos[i], ok = c.pos[z.ID]; !ok {
-			pos[i] = c.def
-		}
+		keys[i], pos[i] = s.eventsKey(z.ID), c.Pos(z.ID)
 	}
-	streams, err := s.readStreams(ctx, keys, pos, max)
+	streams, err := s.readStreams(ctx, keys, pos, max, block)
 	if err != nil {
-		return nil, fmt.Errorf("redis store: read events: %w", err)
-	}
-	zoneOf := make(map[string]string, len(zones))
-	for i, z := range zones {
-		zoneOf[keys[i]] = z.ID
+		return nil, nil, fmt.Errorf("redis store: read events: %w", err)
 	}
 	type entry struct {
 		zone string
 		msg  redis.XMessage
 	}
 	var got []entry
+	behind := map[string]string{} // zone -> position before the read
 	for _, st := range streams {
-		zone, ok := zoneOf[st.Stream]
-		if !ok {
+		zone, ok := zoneOfKey(st.Stream)
+		if !ok || len(st.Messages) == 0 {
 			continue
+		}
+		if int64(len(st.Messages)) >= max {
+			behind[zone] = c.Pos(zone)
 		}
 		for _, m := range st.Messages {
 			got = append(got, entry{zone, m})
-			c.pos[zone] = m.ID
 		}
+		c.Set(zone, st.Messages[len(st.Messages)-1].ID)
 	}
 	slices.SortStableFunc(got, func(a, b entry) int {
-		if d := compareStreamIDs(a.msg.ID, b.msg.ID); d != 0 {
-			return d
-		}
-		return cmp.Compare(a.zone, b.zone)
+		return cmp.Or(occupancy.ComparePositions(a.msg.ID, b.msg.ID), cmp.Compare(a.zone, b.zone))
 	})
-	var out []occupancy.Event
 	for _, e := range got {
-		out = append(out, decodeEvent(e.zone, e.msg)...)
+		evs = append(evs, decodeEvent(e.zone, e.msg)...)
 	}
+	if len(behind) > 0 {
+		if gaps, err = s.trimmedPast(ctx, behind); err != nil {
+			return evs, nil, err
+		}
+	}
+	return evs, gaps, nil
+}
+
+// TrimmedZones returns the zones whose stream was trimmed past c's
+// position: a reader that could not read for a while (Redis down) checks
+// them all before it goes on.
+func (s *Store) TrimmedZones(ctx context.Context, c *occupancy.EventCursor) ([]string, error) {
+	at := map[string]string{}
+	for _, z := range s.reg.Zones() {
+		at[z.ID] = c.Pos(z.ID)
+	}
+	return s.trimmedPast(ctx, at)
+}
+
+// trimmedPast returns the zones of at (zone -> position) whose stream's
+// first entry is after that position: the entries between were trimmed.
+// One pipeline of an XRANGE of one entry per zone.
+func (s *Store) trimmedPast(ctx context.Context, at map[string]string) ([]string, error) {
+	firsts := make(map[string]*redis.XMessageSliceCmd, len(at))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for zone, pos := range at {
+			if pos != occupancy.StartPosition {
+				firsts[zone] = p.XRangeN(ctx, s.eventsKey(zone), "-", "+", 1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: check event streams for gaps: %w", err)
+	}
+	var out []string
+	for zone, cmd := range firsts {
+		if msgs := cmd.Val(); len(msgs) > 0 && occupancy.ComparePositions(msgs[0].ID, at[zone]) > 0 {
+			out = append(out, zone)
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
-// readStreams reads the streams keys after the positions pos without
-// blocking: one XREAD, or one per stream in a pipeline on a Cluster.
-func (s *Store) readStreams(ctx context.Context, keys, pos []string, max int64) ([]redis.XStream, error) {
-	if _, cluster := s.rdb.(*redis.ClusterClient); !cluster {
-		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: append(slices.Clone(keys), pos...), Count: max, Block: -1}).Result()
+// readStreams reads the streams keys after the positions pos: one XREAD
+// (blocking up to block when block > 0), or on a Cluster one per stream in
+// a pipeline, without blocking.
+func (s *Store) readStreams(ctx context.Context, keys, pos []string, max int64, block time.Duration) ([]redis.XStream, error) {
+	if s.CanBlock() {
+		if block <= 0 {
+			block = -1 // no BLOCK argument: answer at once
+		}
+		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: append(slices.Clone(keys), pos...), Count: max, Block: block}).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, nil
 		}
@@ -260,15 +291,84 @@ func (s *Store) readStreams(ctx context.Context, keys, pos []string, max int64) 
 	return out, nil
 }
 
-// compareStreamIDs orders two stream ids "ms-seq" by time, then sequence.
-func compareStreamIDs(a, b string) int {
-	am, as, _ := strings.Cut(a, "-")
-	bm, bs, _ := strings.Cut(b, "-")
-	ams, _ := strconv.ParseUint(am, 10, 64)
-	bms, _ := strconv.ParseUint(bm, 10, 64)
-	asq, _ := strconv.ParseUint(as, 10, 64)
-	bsq, _ := strconv.ParseUint(bs, 10, 64)
-	return cmp.Or(cmp.Compare(ams, bms), cmp.Compare(asq, bsq))
+// zoneOfKey returns the zone of a zone key (prefix:{ZONE}:…).
+func zoneOfKey(key string) (string, bool) {
+	open := strings.IndexByte(key, '{')
+	end := strings.IndexByte(key, '}')
+	if open < 0 || end <= open {
+		return "", false
+	}
+	return key[open+1 : end], true
+}
+
+// ZoneSnapshots reads the given zones whole: for each, in one MULTI (its
+// keys share a slot), the id of its stream's last entry, its states and
+// its counters' level and time of change, so the states are exactly those
+// after that entry. On a single Redis one MULTI reads snapshotBatch zones;
+// on a Cluster, where a MULTI may not span slots, one per zone. ENOTFOUND
+// for a zone not in the registry.
+func (s *Store) ZoneSnapshots(ctx context.Context, zones []string) ([]occupancy.ZoneSnapshot, error) {
+	n := snapshotBatch
+	if !s.CanBlock() {
+		n = 1
+	}
+	out := make([]occupancy.ZoneSnapshot, 0, len(zones))
+	for len(zones) > 0 {
+		batch := zones[:min(n, len(zones))]
+		zones = zones[len(batch):]
+		snaps, err := s.snapshot(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, snaps...)
+	}
+	return out, nil
+}
+
+// snapshotBatch is how many zones one MULTI of ZoneSnapshots reads.
+const snapshotBatch = 32
+
+// snapshot is one MULTI of ZoneSnapshots.
+func (s *Store) snapshot(ctx context.Context, zones []string) ([]occupancy.ZoneSnapshot, error) {
+	last := make([]*redis.XMessageSliceCmd, len(zones))
+	states := make([]*redis.MapStringStringCmd, len(zones))
+	counters := make([]*redis.SliceCmd, len(zones))
+	for _, z := range zones {
+		if _, ok := s.zones[z]; !ok {
+			return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", z)
+		}
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			last[i] = p.XRevRangeN(ctx, s.eventsKey(z), "+", "-", 1)
+			states[i] = p.HGetAll(ctx, s.zones[z].states)
+			counters[i] = p.HMGet(ctx, s.zones[z].counters, "level", "updated")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: read zones whole: %w", err)
+	}
+	out := make([]occupancy.ZoneSnapshot, len(zones))
+	for i, z := range zones {
+		snap := occupancy.ZoneSnapshot{ZoneID: z, Position: occupancy.StartPosition, Level: occupancy.LevelUnknown,
+			States: make(map[string]occupancy.SpaceState, len(states[i].Val()))}
+		if msgs := last[i].Val(); len(msgs) > 0 {
+			snap.Position = msgs[0].ID
+		}
+		for id, v := range states[i].Val() {
+			snap.States[id] = decodeState(id, v)
+		}
+		if vals := counters[i].Val(); len(vals) == 2 {
+			if l, _ := vals[0].(string); l != "" {
+				snap.Level = occupancy.Level(l)
+			}
+			u, _ := vals[1].(string)
+			snap.UpdatedAt = msTime(u)
+		}
+		out[i] = snap
+	}
+	return out, nil
 }
 
 // decodeEvent turns one stream entry into its events: one, or for a space
@@ -284,12 +384,13 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	}
 	var evs []occupancy.Event
 	if e.Type != occupancy.EventSpace {
-		evs = append(evs, e)
+		return append(evs, decodeZoneData(e))
 	}
 	for id, st := range spaceChanges(m) {
-		e.SpaceID, e.Status = id, st
+		e.SpaceID, e.Status, e.BySensor = id, st, false
 		if len(st) == 1 {
 			e.Status = string(statusNames[st])
+			e.BySensor = st == "f" || st == "o" // the apply script's letters; the sweeper writes u
 		}
 		evs = append(evs, e)
 	}
@@ -304,9 +405,21 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if l, ok := levelNames[level]; ok {
 		level = string(l)
 	}
-	counts, _ := json.Marshal(ZoneEventData{Counts: cs, Level: level})
-	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone, Data: counts}
+	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone,
+		Zone: &occupancy.ZoneEventData{Counts: cs, Level: level}}
 	return append(evs, z)
+}
+
+// decodeZoneData reads a zone event's data (appended by publishZone) into
+// its Zone, keeping Data as written; other events are returned as they are.
+func decodeZoneData(e occupancy.Event) occupancy.Event {
+	if e.Type == occupancy.EventZone && e.Data != nil {
+		var d occupancy.ZoneEventData
+		if json.Unmarshal(e.Data, &d) == nil {
+			e.Zone = &d
+		}
+	}
+	return e
 }
 
 // spaceChanges yields the changes a space entry records, in their order:
@@ -356,15 +469,8 @@ func eventTime(m redis.XMessage) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-// ZoneEventData is the Data of a zone event: the zone's counts and level
-// (DATEX II vocabulary; empty when not known) after the change.
-type ZoneEventData struct {
-	occupancy.Counts
-	Level string `json:"level,omitempty"`
-}
-
 // levelNames are the levels of the letters a space change's entry carries
-// (lvCodes in scripts.go).
+// (lvCodes in lua/common.lua).
 var levelNames = map[string]occupancy.Level{"s": occupancy.LevelSpacesAvailable, "a": occupancy.LevelAlmostFull,
 	"f": occupancy.LevelFull, "u": occupancy.LevelUnknown, "c": occupancy.LevelClosed}
 
@@ -380,9 +486,9 @@ var statusNames = map[string]occupancy.Status{"f": occupancy.StatusFree, "o": oc
 func (s *Store) publishZone(ctx context.Context, zoneID string) {
 	z, err := s.Zone(ctx, zoneID)
 	if err == nil {
-		data, _ := json.Marshal(ZoneEventData{Counts: z.Counts, Level: string(z.Level)})
-		err = s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.eventsKey(zoneID), MaxLen: int64(s.eventCap(zoneID)), Approx: true,
-			Values: []any{"t", string(occupancy.EventZone), "ms", strconv.FormatInt(s.opts.Now().UnixMilli(), 10), "d", string(data)}}).Err()
+		e := occupancy.Event{Type: occupancy.EventZone, Time: s.opts.Now(), ZoneID: zoneID,
+			Zone: &occupancy.ZoneEventData{Counts: z.Counts, Level: string(z.Level)}}
+		err = s.rdb.XAdd(ctx, s.eventArgs(e.WithData())).Err()
 	}
 	if err != nil {
 		s.opts.Logger.Warn("live feed: zone event of a closure not published", "zone", zoneID, "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -18,16 +19,16 @@ import (
 // zone's counts).
 func eventLine(e occupancy.Event) string {
 	if e.Type == occupancy.EventZone {
-		var d redisstore.ZoneEventData
-		_ = json.Unmarshal(e.Data, &d)
+		var d occupancy.ZoneEventData
+		_ = json.Unmarshal(e.WithData().Data, &d)
 		return fmt.Sprintf("zone %s f%d o%d u%d", e.ZoneID, d.Free, d.Occupied, d.Unknown)
 	}
 	return fmt.Sprintf("%s %s %s", e.Type, e.SpaceID, e.Status)
 }
 
-func readAll(t *testing.T, s *redisstore.Store, c *redisstore.EventCursor) []string {
+func readAll(t *testing.T, s *redisstore.Store, c *occupancy.EventCursor) []string {
 	t.Helper()
-	evs, err := s.ReadEvents(context.Background(), c, 100)
+	evs, _, err := s.ReadEvents(context.Background(), c, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +103,12 @@ func TestEventFeed(t *testing.T) {
 func TestEventResume(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: t0}
-	s := newStore(t, backends[0].start(t), clk)
+	s := newStore(t, storetest.Backends[0].Start(t), clk)
 	start, _ := s.EventsNow(ctx)
 	mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)
 	mustApply(t, s, reading("S5", true, t0, 1), occupancy.ResultApplied)
 	mustApply(t, s, reading("S2", true, t0, 1), occupancy.ResultApplied)
-	evs, err := s.ReadEvents(ctx, start, 100)
+	evs, _, err := s.ReadEvents(ctx, start, 100, 0)
 	if err != nil || len(evs) != 6 {
 		t.Fatalf("%d events, %v", len(evs), err)
 	}
@@ -131,7 +132,7 @@ func feedLevel(t *testing.T, s *redisstore.Store, space string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := s.ReadEvents(context.Background(), c, 100)
+	evs, _, err := s.ReadEvents(context.Background(), c, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,8 @@ func feedLevel(t *testing.T, s *redisstore.Store, space string) string {
 			last = e.SpaceID
 		}
 		if e.Type == occupancy.EventZone && last == space {
-			var d redisstore.ZoneEventData
-			_ = json.Unmarshal(e.Data, &d)
+			var d occupancy.ZoneEventData
+			_ = json.Unmarshal(e.WithData().Data, &d)
 			level = d.Level
 		}
 	}
@@ -217,16 +218,16 @@ func TestSpaceEventEntryIsSlim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs, err := s.ReadEvents(ctx, c, 10)
+		evs, _, err := s.ReadEvents(ctx, c, 10, 0)
 		if err != nil || len(evs) != 2 {
 			t.Fatalf("events %v, %v; want the space's and the zone's", evs, err)
 		}
 		if d := evs[0].Time.Sub(now); d < -time.Second || d > time.Second {
 			t.Errorf("event time %v, want about %v", evs[0].Time, now)
 		}
-		var zd redisstore.ZoneEventData
-		if err := json.Unmarshal(evs[1].Data, &zd); err != nil || zd.Unknown != 1 || zd.Total != 2 || zd.Level != string(zb.Level) {
-			t.Errorf("zone event %s (%v), want total 2 unknown 1 level %s", evs[1].Data, err, zb.Level)
+		var zd occupancy.ZoneEventData
+		if err := json.Unmarshal(evs[1].WithData().Data, &zd); err != nil || zd.Unknown != 1 || zd.Total != 2 || zd.Level != string(zb.Level) {
+			t.Errorf("zone event %s (%v), want total 2 unknown 1 level %s", evs[1].WithData().Data, err, zb.Level)
 		}
 		if h := healthOf(t, s, "B", "B-1"); h.ChangesLastHour != 1 {
 			t.Errorf("B-1 changes %d, want 1", h.ChangesLastHour)

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,4 +101,48 @@ func occupancyChanges(m redis.XMessage, since time.Time, add func(id string)) {
 			add(id)
 		}
 	}
+}
+
+// SensorChanges returns zoneID's occupancy changes by sensor (to free or
+// occupied, made by the apply script) at or after since, in stream order,
+// and the position of the last entry read: those after the position after,
+// or, when after is "", those of the stream's last changeWindow. trimmed
+// says the stream was trimmed past after (the entries between are lost):
+// read again with after "". One round trip. ENOTFOUND for an unknown zone.
+func (s *Store) SensorChanges(ctx context.Context, zoneID, after string, since time.Time) (changes []occupancy.SensorChange, last string, trimmed bool, err error) {
+	if _, ok := s.zones[zoneID]; !ok {
+		return nil, "", false, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
+	}
+	key := s.eventsKey(zoneID)
+	var msgs []redis.XMessage
+	if after == "" {
+		now := s.opts.Now()
+		from := strconv.FormatInt(min(now.UnixMilli(), time.Now().UnixMilli())-(changeWindow+clockSkew).Milliseconds(), 10)
+		msgs, err = s.rdb.XRange(ctx, key, from, "+").Result()
+	} else {
+		var first, next *redis.XMessageSliceCmd
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			first = p.XRangeN(ctx, key, "-", "+", 1)
+			next = p.XRange(ctx, key, after, "+") // from after, inclusive
+
+			return nil
+		})
+		if f := first.Val(); after != occupancy.StartPosition && len(f) > 0 && occupancy.ComparePositions(f[0].ID, after) > 0 {
+			return nil, "", true, nil
+		}
+		if msgs = next.Val(); len(msgs) > 0 && msgs[0].ID == after {
+			msgs = msgs[1:]
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, "", false, fmt.Errorf("redis store: read state changes of zone %s: %w", zoneID, err)
+	}
+	last = cmp.Or(after, occupancy.StartPosition)
+	for _, m := range msgs {
+		last = m.ID
+		occupancyChanges(m, since, func(id string) {
+			changes = append(changes, occupancy.SensorChange{SpaceID: id, Time: eventTime(m), Pos: m.ID})
+		})
+	}
+	return changes, last, false, nil
 }

@@ -121,24 +121,6 @@ func (s *Store) RecordHistory(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-// RunHistorySampler records the history once at start, then at the start
-// of every bucket (plus a second), until ctx is done. Run it on every
-// instance: they write the same buckets.
-func (s *Store) RunHistorySampler(ctx context.Context) {
-	for {
-		if err := s.RecordHistory(ctx, s.opts.Now()); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Warn("history sample failed", "err", err)
-		}
-		now := s.opts.Now()
-		wait := occupancy.BucketStart(now).Add(occupancy.HistoryStep).Sub(now) + time.Second
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
-}
-
 // maxHistorySpan bounds one History read.
 const maxHistorySpan = occupancy.HistoryRetention + histDay
 

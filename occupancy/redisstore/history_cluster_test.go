@@ -48,7 +48,7 @@ func TestHistoryOnRedisCluster(t *testing.T) {
 			t.Errorf("%s in slot %d, its zone's counters in %d", day, a, b)
 		}
 	}
-	f, err := s.Forecast(ctx, occupancy.AllZones, t0.Add(7*24*time.Hour-time.Hour)) // a week after the 07:00 sample
+	f, err := forecast(ctx, s, clk.Now(), occupancy.AllZones, t0.Add(7*24*time.Hour-time.Hour)) // a week after the 07:00 sample
 	if err != nil || f.Method != occupancy.ForecastWeekly || f.Weeks[0].Free == nil || *f.Weeks[0].Free != 2 {
 		t.Errorf("town forecast: %+v, %v", f, err)
 	}

@@ -20,33 +20,22 @@ import (
 // condition twice; it stays after staff resolve the incident, and goes
 // only when the detector sees the condition clear.
 
-// openIncidentsScript opens incidents of one zone, each unless its
-// condition already has one. KEYS: 1 incidents hash, 2 active hash. ARGV:
-// triplets of condition key, id and incident JSON. Returns 1 for each
-// triplet it opened and 0 for each whose condition had an incident.
-var openIncidentsScript = redis.NewScript(`
-local opened = {}
-for i = 1, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1]) == 1 then
-    redis.call('HSET', KEYS[1], ARGV[i+1], ARGV[i+2])
-    opened[#opened+1] = 1
-  else
-    opened[#opened+1] = 0
-  end
-end
-return opened
-`)
-
 // maxOpenCall is the most incidents one openIncidentsScript call opens, so
 // that a storm of conditions (every sensor of a zone flapping) does not
 // hold Redis for long.
 const maxOpenCall = 256
 
-// openIncidents opens incs, all of zone k, in calls of at most maxOpenCall,
-// publishes the events of those it opened (publishIncidents) and returns
-// them, in the order of incs; the others' conditions already had an
-// incident, opened by another instance.
-func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy.Incident) ([]occupancy.Incident, error) {
+// OpenIncidents opens incs, all of zone zoneID, each unless its condition
+// (occupancy.ConditionKey) already has an incident, in calls of at most
+// maxOpenCall; it publishes the events of those it opened and returns
+// them, in the order of incs. The others' conditions already had an
+// incident, opened by another pass or instance. ENOTFOUND for an unknown
+// zone.
+func (s *Store) OpenIncidents(ctx context.Context, zoneID string, incs []occupancy.Incident) ([]occupancy.Incident, error) {
+	k, ok := s.zones[zoneID]
+	if !ok {
+		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
+	}
 	var opened []occupancy.Incident
 	for len(incs) > 0 {
 		batch := incs[:min(maxOpenCall, len(incs))]
@@ -57,7 +46,7 @@ func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy
 			if err != nil {
 				return opened, fmt.Errorf("redis store: open incident %s: %w", inc.ID, err)
 			}
-			args, data[i] = append(args, condKey(inc.Type, inc.SpaceID), inc.ID, b), b
+			args, data[i] = append(args, occupancy.ConditionKey(inc.Type, inc.SpaceID), inc.ID, b), b
 		}
 		done, err := openIncidentsScript.Run(ctx, s.rdb, []string{k.incidents, k.active}, args...).Int64Slice()
 		if err == nil && len(done) != len(batch) {
@@ -79,8 +68,21 @@ func (s *Store) openIncidents(ctx context.Context, k *zoneKeys, incs []occupancy
 	return opened, nil
 }
 
-// condKey is the active hash field of a condition.
-func condKey(t occupancy.IncidentType, spaceID string) string { return string(t) + "|" + spaceID }
+// ActiveConditions returns zone zoneID's conditions that have an incident
+// (occupancy.ConditionKey -> incident id): those the detector saw hold and
+// has not yet seen clear, whether or not staff resolved the incident.
+// ENOTFOUND for an unknown zone.
+func (s *Store) ActiveConditions(ctx context.Context, zoneID string) (map[string]string, error) {
+	k, ok := s.zones[zoneID]
+	if !ok {
+		return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
+	}
+	active, err := s.rdb.HGetAll(ctx, k.active).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis store: read active incidents of zone %s: %w", zoneID, err)
+	}
+	return active, nil
+}
 
 // txRetries bounds the optimistic retries of an incident update.
 const txRetries = 10
@@ -288,10 +290,15 @@ func (s *Store) publishIncidents(ctx context.Context, incs []occupancy.Incident,
 	}
 }
 
-// clearCondition forgets an active condition and resolves its incident as
-// SystemActor unless staff already did. It does nothing if the condition
-// now points at another incident.
-func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string) (bool, error) {
+// ClearCondition forgets an active condition of zone zoneID (key, whose
+// incident is id) and resolves the incident as SystemActor unless staff
+// already did; it reports whether it resolved it. It does nothing if the
+// condition now points at another incident. ENOTFOUND for an unknown zone.
+func (s *Store) ClearCondition(ctx context.Context, zoneID, key, id string) (bool, error) {
+	k, ok := s.zones[zoneID]
+	if !ok {
+		return false, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", zoneID)
+	}
 	resolved := false
 	var done occupancy.Incident
 	txf := func(tx *redis.Tx) error {
@@ -334,9 +341,6 @@ func (s *Store) clearCondition(ctx context.Context, k *zoneKeys, key, id string)
 	}
 	return resolved, nil
 }
-
-// IncidentRetention is how long parkd keeps a resolved incident.
-const IncidentRetention = 90 * 24 * time.Hour
 
 // PruneIncidents deletes the incidents resolved before cutoff and returns
 // how many it deleted. Open and acknowledged incidents are kept whatever

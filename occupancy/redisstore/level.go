@@ -4,25 +4,12 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/qiuai/parking/occupancy"
 )
 
-// Zone levels (occupancy.Level) live in the zone's counters hash: "lv" holds
-// the zone type's thresholds ("afOn,afOff,fullOn,fullOff", written by Init)
-// and "level" the current level. luaCommon's relevel recomputes the level
-// whenever move shifts the counters, in the same script, so the level always
-// follows the counters with hysteresis (occupancy.NextLevel is the rule).
-
-// levelScript stores a zone's thresholds and recomputes its level.
-//
-// KEYS: 1 counters hash. ARGV: 1 thresholds. Returns the level.
-var levelScript = redis.NewScript(luaCommon + `
-redis.call('HSET', KEYS[1], 'lv', ARGV[1])
-relevel(KEYS[1])
-return redis.call('HGET', KEYS[1], 'level')
-`)
+// Zone levels (occupancy.Level) live in the zone's counters hash: lv holds
+// the zone type's thresholds (written by Init) and level the current level,
+// which the scripts keep following the counters (lua/level.lua).
 
 // initLevels writes every zone's thresholds and sets its level.
 func (s *Store) initLevels(ctx context.Context) error {

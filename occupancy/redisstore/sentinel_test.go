@@ -21,10 +21,7 @@ import (
 // sentinelPW itself. It returns the sentinel's address.
 func startSentinel(t *testing.T, master *testenv.Redis, masterPW, sentinelPW string) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed")
-	}
+	bin := testenv.RedisServerPath(t)
 	dir := t.TempDir()
 	port := testenv.FreePort(t)
 	conf := filepath.Join(dir, "sentinel.conf")

@@ -1,15 +1,21 @@
-// Package redisstore keeps the live occupancy state in Redis. Every state
-// change is one Lua script run on keys hash-tagged by zone, so each script
-// touches a single Redis Cluster slot and is atomic and idempotent.
+// Package redisstore is the Redis adapter of the occupancy domain: it
+// keeps the live state in Redis and reads it back. Every state change is
+// one Lua script (lua/, embedded) run on keys hash-tagged by zone, so each
+// script touches a single Redis Cluster slot and is atomic and idempotent.
+// It starts no goroutines: the periodic jobs (occupancy/jobs) and the feed
+// reader (occupancy/feed) call it.
 //
 // Keys, for a zone Z and the default prefix:
 //
-//	pk:{Z}:s          hash: space id -> packed state (see scripts.go)
-//	pk:{Z}:c          hash: total, free, occupied, unknown, closed, updated
+//	pk:{Z}:s          hash: space id -> packed state (lua/common.lua)
+//	pk:{Z}:c          hash: total, free, occupied, unknown, closed, updated, level, lv
 //	pk:{Z}:free:KIND  geo set of the zone's free spaces of one kind
 //	pk:{Z}:ev         stream of the zone's events (events.go), about the last hour
+//	pk:{Z}:closures   hash: space id or * -> closure JSON (closure.go)
+//	pk:{Z}:until      zset: the same targets -> when they reopen (ms)
 //	pk:{Z}:inc        hash: incident id -> incident JSON
 //	pk:{Z}:inc:active hash: "type|space" -> id of the incident of a condition that holds
+//	pk:{Z}:h:YYYYMMDD string: the zone's 5-minute occupancy history of a day (history.go)
 //	pk:rejected       stream of rejected messages (capped)
 package redisstore
 
@@ -20,6 +26,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,12 +43,9 @@ type Options struct {
 	Registry *occupancy.Registry
 	// Prefix starts every key. Default "pk".
 	Prefix string
-	// OfflineAfter is the silence after which the sweeper marks a space
-	// unknown. Default 30m.
+	// OfflineAfter is the silence after which Sweep marks a space unknown,
+	// and reopening a closure finds its sensor silent. Default 30m.
 	OfflineAfter time.Duration
-	// Health decides sensor problems and the incidents they open. Default:
-	// occupancy.HealthRules defaults, with OfflineAfter this store's.
-	Health occupancy.HealthRules
 	// DeadLetterMax caps the stream of rejected messages (approximately).
 	// Default 10000.
 	DeadLetterMax int64
@@ -49,6 +53,9 @@ type Options struct {
 	// occupancy.NextLevel). Default occupancy.DefaultLevelThresholds; a type
 	// missing here uses the on-street thresholds.
 	Levels map[occupancy.ZoneType]occupancy.LevelThresholds
+	// RetireGrace is how long after its first pass Reload retires the
+	// removed spaces again (reload.go). Default 2.5s.
+	RetireGrace time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives warnings. Default: discard.
@@ -62,15 +69,14 @@ func (o *Options) ensureDefaults() {
 	if o.OfflineAfter <= 0 {
 		o.OfflineAfter = 30 * time.Minute
 	}
-	if o.Health.OfflineAfter <= 0 {
-		o.Health.OfflineAfter = o.OfflineAfter
-	}
-	o.Health = o.Health.WithDefaults()
 	if o.DeadLetterMax <= 0 {
 		o.DeadLetterMax = 10000
 	}
 	if o.Levels == nil {
 		o.Levels = occupancy.DefaultLevelThresholds
+	}
+	if o.RetireGrace <= 0 {
+		o.RetireGrace = 2500 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -98,8 +104,10 @@ type Store struct {
 	rejected string
 	// zonesRead lets calls of Zones at the same time share one read.
 	zonesRead singleflight.Group
-	// changes counts the spaces' changes for the incident detector.
-	changes changeLog
+	// regMu orders applies around a registry swap and reloadMu serialises
+	// reloads (reload.go).
+	regMu    sync.RWMutex
+	reloadMu sync.Mutex
 }
 
 // New returns a Store. Call Init before use.
@@ -185,7 +193,7 @@ func (s *Store) dropOldKeys(ctx context.Context) error {
 // again after Redis restarts (ApplyBatch does so by itself on NOSCRIPT; the
 // other scripts run through Script.Run, which falls back to EVAL).
 func (s *Store) loadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{applyScript, sweepScript, initScript, checkScript} {
+	for _, sc := range loaded {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("redis store: load scripts: %w", err)
 		}
@@ -268,29 +276,3 @@ func silentSince(packed string, cutoffMS int64) bool {
 // sweepBatch bounds the spaces of one sweep script, so Redis is never
 // blocked for long.
 const sweepBatch = 1000
-
-// RunSweeper calls Sweep every interval until ctx is done.
-func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) {
-	every(ctx, interval, func() {
-		if n, err := s.Sweep(ctx); err != nil {
-			s.opts.Logger.Warn("sweep failed", "err", err)
-		} else if n > 0 {
-			s.opts.Logger.Info("silent spaces marked unknown", "count", n, "offline_after", s.opts.OfflineAfter)
-		}
-	})
-}
-
-// every calls f every interval until ctx is done; the background loops of
-// the store (sweeper, reopener, incident detector) run on it.
-func every(ctx context.Context, interval time.Duration, f func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f()
-		}
-	}
-}

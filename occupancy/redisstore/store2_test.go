@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -78,7 +79,7 @@ func TestSweepMarksSilentSpacesUnknown(t *testing.T) {
 }
 
 func TestConcurrentSweepersAndWriters(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	clk := &clock{now: t0.Add(time.Hour)}
 	reg := testRegistry(t)
@@ -153,7 +154,7 @@ func TestApplyConvergesToNewestUnderShuffledDuplicates(t *testing.T) {
 }
 
 func TestApplyBatchReloadsScriptsAfterFlush(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	clk := &clock{now: t0.Add(time.Hour)}
 	s := newStore(t, rdb, clk)
@@ -173,7 +174,7 @@ func TestApplyBatchReloadsScriptsAfterFlush(t *testing.T) {
 }
 
 func TestUnknownSensorChangesNothing(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	s := newStore(t, rdb, &clock{now: t0})
 	before, _ := rdb.Keys(context.Background(), "*").Result()
 	mustApply(t, s, reading("S-404", true, t0, 1), occupancy.ResultUnknownSensor)
@@ -235,7 +236,7 @@ func TestNearbyFreeOnlyNearestFirst(t *testing.T) {
 }
 
 func TestListSpacesPagesAndFilters(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	reg := testRegistry(t)
 	s := newStore(t, rdb, &clock{now: t0.Add(time.Hour)})
@@ -282,7 +283,7 @@ func TestListSpacesPagesAndFilters(t *testing.T) {
 }
 
 func TestDeadLettersAreCappedNewestFirst(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	s, _ := redisstore.New(redisstore.Options{Client: rdb, Registry: testRegistry(t), DeadLetterMax: 10})
 	for i := range 500 {
@@ -302,7 +303,7 @@ func TestDeadLettersAreCappedNewestFirst(t *testing.T) {
 }
 
 func TestKeysShareTheZoneSlot(t *testing.T) {
-	rdb := backends[0].start(t)
+	rdb := storetest.Backends[0].Start(t)
 	ctx := context.Background()
 	s := newStore(t, rdb, &clock{now: t0.Add(time.Hour)})
 	mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -33,7 +34,7 @@ func (h *slowPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 // share one read of Redis, that each gets the right counters as a slice of
 // its own, and that a call after a write sees the write.
 func TestZonesCallsShareARead(t *testing.T) {
-	rdb := backends[0].start(t).(*redis.Client)
+	rdb := storetest.Backends[0].Start(t).(*redis.Client)
 	clk := &clock{now: t0}
 	s := newStore(t, rdb, clk)
 	mustApply(t, s, reading("S1", false, t0, 1), occupancy.ResultApplied)
@@ -79,7 +80,7 @@ func TestZonesCallsShareARead(t *testing.T) {
 // TestZonesCallLeavesWhenItsContextEnds: a call whose request is cancelled
 // returns at once, while the read it shared goes on for the others.
 func TestZonesCallLeavesWhenItsContextEnds(t *testing.T) {
-	rdb := backends[0].start(t).(*redis.Client)
+	rdb := storetest.Backends[0].Start(t).(*redis.Client)
 	s := newStore(t, rdb, &clock{now: t0})
 	rdb.AddHook(&slowPipelines{delay: 300 * time.Millisecond})
 	other := make(chan error, 1)

@@ -1,0 +1,150 @@
+package readmodel
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// Nearby returns the free spaces nearest q's point within its radius,
+// nearest first, from memory when the model is fresh: the nearest spaces
+// it holds free, each with its state as read and when (ObservedAt: it was
+// free then and no change of its status had reached the model since). With
+// Confirm it reads the states of the 2×limit nearest from the store (one
+// round trip) and keeps those still free. Otherwise the store answers.
+// EINVALID for a bad query.
+func (m *Model) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v := m.fresh()
+	if v == nil {
+		m.stats.fromStore.Add(1)
+		return m.opts.Store.Nearby(ctx, q)
+	}
+	m.stats.fromIndex.Add(1)
+	cands := v.nearest(q, 2*q.Limit)
+	if !m.opts.Confirm {
+		return m.answer(v, cands, q.Limit), nil
+	}
+	return m.confirm(ctx, v, cands, q.Limit)
+}
+
+// answer returns up to limit of the candidates, nearest first, with the
+// states the view holds: those still in the registry and still free when
+// their states are read (a candidate may be taken meanwhile). Nil if there
+// are none.
+func (m *Model) answer(v *view, cands []candidate, limit int) []occupancy.NearbySpace {
+	states, at := v.freeStates(cands)
+	var out []occupancy.NearbySpace
+	for i, c := range cands {
+		if states[i] == nil {
+			continue // taken since the candidates were chosen
+		}
+		sp, ok := m.space(v, c)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make([]occupancy.NearbySpace, 0, min(limit, len(cands)-i))
+		}
+		out = append(out, occupancy.NearbySpace{Space: sp, State: *states[i],
+			DistanceM: math.Round(c.dist*10) / 10, ObservedAt: time.UnixMilli(at[i]).UTC()})
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// confirm reads the candidates' states from the store and returns up to
+// limit of those free, nearest first.
+func (m *Model) confirm(ctx context.Context, v *view, cands []candidate, limit int) ([]occupancy.NearbySpace, error) {
+	var found []occupancy.NearbySpace
+	var spaces []occupancy.Space
+	for _, c := range cands {
+		if sp, ok := m.space(v, c); ok {
+			found = append(found, occupancy.NearbySpace{Space: sp, DistanceM: c.dist})
+			spaces = append(spaces, sp)
+		}
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	readAt := m.opts.Now().UTC().Truncate(time.Millisecond)
+	states, err := m.opts.Store.States(ctx, spaces)
+	if err != nil {
+		return nil, err
+	}
+	return occupancy.KeepFree(found, states, readAt, limit), nil
+}
+
+// space returns the registry's space of candidate c, unless the registry
+// was reloaded since the view was built and changed it (then it has the
+// model rebuilt).
+func (m *Model) space(v *view, c candidate) (occupancy.Space, bool) {
+	sp, ok := m.opts.Registry.Space(v.ids[c.n])
+	if !ok || !v.matches(c.n, sp) {
+		m.Rebuild()
+		return occupancy.Space{}, false
+	}
+	return sp, true
+}
+
+// NearestFreeZones returns up to n zones with free spaces of q's kind and
+// zone type, nearest q's point first, whatever q's radius
+// (occupancy.NearestFreeZones), from the model's counts when it is fresh,
+// else from the store. EINVALID for a bad query.
+func (m *Model) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v := m.fresh()
+	if v == nil {
+		return m.opts.Store.NearestFreeZones(ctx, q, n)
+	}
+	return occupancy.NearestFreeZones(v.reg.Zones(), q, n, func(batch []occupancy.NearbyZone) error {
+		for i := range batch {
+			batch[i].Free = v.freeIn(v.zoneIdx[batch[i].Zone.ID], q.Kind)
+		}
+		return nil
+	})
+}
+
+// Zones returns every zone's counters, in registry order: from memory when
+// the model is fresh and of the current registry (the counts of its
+// spaces' statuses as the model holds them, at most a batch behind the
+// store, with the zone's level and the time of its newest change), so the
+// dashboards and the summary cost the store nothing however often they
+// ask; otherwise from the store.
+func (m *Model) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
+	v := m.current()
+	if v == nil {
+		return m.opts.Store.Zones(ctx)
+	}
+	out := make([]occupancy.ZoneState, len(v.zones))
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for zi := range v.zones {
+		out[zi] = v.zoneState(zi)
+	}
+	return out, nil
+}
+
+// Zone returns one zone's counters as Zones does. ENOTFOUND if the registry
+// has no such zone.
+func (m *Model) Zone(ctx context.Context, id string) (occupancy.ZoneState, error) {
+	v := m.current()
+	if v == nil {
+		return m.opts.Store.Zone(ctx, id)
+	}
+	zi, ok := v.zoneIdx[id]
+	if !ok {
+		return occupancy.ZoneState{}, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", id)
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.zoneState(zi), nil
+}
