@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Positions in the live feed. Each zone's events are kept in order, and an
@@ -89,4 +90,23 @@ func (c *EventCursor) Unseen(evs []Event) []Event {
 		}
 	}
 	return out
+}
+
+// EventCursorAfter returns the cursor of a reader resuming after the event
+// id last: in last's zone just after it; in every other zone from window
+// before its time (the zones' positions come from clocks that may differ a
+// little, see redisstore). EINVALID for a string that is not an event id.
+func EventCursorAfter(last string, window time.Duration) (*EventCursor, error) {
+	pos, zone, ok := SplitEventID(last)
+	if !ok {
+		return nil, Errorf(EINVALID, "Last-Event-ID %q is not an event id", last)
+	}
+	ms, _ := strconv.ParseInt(pos[:strings.IndexByte(pos, '-')], 10, 64)
+	from := StartPosition
+	if w := ms - window.Milliseconds(); w > 0 {
+		from = strconv.FormatInt(w-1, 10) + "-18446744073709551615" // just before w-0
+	}
+	c := NewEventCursor(from)
+	c.Set(zone, pos)
+	return c, nil
 }

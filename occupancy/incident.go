@@ -2,6 +2,7 @@ package occupancy
 
 import (
 	"encoding/json"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -183,6 +184,21 @@ func ParseIncidentID(id string) (t IncidentType, spaceID string, start time.Time
 		return "", "", time.Time{}, false
 	}
 	return IncidentType(id[:i]), id[i+1 : j], time.UnixMilli(ms).UTC(), true
+}
+
+// NewestFirst sorts incs by when they opened, newest first (ties by id),
+// and returns at most limit of them (all when limit is 0).
+func NewestFirst(incs []Incident, limit int) []Incident {
+	sort.Slice(incs, func(i, j int) bool {
+		if !incs[i].OpenedAt.Equal(incs[j].OpenedAt) {
+			return incs[i].OpenedAt.After(incs[j].OpenedAt)
+		}
+		return incs[i].ID < incs[j].ID
+	})
+	if limit > 0 && len(incs) > limit {
+		incs = incs[:limit]
+	}
+	return incs
 }
 
 // IncidentFilter selects incidents; empty fields match all.

@@ -1,6 +1,7 @@
 package occupancy
 
 import (
+	"context"
 	"math"
 	"sort"
 	"time"
@@ -126,4 +127,50 @@ func KeepFree(found []NearbySpace, states []SpaceState, readAt time.Time, limit 
 		out = append(out, f)
 	}
 	return out
+}
+
+// ListSpaces pages over reg's spaces that match f, in ID order, reading
+// their states with states (the spaces of one call are in ID order), and
+// returns them with the cursor of the next page ("" on the last page).
+// Only the spaces of the page are built: a million-space registry is never
+// copied for one request. EINVALID for a bad filter, ENOTFOUND for an
+// unknown zone; states' errors.
+func ListSpaces(ctx context.Context, reg *Registry, states func(context.Context, []Space) ([]SpaceState, error), f SpaceFilter) ([]SpaceState, string, error) {
+	if err := f.Validate(); err != nil {
+		return nil, "", err
+	}
+	reg = reg.Snapshot() // one version for the whole page
+	n, page := reg.NumSpaces(), reg.SpacesRange
+	i := reg.SpaceIndex(f.After)
+	if f.ZoneID != "" {
+		if _, ok := reg.Zone(f.ZoneID); !ok {
+			return nil, "", Errorf(ENOTFOUND, "zone %s not found", f.ZoneID)
+		}
+		all := reg.SpacesInZone(f.ZoneID)
+		n, page = len(all), func(lo, hi int) []Space { return all[lo:hi] }
+		i = sort.Search(len(all), func(i int) bool { return all[i].ID > f.After })
+	}
+	var out []SpaceState
+	var last string
+	for i < n && len(out) < f.Limit {
+		batch := page(i, min(i+max(f.Limit, 200), n))
+		sts, err := states(ctx, batch)
+		if err != nil {
+			return nil, "", err
+		}
+		for j, st := range sts {
+			i++
+			last = batch[j].ID
+			if f.Status != "" && st.Status != f.Status {
+				continue
+			}
+			if out = append(out, st); len(out) == f.Limit {
+				break
+			}
+		}
+	}
+	if i >= n {
+		return out, "", nil
+	}
+	return out, last, nil
 }

@@ -18,37 +18,27 @@ import (
 )
 
 // The live feed is one Redis stream per zone, pk:{Z}:ev, in the zone's hash
-// slot, holding the zone's events of the last eventKeep. The apply, sweep
-// and closure scripts append a zone's changes to it in the same atomic step
-// that makes them (so an event exists exactly when the change happened, at
-// no extra round trip), and trim it; Publish and the incident code append
-// the events of Go code, capped by count only: they are few, and the next
-// change of the zone trims them by time.
+// slot, holding the zone's events of the last eventKeep. The scripts append
+// a zone's changes to it in the same atomic step that makes them (so an
+// event exists exactly when the change happened, at no extra round trip)
+// and trim it by time; Publish and the incident code append the events of
+// Go code, capped by count only. One stream per zone, not one for the town,
+// keeps the append inside the scripts (a script may only touch its zone's
+// slot) and spreads the writes over a cluster.
 //
-// An entry's fields: t type (space, zone, incident), s space id, st status,
-// ms time (Unix ms; when absent, the time of the entry's id), d JSON
-// payload. A space entry of the scripts holds a call's changes: s their
-// ids separated by spaces, st their statuses, one letter each (a word from
-// the closure script), and the zone's counters and level after the last of
-// them (lua/common.lua). decodeEvent reads it as a space event per change
-// and then the zone's event, all with the entry's id; the SSE writer gives
-// the id to the last of them only, so a client cut off inside an entry
-// resumes before it. The scripts leave ms out when the store's clock is
-// the real one (eventMS): a change alone in its entry costs about 60 bytes
-// for the hour its stream keeps it, one of a call's many about 25.
+// An entry's fields: t type, s space id(s), st status(es), ms time (Unix ms;
+// when absent, the time of the entry's id), d JSON payload. A space entry
+// of the scripts holds a call's changes and the zone's counters after them
+// (lua/common.lua); decodeEvent reads it as a space event per change and
+// then the zone's event, all with the entry's id.
 //
-// Event ids are "STREAMID@ZONE" (occupancy.SplitEventID). A reader keeps
-// one position per zone (occupancy.EventCursor); a client resuming with
-// Last-Event-ID gets, in its zone, what follows that entry exactly, and in
-// every other zone the entries from EventResumeWindow before the id's time
-// on. The streams of a single Redis share one clock, so nothing is missed;
-// on a Redis Cluster each master stamps ids with its own clock, so a resume
-// misses nothing as long as the masters' clocks and the delivery lag differ
-// by less than the window. The price is that a resume may repeat up to a
-// window of other zones' events: clients drop ids they have seen. One
-// stream per zone rather than one for the town keeps the append inside the
-// scripts (a script may only touch its zone's slot) and spreads the writes
-// over the cluster.
+// Event ids are "STREAMID@ZONE" (occupancy.SplitEventID). A client resuming
+// with Last-Event-ID gets, in its zone, what follows that entry exactly, and
+// in every other zone the entries from EventResumeWindow before the id's
+// time on: nothing is missed on a single Redis (one clock), nor on a Cluster
+// while the masters' clocks and the delivery lag differ by less than the
+// window. A resume may repeat up to a window of other zones' events:
+// clients drop ids they have seen.
 
 // EventResumeWindow is how far before a Last-Event-ID's time a resume
 // re-reads the other zones' streams.
@@ -146,20 +136,10 @@ func (s *Store) EventsNow(ctx context.Context) (*occupancy.EventCursor, error) {
 }
 
 // EventsAfter returns the cursor of a client resuming after the event id
-// last (its Last-Event-ID). EINVALID for an id that is not one of ours.
+// last (its Last-Event-ID): occupancy.EventCursorAfter with
+// EventResumeWindow. EINVALID for an id that is not one of ours.
 func (s *Store) EventsAfter(last string) (*occupancy.EventCursor, error) {
-	pos, zone, ok := occupancy.SplitEventID(last)
-	if !ok {
-		return nil, occupancy.Errorf(occupancy.EINVALID, "Last-Event-ID %q is not an event id", last)
-	}
-	ms, _ := strconv.ParseInt(pos[:strings.IndexByte(pos, '-')], 10, 64)
-	from := occupancy.StartPosition
-	if w := ms - EventResumeWindow.Milliseconds(); w > 0 {
-		from = strconv.FormatInt(w-1, 10) + "-18446744073709551615" // just before w-0
-	}
-	c := occupancy.NewEventCursor(from)
-	c.Set(zone, pos)
-	return c, nil
+	return occupancy.EventCursorAfter(last, EventResumeWindow)
 }
 
 // CanBlock reports whether ReadEvents can wait for events: on a single

@@ -63,11 +63,7 @@ func sensorHealth(spaces []occupancy.Space, states []occupancy.SpaceState, chang
 // from the zones' event streams. Sweeps (to unknown) and closures are not
 // occupancy changes. One XRANGE per zone, pipelined.
 func (s *Store) changesLastHour(ctx context.Context, spaces []occupancy.Space) (map[string]int, error) {
-	now := s.opts.Now()
-	since := now.Add(-changeWindow)
-	// Stream ids carry Redis's time; with an injected clock behind or ahead of
-	// it, start early enough to see the window, and filter by event time below.
-	from := strconv.FormatInt(min(now.UnixMilli(), time.Now().UnixMilli())-(changeWindow+clockSkew).Milliseconds(), 10)
+	since, from := s.opts.Now().Add(-changeWindow), s.windowStart()
 	zones := map[string]*redis.XMessageSliceCmd{}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, sp := range spaces {
@@ -87,6 +83,14 @@ func (s *Store) changesLastHour(ctx context.Context, spaces []occupancy.Space) (
 		}
 	}
 	return n, nil
+}
+
+// windowStart is the stream id to read a zone's last changeWindow from.
+// Stream ids carry Redis's time; with an injected clock behind or ahead of
+// it, the read starts early enough to see the window, and the readers
+// filter by the events' own times.
+func (s *Store) windowStart() string {
+	return strconv.FormatInt(min(s.opts.Now().UnixMilli(), time.Now().UnixMilli())-(changeWindow+clockSkew).Milliseconds(), 10)
 }
 
 // occupancyChanges calls add with the space of each occupancy change a
@@ -116,9 +120,7 @@ func (s *Store) SensorChanges(ctx context.Context, zoneID, after string, since t
 	key := s.eventsKey(zoneID)
 	var msgs []redis.XMessage
 	if after == "" {
-		now := s.opts.Now()
-		from := strconv.FormatInt(min(now.UnixMilli(), time.Now().UnixMilli())-(changeWindow+clockSkew).Milliseconds(), 10)
-		msgs, err = s.rdb.XRange(ctx, key, from, "+").Result()
+		msgs, err = s.rdb.XRange(ctx, key, s.windowStart(), "+").Result()
 	} else {
 		var first, next *redis.XMessageSliceCmd
 		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -87,6 +86,18 @@ func (s *Store) ActiveConditions(ctx context.Context, zoneID string) (map[string
 // txRetries bounds the optimistic retries of an incident update.
 const txRetries = 10
 
+// watch runs txf in a WATCH of keys, again while a concurrent write to them
+// fails the transaction, at most txRetries times.
+func (s *Store) watch(ctx context.Context, txf func(*redis.Tx) error, keys ...string) error {
+	var err error
+	for range txRetries {
+		if err = s.rdb.Watch(ctx, txf, keys...); !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
+	return err
+}
+
 // Incidents returns the incidents matching f, newest opened first, at most
 // limit. EINVALID for a bad filter, ENOTFOUND for an unknown zone.
 func (s *Store) Incidents(ctx context.Context, f occupancy.IncidentFilter, limit int) ([]occupancy.Incident, error) {
@@ -124,16 +135,7 @@ func (s *Store) Incidents(ctx context.Context, f occupancy.IncidentFilter, limit
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].OpenedAt.Equal(out[j].OpenedAt) {
-			return out[i].OpenedAt.After(out[j].OpenedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return occupancy.NewestFirst(out, limit), nil
 }
 
 func decodeIncident(id, v string) (occupancy.Incident, error) {
@@ -239,13 +241,7 @@ func (s *Store) updateIncident(ctx context.Context, id string, change func(*occu
 		})
 		return err
 	}
-	for range txRetries {
-		err = s.rdb.Watch(ctx, txf, k.incidents)
-		if !errors.Is(err, redis.TxFailedErr) {
-			break
-		}
-	}
-	if err != nil {
+	if err = s.watch(ctx, txf, k.incidents); err != nil {
 		if occupancy.ErrorCode(err) != occupancy.EINTERNAL {
 			return occupancy.Incident{}, err
 		}
@@ -327,13 +323,7 @@ func (s *Store) ClearCondition(ctx context.Context, zoneID, key, id string) (boo
 		})
 		return err
 	}
-	var err error
-	for range txRetries {
-		if err = s.rdb.Watch(ctx, txf, k.active, k.incidents); !errors.Is(err, redis.TxFailedErr) {
-			break
-		}
-	}
-	if err != nil {
+	if err := s.watch(ctx, txf, k.active, k.incidents); err != nil {
 		return false, fmt.Errorf("redis store: clear incident %s: %w", id, err)
 	}
 	if resolved {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -155,51 +154,11 @@ func (s *Store) States(ctx context.Context, spaces []occupancy.Space) ([]occupan
 }
 
 // ListSpaces returns the registry's spaces that match f, in ID order, with
-// their state, and the cursor of the next page ("" on the last page).
-// EINVALID for a bad filter, ENOTFOUND for an unknown zone.
+// their state, and the cursor of the next page ("" on the last page):
+// occupancy.ListSpaces over States. EINVALID for a bad filter, ENOTFOUND
+// for an unknown zone.
 func (s *Store) ListSpaces(ctx context.Context, f occupancy.SpaceFilter) ([]occupancy.SpaceState, string, error) {
-	if err := f.Validate(); err != nil {
-		return nil, "", err
-	}
-	reg := s.reg.Snapshot() // one version for the whole page
-	n, page := reg.NumSpaces(), reg.SpacesRange
-	var all []occupancy.Space // every space of the zone, if there is a zone
-	if f.ZoneID != "" {
-		if _, ok := reg.Zone(f.ZoneID); !ok {
-			return nil, "", occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", f.ZoneID)
-		}
-		all = reg.SpacesInZone(f.ZoneID)
-		n, page = len(all), func(lo, hi int) []occupancy.Space { return all[lo:hi] }
-	}
-	// Only the spaces of the page are built: a million-space registry is
-	// never copied for one request.
-	i := reg.SpaceIndex(f.After)
-	if all != nil {
-		i = sort.Search(len(all), func(i int) bool { return all[i].ID > f.After })
-	}
-	var out []occupancy.SpaceState
-	var last string
-	for i < n && len(out) < f.Limit {
-		batch := page(i, min(i+max(f.Limit, 200), n))
-		states, err := s.States(ctx, batch)
-		if err != nil {
-			return nil, "", err
-		}
-		for j, st := range states {
-			i++
-			last = batch[j].ID
-			if f.Status != "" && st.Status != f.Status {
-				continue
-			}
-			if out = append(out, st); len(out) == f.Limit {
-				break
-			}
-		}
-	}
-	if i >= n {
-		return out, "", nil
-	}
-	return out, last, nil
+	return occupancy.ListSpaces(ctx, s.reg, s.States, f)
 }
 
 // Zone returns one zone's counters. ENOTFOUND if the registry has no such zone.
