@@ -51,6 +51,17 @@ func newHubEnv(t *testing.T, pause time.Duration, opts feed.HubOptions, edit ...
 	return e, hub, srv
 }
 
+// waitSubscribers waits until the hub has n subscriptions: the streams
+// caught up and follow it.
+func waitSubscribers(t *testing.T, hub *feed.Hub, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); hub.Stats().Subscribers != n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub subscribers %d after 5s, want %d", hub.Stats().Subscribers, n)
+		}
+	}
+}
+
 // xreads is how many XREADs the env's Redis has served.
 func xreads(t *testing.T, e *env) int {
 	t.Helper()
@@ -108,13 +119,13 @@ func byZone(ids []string) map[string][]string {
 func TestEventsSharedReader(t *testing.T) {
 	e, hub, srv := newHubEnv(t, 20*time.Millisecond, feed.HubOptions{})
 	one := openEvents(t, srv.URL)
-	time.Sleep(100 * time.Millisecond) // past its catch-up
+	waitSubscribers(t, hub, 1) // past its catch-up
 	with1 := xreadsOver(t, e, time.Second)
 	many := []<-chan sseMsg{one}
 	for range 49 {
 		many = append(many, openEvents(t, srv.URL))
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitSubscribers(t, hub, 50)
 	with50 := xreadsOver(t, e, time.Second)
 	t.Logf("XREAD calls in 1s: %d with 1 stream, %d with 50 (hub subscribers %d)", with1, with50, hub.Stats().Subscribers)
 	if with50 >= 2*with1 {
@@ -126,7 +137,6 @@ func TestEventsSharedReader(t *testing.T) {
 	for range 50 {
 		openEvents(t, psrv.URL)
 	}
-	time.Sleep(200 * time.Millisecond)
 	t.Logf("XREAD calls in 1s with 50 streams that each poll: %d", xreadsOver(t, polling, time.Second))
 
 	// The burst: 20 changes in ZA and ZB, 2 events each, over several reads.
@@ -157,7 +167,6 @@ func TestEventsSharedReader(t *testing.T) {
 
 	t.Run("resume after a disconnect", func(t *testing.T) {
 		first := openEvents(t, srv.URL)
-		time.Sleep(50 * time.Millisecond)
 		e.apply(t, "ZA-03", true, t0.Add(time.Minute))
 		next(t, first)            // the space's event, without an SSE id
 		last := next(t, first).id // the zone's, with the entry's; then it goes: two changes it misses
@@ -210,11 +219,7 @@ func TestEventsSlowClient(t *testing.T) {
 		defer close(ended)
 		e.router.ServeHTTP(slow, httptest.NewRequest("GET", "/api/v1/events", nil))
 	}()
-	for deadline := time.Now().Add(5 * time.Second); hub.Stats().Subscribers < 2; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the two streams did not subscribe within 5s")
-		}
-	}
+	waitSubscribers(t, hub, 2)
 	const rounds = 8
 	for r := range rounds { // a read each: more than the slow stream's 2 waiting batches
 		e.apply(t, "ZA-01", r%2 == 0, t0.Add(time.Duration(r)*time.Second))

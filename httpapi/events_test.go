@@ -38,11 +38,16 @@ func openEvents(t *testing.T, base string, headers ...string) <-chan sseMsg {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	// The stream's first line, the retry delay, is written once the
+	// handler has taken its starting position: events from then on reach it.
+	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "retry: ") {
+		t.Fatalf("events: first line %q, want the retry delay", sc.Text())
+	}
 	ch := make(chan sseMsg, 100)
 	go func() {
 		defer resp.Body.Close()
 		defer close(ch)
-		sc := bufio.NewScanner(resp.Body)
 		var m sseMsg
 		for sc.Scan() {
 			line := sc.Text()
@@ -87,7 +92,6 @@ func TestEvents(t *testing.T) {
 	t.Cleanup(srv.Close)
 	public := openEvents(t, srv.URL)
 	staff := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken)
-	time.Sleep(50 * time.Millisecond) // let both take their starting position
 
 	e.apply(t, "ZA-01", true, t0)
 	inc, _ := json.Marshal(map[string]string{"id": "overstay|ZA-01|1"})
@@ -145,7 +149,6 @@ func TestEvents(t *testing.T) {
 		// stream entry: an event per change, then the zone's counts after
 		// them; only the last carries the SSE id.
 		live := openEvents(t, srv.URL)
-		time.Sleep(50 * time.Millisecond)
 		var rs []occupancy.Reading
 		for _, id := range []string{"ZA-01", "ZA-02", "ZA-03"} {
 			sp, _ := e.reg.Space(id)

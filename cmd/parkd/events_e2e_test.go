@@ -46,11 +46,16 @@ func (p *parkd) subscribe(t *testing.T, lastID string) (<-chan sseEvent, context
 	if resp.StatusCode != 200 {
 		t.Fatalf("events: %d", resp.StatusCode)
 	}
+	// The stream's first line, the retry delay, is written once the
+	// handler has taken its starting position: events from then on reach it.
+	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "retry: ") {
+		t.Fatalf("events: first line %q, want the retry delay", sc.Text())
+	}
 	ch := make(chan sseEvent, 100)
 	go func() {
 		defer resp.Body.Close()
 		defer close(ch)
-		sc := bufio.NewScanner(resp.Body)
 		var e sseEvent
 		for sc.Scan() {
 			k, v, _ := strings.Cut(sc.Text(), ": ")
@@ -70,7 +75,6 @@ func (p *parkd) subscribe(t *testing.T, lastID string) (<-chan sseEvent, context
 			}
 		}
 	}()
-	time.Sleep(100 * time.Millisecond) // the handler takes its position
 	return ch, cancel
 }
 
