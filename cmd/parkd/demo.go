@@ -17,6 +17,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/qiuai/parking/configs"
 	"github.com/qiuai/parking/occupancy"
@@ -65,6 +66,7 @@ func runDemo(ctx context.Context, cfg Config, opts demoOptions, log *slog.Logger
 		cfg.HTTP.Tokens = "admin:" + tok
 		staff = "admin token " + tok + " (new each run; Authorization: Bearer …)"
 	}
+	listening := make(chan struct{})
 	started := func(addr net.Addr) {
 		base := "http://" + addr.String()
 		fmt.Fprintf(os.Stderr, `
@@ -84,9 +86,21 @@ Stop with Ctrl-C.
 
 `, brokerURL, redisName, regName, reg.NumSpaces(), len(reg.Zones()), opts.accel, base, base, base, base, base,
 			base, base, staff)
-		go runSimulator(ctx, brokerURL, reg, opts.accel, log)
+		close(listening)
 	}
-	return run(ctx, cfg, reg, log, started)
+	// parkd and the simulator under one errgroup: a stop waits for both.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return run(gctx, cfg, reg, log, started) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-listening:
+		}
+		runSimulator(gctx, brokerURL, reg, opts.accel, log)
+		return nil
+	})
+	return g.Wait()
 }
 
 // demoAdminToken returns a random admin token for the demo's staff API.
