@@ -13,7 +13,7 @@ GO ?= go
 
 # The race detector runs on the whole suite: concurrency (the ingest worker
 # pool, manual acks, the sweeper, graceful shutdown) is where this service can
-# lose or double-count. Measured on 2 cores (Nov 2026, 9 packages, full Qiuai
+# lose or double-count. Measured on 2 cores (9 packages, full Qiuai
 # end-to-end test included): `go test -count=1 ./...` 43 s, with -race 52 s
 # on a warm build cache and 2 min 13 s on a cold one, so -race stays well
 # inside 15 minutes. Should it stop doing so, drop -race here and race-test

@@ -97,7 +97,7 @@ type Model string
 
 // Sensor models. The empty model means ModelNative.
 const (
-	ModelNative      Model = "native"       // the JSON format of CONTRACT.md
+	ModelNative      Model = "native"       // the native JSON format (docs/sensors.md)
 	ModelBoschTPS110 Model = "bosch-tps110" // Bosch Parking Lot Sensor, LoRaWAN
 	ModelNwaveNPS405 Model = "nwave-nps405" // Nwave NPS405, LoRaWAN
 	ModelNwaveNPS310 Model = "nwave-nps310" // Nwave NPS310, LoRaWAN

@@ -17,10 +17,10 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
-// The browser tests load the pages of issue 6 in headless Chromium against
-// a parkd on real Redis and Mosquitto with the full Qiuai registry, and
-// check them by the DOM contract of the pages (/work/notes/web-contract.md
-// at the time of writing): #map .space[data-id][data-status],
+// The browser tests load the driver and staff pages in headless Chromium
+// against a parkd on real Redis and Mosquitto with the full Qiuai
+// registry, and check them by the DOM contract of the pages (docs/web.md):
+// #map .space[data-id][data-status],
 // body[data-ready], body[data-live], #nearest, #lang, form#login,
 // #incidents tr[data-incident][data-status]. browser_helpers_test.go
 // drives Chromium.
@@ -29,7 +29,7 @@ import (
 const qiuaiRegistry = "../../configs/qiuai"
 
 // liveUpdateLimit is how soon a status change published over MQTT must show
-// in an open page (issue 6).
+// in an open page.
 const liveUpdateLimit = 2 * time.Second
 
 // browserSite is a parkd over the Qiuai registry with every space's sensor

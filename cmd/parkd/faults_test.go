@@ -2,7 +2,7 @@
 
 package main
 
-// The fault suite (issue 3): the simulator streams the whole Qiuai registry
+// The fault suite: the simulator streams the whole Qiuai registry
 // at 2000+ msg/s with duplicates and reordering into real Mosquitto, while
 // real parkd processes (the built binary, so they can be SIGKILLed) write
 // to real Redis, and the test injects one kind of fault mid-stream. After

@@ -18,9 +18,9 @@ const settleWait = 30 * time.Second
 // page to disk (sync(2)). The flood of (a) and (b) writes some 100 MB of
 // AOF and broker saves; a rewrite it started, or pages it left to write
 // back, would otherwise fall into (c), whereas a town at a steady 1000
-// msg/s has no such flood behind it. (In the runs of 12-02 evening the sync
-// took 1-4 ms: little was left, and (c)'s tails after the flood have
-// another cause, docs/benchmarks.md.) -settle=false turns it off.
+// msg/s has no such flood behind it. (In the recorded runs the sync took
+// 1-4 ms: little was left, and (c)'s tails after the flood have another
+// cause, docs/benchmarks.md.) -settle=false turns it off.
 func (b *bench) settle(ctx context.Context, before string) {
 	if !b.f.settle {
 		return

@@ -115,8 +115,8 @@ func benchReading(spaces []occupancy.Space, k int64) occupancy.Reading {
 		TS: t0.Add(time.Duration(k) * time.Millisecond), Seq: uint64(k), Kind: occupancy.ReadingStatus, BatteryMV: 3600}
 }
 
-// BenchmarkApply is one reading per round trip, as each ingest worker does
-// today: serially, and from 16 goroutines (parkd's default worker count).
+// BenchmarkApply is one reading per round trip, as an ingest worker does
+// with a batch of one: serially, and from 16 goroutines (parkd's default worker count).
 func BenchmarkApply(b *testing.B) {
 	for _, cfg := range benchConfigs {
 		b.Run(cfg.name, func(b *testing.B) { benchApply(b, cfg.args) })
