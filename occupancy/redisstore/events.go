@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,7 +153,8 @@ func (s *Store) CanBlock() bool {
 }
 
 // ReadEvents returns the events after c in every zone, at most max entries
-// per zone, oldest first, and moves c past them. With block > 0 and
+// per zone, oldest first, and moves c past them; on an error it read
+// nothing and c has not moved. With block > 0 and
 // CanBlock it waits up to block for an entry when none is there; otherwise
 // it answers at once (nil when nothing is new). gaps lists the zones whose
 // stream may have been trimmed past c's position before this read (the
@@ -197,7 +199,9 @@ func (s *Store) ReadEvents(ctx context.Context, c *occupancy.EventCursor, max in
 	}
 	if len(behind) > 0 {
 		if gaps, err = s.trimmedPast(ctx, behind); err != nil {
-			return evs, nil, err
+			// c has moved past evs: report them, and every zone that
+			// could not be checked as a gap.
+			gaps = slices.Sorted(maps.Keys(behind))
 		}
 	}
 	return evs, gaps, nil
