@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -122,7 +123,7 @@ func (p *Pipeline) safePrepare(m Message) (r occupancy.Reading, err error) {
 	}()
 	dec := m.Decode
 	if dec == nil {
-		dec = Decode
+		dec = codec.DecodeNative
 	}
 	return p.prepare(dec, m.Topic, m.Payload)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -226,7 +227,7 @@ func checkAcksAfterWrites(t *testing.T, log []string) {
 			}
 			last[sensor] = n
 		case "dead":
-			dead[strings.TrimSuffix(strings.TrimPrefix(what, TopicPrefix), TopicSuffix)] = true
+			dead[strings.TrimSuffix(strings.TrimPrefix(what, codec.TopicPrefix), codec.TopicSuffix)] = true
 		case "ack":
 			if !written[what] && !sensors[sensor] && !dead[sensor] {
 				t.Errorf("%s acknowledged before anything was stored for it: %v", what, log)

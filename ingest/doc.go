@@ -4,16 +4,12 @@
 //
 // # Parts
 //
-// Decode parses the native sensor format (CONTRACT.md "Sensor messages").
-//
-// LoRaWAN sensors arrive in their network server's envelope: DecodeTTS (The
-// Things Stack v3) and DecodeChirpStack (ChirpStack v4) extract the DevEUI,
-// receive time, frame counter, port, raw frame bytes and best gateway's
-// RSSI/SNR; DecodeBoschTPS110, DecodeNwaveNPS405 and DecodeNwaveNPS310 decode
-// the frame bytes (SENSORS.md). LoRaWANDecoder joins the two through the
-// registry (the space's model picks the frame decoder), and LoRaWANRoutes
-// gives the Subscriber one Route per envelope: each subscription filter has
-// its own decoder, all behind the same pipeline.
+// The formats live in package codec (docs/sensors.md): the native JSON,
+// The Things Stack v3 and ChirpStack v4 envelopes, and the Bosch and Nwave
+// frames, each with Decode and Encode. LoRaWANRoutes gives the Subscriber
+// one Route per network server: each subscription filter has its own
+// decoder (a codec.LoRaWANDecoder, which joins envelope and frame through
+// the registry), all behind the same pipeline.
 //
 // A Pipeline is the message handling, a plain HandlerFunc behind
 // middleware: Retry(DeadLetter(Recover(Apply))).

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 )
@@ -152,4 +153,8 @@ func payloadFor(ts time.Time, occupied bool, seq int) []byte {
 }
 
 // topicFor returns the uplink topic of a sensor.
-func topicFor(id string) string { return TopicPrefix + id + TopicSuffix }
+func topicFor(id string) string { return codec.Topic(id) }
+
+func f64(v float64) *float64 { return &v }
+
+func intp(v int) *int { return &v }

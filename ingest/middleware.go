@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -84,7 +85,7 @@ func (p *Pipeline) fileRejected(ctx context.Context, topic string, payload []byt
 // rejection tells whether err rejects the message for good, and how to
 // file it.
 func rejection(err error) (result, reason string, ok bool) {
-	var unknown *errUnknownSensor
+	var unknown *codec.UnknownSensorError
 	var pe *PanicError
 	switch {
 	case err == nil:

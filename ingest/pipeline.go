@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -144,26 +145,18 @@ func (p *Pipeline) HandlerWith(dec Decoder) HandlerFunc {
 // write failed and none has succeeded since. The error says since when.
 func (p *Pipeline) StoreErr() error { return p.health.err() }
 
-// errUnknownSensor is returned by Apply for a sensor the registry lacks.
-type errUnknownSensor struct{ id string }
-
-// Error implements error.
-func (e *errUnknownSensor) Error() string {
-	return fmt.Sprintf("sensor %q is not in the registry", e.id)
-}
-
 // Apply is the core handler: it decodes and validates the message and
 // applies the reading to the store. Applied, duplicate and stale readings
 // are counted here. It returns an EINVALID error for a bad message, an
 // unknown-sensor error, or the store's error.
 func (p *Pipeline) Apply(ctx context.Context, topic string, payload []byte) error {
-	return p.apply(ctx, Decode, topic, payload)
+	return p.apply(ctx, codec.DecodeNative, topic, payload)
 }
 
 // ApplyWith is Apply with messages decoded by dec; nil means Decode.
 func (p *Pipeline) ApplyWith(dec Decoder) HandlerFunc {
 	if dec == nil {
-		dec = Decode
+		dec = codec.DecodeNative
 	}
 	return func(ctx context.Context, topic string, payload []byte) error {
 		return p.apply(ctx, dec, topic, payload)
@@ -203,7 +196,7 @@ func (p *Pipeline) settle(r occupancy.Reading, res occupancy.Result, err error) 
 		p.m.messages[res].Inc()
 		return nil
 	case occupancy.ResultUnknownSensor:
-		return &errUnknownSensor{id: r.SensorID}
+		return &codec.UnknownSensorError{SensorID: r.SensorID}
 	}
 	// A store bug: retrying cannot help, so reject it like a panic.
 	panic(fmt.Sprintf("ingest: store returned unknown result %q", res))

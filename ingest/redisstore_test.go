@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
@@ -77,7 +78,7 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 		{topicFor("S2"), payloadFor(t1, false, 1), "applied"},
 		{topicFor("S99"), payloadFor(t1, true, 1), "unknown_sensor"},
 		{topicFor("S3"), []byte(`{"occupied":true,"ts":"yesterday"}`), "invalid"},
-		{topicFor("S3"), []byte(`{"occupied":true,"pad":"` + strings.Repeat("z", MaxPayload) + `"}`), "invalid"},
+		{topicFor("S3"), []byte(`{"occupied":true,"pad":"` + strings.Repeat("z", codec.MaxPayload) + `"}`), "invalid"},
 	}
 	for _, s := range steps {
 		before := count(s.result)

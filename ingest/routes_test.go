@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/qiuai/parking/ingest/codec"
 )
 
 func TestNewValidatesRoutes(t *testing.T) {
-	dec := LoRaWANDecoder(DecodeTTS, loraRegistry(t))
+	dec := codec.LoRaWANDecoder(codec.DecodeTTS, loraRegistry(t))
 	tests := []struct {
 		name    string
 		routes  []Route
@@ -60,6 +62,33 @@ func TestHandlerForRoutes(t *testing.T) {
 		_ = s.routeFor(topic).handle(context.Background(), topic, nil)
 		if got != want {
 			t.Errorf("%s went to %q, want %q", topic, got, want)
+		}
+	}
+}
+
+func TestMatchTopic(t *testing.T) {
+	tests := []struct {
+		filter, topic string
+		want          bool
+	}{
+		{DefaultTTSTopic, "v3/app@tenant/devices/dev-1/up", true},
+		{DefaultTTSTopic, "v3/app/devices/dev-1/join", false},
+		{DefaultTTSTopic, "v3/app/devices/dev-1/up/x", false},
+		{DefaultChirpStackTopic, "application/17c8/device/0004a30b001c2f3e/event/up", true},
+		{DefaultChirpStackTopic, "application/17c8/device/0004a30b001c2f3e/event/join", false},
+		{DefaultTopic, "parking/v1/sensors/S-1/up", true},
+		{DefaultTopic, "v3/app/devices/dev-1/up", false},
+		{"a/#", "a", true},
+		{"a/#", "a/b/c", true},
+		{"#", "a/b", true},
+		{"a/+", "a/", true},
+		{"a/+", "a", false},
+		{"a/b", "a/b/c", false},
+		{"a/b/c", "a/b", false},
+	}
+	for _, tt := range tests {
+		if got := matchTopic(tt.filter, tt.topic); got != tt.want {
+			t.Errorf("matchTopic(%q, %q) = %v, want %v", tt.filter, tt.topic, got, tt.want)
 		}
 	}
 }

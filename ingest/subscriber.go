@@ -15,6 +15,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qiuai/parking/ingest/codec"
 )
 
 // Options configure a Subscriber.
@@ -228,7 +230,7 @@ func New(opts Options) (*Subscriber, error) {
 	}
 	log := opts.Logger.With("component", "ingest", "client_id", opts.ClientID)
 	s := &Subscriber{
-		opts: opts, log: log, pipe: pipe, routes: []route{{topic: opts.Topic, handle: pipe.Handler(), decode: Decode}},
+		opts: opts, log: log, pipe: pipe, routes: []route{{topic: opts.Topic, handle: pipe.Handler(), decode: codec.DecodeNative}},
 		queue: make(chan mqtt.Message, opts.QueueSize), stop: make(chan struct{}),
 		connLog:  newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
 		stallLog: newRateLog(log, slog.LevelWarn, 5*time.Second, opts.Now),
@@ -499,25 +501,6 @@ func (s *Subscriber) routeFor(topic string) *route {
 		}
 	}
 	return &s.routes[0]
-}
-
-// matchTopic reports whether an MQTT topic filter (with + and #) matches a
-// topic name.
-func matchTopic(filter, topic string) bool {
-	for {
-		f, frest, fmore := strings.Cut(filter, "/")
-		if f == "#" {
-			return true
-		}
-		t, trest, tmore := strings.Cut(topic, "/")
-		if f != "+" && f != t {
-			return false
-		}
-		if !fmore || !tmore {
-			return fmore == tmore || (fmore && frest == "#")
-		}
-		filter, topic = frest, trest
-	}
 }
 
 // onMessage is paho's handler for every message. With OrderMatters true

@@ -11,6 +11,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 )
@@ -300,7 +301,7 @@ func TestSubscriberDeadLettersAndMovesOn(t *testing.T) {
 	store := newRecStore()
 	sub := startSub(t, broker.URL, "ingest-bad", store, func(o *Options) { o.Workers = 1 })
 	publish(t, pub, topicFor("bad"), []byte(`{"occupied":"yes","ts":"now"}`))
-	publish(t, pub, topicFor("big"), []byte(`{"pad":"`+strings.Repeat("x", MaxPayload)+`"}`))
+	publish(t, pub, topicFor("big"), []byte(`{"pad":"`+strings.Repeat("x", codec.MaxPayload)+`"}`))
 	publish(t, pub, topicFor("ghost-1"), payloadFor(time.Now().UTC(), true, 1))
 	publishN(t, pub, "after", 10)
 	waitFor(t, "the good messages behind the bad ones", func() bool { a, d := store.count(); return a == 10 && d == 3 })

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -72,6 +73,6 @@ func BenchmarkEncode(b *testing.B) {
 	buf := make([]byte, 0, 128)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendPayload(buf[:0], &m)
+		buf = codec.AppendNative(buf[:0], m.reading())
 	}
 }

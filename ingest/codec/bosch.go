@@ -1,4 +1,4 @@
-package ingest
+package codec
 
 // Bosch Parking Lot Sensor (TPS110) frame lengths.
 const (
@@ -42,4 +42,31 @@ func DecodeBoschTPS110(port int, b []byte) (Frame, error) {
 		return Frame{}, portError(boschModel, port)
 	}
 	return f, nil
+}
+
+// EncodeBoschTPS110 encodes a Bosch TPS110 frame in DecodeBoschTPS110's
+// layout. The heartbeat carries the temperature when f has one, rounded to
+// whole degrees and clamped to -60..100 °C; the start-up frame's debug
+// codes are zero.
+func EncodeBoschTPS110(f Frame) (int, []byte, error) {
+	occ := occupiedBit(f.Occupied)
+	switch f.Kind {
+	case FrameStatus:
+		return PortStatus, []byte{occ}, nil
+	case FrameHeartbeat:
+		if f.TempC == nil {
+			return PortHeartbeat, []byte{occ}, nil
+		}
+		return PortHeartbeat, []byte{occ, byte(int8(clampRound(*f.TempC, -60, 100)))}, nil
+	case FrameStartup:
+		fw, cause, err := startupFields(f)
+		if err != nil {
+			return 0, nil, err
+		}
+		b := make([]byte, boschStartupLen)
+		copy(b[12:15], fw[:])
+		b[15], b[16] = cause, occ
+		return PortStartup, b, nil
+	}
+	return 0, nil, kindError(boschModel, f.Kind)
 }
