@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qiuai/parking/ingest/codec"
+	"github.com/qiuai/parking/ingest/mqttconn"
 )
 
 // Options configure a Subscriber.
@@ -257,9 +258,11 @@ func New(opts Options) (*Subscriber, error) {
 	return s, nil
 }
 
-// clientOptions are the paho settings: a persistent session, manual
-// acknowledgement, handlers registered before connecting, and the
-// subscription renewed on every connect.
+// clientOptions are the paho settings: a persistent session, handlers
+// registered before connecting, the subscription renewed on every connect,
+// and what manual acknowledgement needs around paho (mqttconn.Configure:
+// manual acks, in-order delivery on paho's router goroutine, which
+// onMessage relies on, no paho store, buffered connections).
 func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 	o := s.opts
 	co := mqtt.NewClientOptions().
@@ -267,9 +270,7 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetClientID(o.ClientID).
 		SetUsername(o.Username).
 		SetPassword(o.Password).
-		SetCleanSession(false).   // the broker keeps our subscription and queues messages while we are away
-		SetAutoAckDisabled(true). // ack only after the store write
-		SetOrderMatters(true).    // onMessage runs on paho's router goroutine: a full queue holds paho back (see onMessage)
+		SetCleanSession(false). // the broker keeps our subscription and queues messages while we are away
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
@@ -277,8 +278,6 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 		SetConnectTimeout(o.ConnectTimeout).
 		SetKeepAlive(o.KeepAlive).
 		SetPingTimeout(o.ConnectTimeout).
-		SetResumeSubs(false).     // we subscribe again in OnConnect
-		SetStore(discardStore{}). // nothing for paho to keep: conn.go
 		SetDefaultPublishHandler(s.onMessage).
 		SetOnConnectHandler(s.onConnect).
 		SetConnectionLostHandler(s.onConnectionLost).
@@ -286,9 +285,7 @@ func (s *Subscriber) clientOptions() *mqtt.ClientOptions {
 	if o.TLSConfig != nil {
 		co.SetTLSConfig(o.TLSConfig)
 	}
-	if dialsBuffered(o.BrokerURL) {
-		co.SetCustomOpenConnectionFn(dialBuffered) // buffered reads and writes: conn.go
-	}
+	mqttconn.Configure(co, mqttconn.Options{})
 	return co
 }
 
@@ -342,16 +339,9 @@ func (s *Subscriber) shutdown(wg *sync.WaitGroup, cancelWork context.CancelFunc)
 		<-done
 	}
 	s.subscribed.Store(false)
-	s.client.Disconnect(disconnectQuiesce)
+	s.client.Disconnect(mqttconn.Options{}.Quiesce()) // every PUBACK taken before Run returns: mqttconn
 	s.log.Info("disconnected from MQTT broker")
 }
-
-// disconnectQuiesce is the most Disconnect waits, in milliseconds, for
-// the connection to close: long enough for a bufferedConn to hear the
-// broker close its side after the DISCONNECT, so that every PUBACK has
-// been taken when Run returns. It returns as soon as the connection is
-// closed, which is usually at once.
-const disconnectQuiesce = uint((closeTimeout + 250*time.Millisecond) / time.Millisecond)
 
 // work takes messages from the queue until shutdown, one at a time or in
 // batches (Batch, BatchWait).
