@@ -148,11 +148,11 @@ func TestSubscriberWithRedisStore(t *testing.T) {
 	}
 }
 
-// TestHandleBatchWithRedisStore runs one batch through the pipeline into a
+// TestHandleWithRedisStore runs one batch through the pipeline into a
 // real Redis in one round trip: readings of one sensor in order (applied,
 // duplicate, stale, applied), a bad message and an unknown sensor
 // dead-lettered, and the counters add up.
-func TestHandleBatchWithRedisStore(t *testing.T) {
+func TestHandleWithRedisStore(t *testing.T) {
 	st, _ := newRedisStore(t)
 	reg := prometheus.NewRegistry()
 	p, err := NewPipeline(PipelineOptions{Store: st, Registerer: reg})
@@ -170,7 +170,7 @@ func TestHandleBatchWithRedisStore(t *testing.T) {
 		{Topic: topicFor("S1"), Payload: payloadFor(t1.Add(time.Second), false, 6)},
 	}
 	var done []int
-	if err := p.HandleBatch(context.Background(), msgs, func(i int) { done = append(done, i) }); err != nil {
+	if err := p.Handle(context.Background(), msgs, func(i int) { done = append(done, i) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(done) != len(msgs) {

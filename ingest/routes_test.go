@@ -1,11 +1,11 @@
 package ingest
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/qiuai/parking/ingest/codec"
+	"github.com/qiuai/parking/occupancy"
 )
 
 func TestNewValidatesRoutes(t *testing.T) {
@@ -43,25 +43,22 @@ func TestNewValidatesRoutes(t *testing.T) {
 	}
 }
 
-// TestHandlerForRoutes checks that each message goes to the handler of the
-// first filter matching its topic, and to the native one otherwise.
-func TestHandlerForRoutes(t *testing.T) {
-	var got string
-	mk := func(name string) HandlerFunc {
-		return func(_ context.Context, _ string, _ []byte) error { got = name; return nil }
+// TestRouteFor checks that each message goes to the decoder of the first
+// filter matching its topic, and to the native one otherwise.
+func TestRouteFor(t *testing.T) {
+	mk := func(name string) Decoder {
+		return func(string, []byte) (occupancy.Reading, error) { return occupancy.Reading{SensorID: name}, nil }
 	}
-	s := &Subscriber{routes: []route{{topic: DefaultTopic, handle: mk("native")}, {topic: DefaultTTSTopic, handle: mk("tts")},
-		{topic: DefaultChirpStackTopic, handle: mk("cs")}}}
+	s := &Subscriber{routes: []route{{topic: DefaultTopic, decode: mk("native")}, {topic: DefaultTTSTopic, decode: mk("tts")},
+		{topic: DefaultChirpStackTopic, decode: mk("cs")}}}
 	for topic, want := range map[string]string{
 		"parking/v1/sensors/S-1/up":                      "native",
 		"v3/app@tenant/devices/d/up":                     "tts",
 		"application/u/device/0004a30b001c2f3e/event/up": "cs",
 		"v3/app/devices/d/join":                          "native",
 	} {
-		got = ""
-		_ = s.routeFor(topic).handle(context.Background(), topic, nil)
-		if got != want {
-			t.Errorf("%s went to %q, want %q", topic, got, want)
+		if r, _ := s.routeFor(topic).decode(topic, nil); r.SensorID != want {
+			t.Errorf("%s went to %q, want %q", topic, r.SensorID, want)
 		}
 	}
 }

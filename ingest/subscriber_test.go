@@ -35,7 +35,12 @@ func newRecStore() *recStore {
 	return &recStore{stuck: map[string]bool{}, attempts: map[string]int{}}
 }
 
-func (s *recStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+func (s *recStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	return applyEach(ctx, rs, s.apply)
+}
+
+// apply answers one reading.
+func (s *recStore) apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
 	s.mu.Lock()
 	s.attempts[r.SensorID]++
 	s.active++

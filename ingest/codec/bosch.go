@@ -1,10 +1,11 @@
 package codec
 
-// Bosch Parking Lot Sensor (TPS110) frame lengths.
-const (
-	boschStartupLen = 17
-	boschModel      = "bosch-tps110"
-)
+// boschModel names the Bosch Parking Lot Sensor (TPS110) in errors.
+const boschModel = "bosch-tps110"
+
+// boschStartupLayout is where a Bosch start-up frame keeps its fields; bytes 0-11
+// are debug codes.
+var boschStartupLayout = startupLayout{size: 17, firmware: 12, cause: 15, occupied: 16}
 
 // DecodeBoschTPS110 decodes a Bosch TPS110 frame:
 //
@@ -13,35 +14,22 @@ const (
 //	port 3, start-up, 17 bytes:     0-11 debug codes, 12-14 firmware,
 //	                                15 reset cause, 16 bit 0 occupied
 func DecodeBoschTPS110(port int, b []byte) (Frame, error) {
-	f := Frame{PrevStateMin: -1}
 	switch port {
 	case PortStatus:
-		f.Kind = FrameStatus
-		if len(b) != 1 {
-			return Frame{}, frameLenError(boschModel, f.Kind, port, len(b), "1")
-		}
-		f.Occupied = b[0]&1 == 1
+		return oneByte(boschModel, FrameStatus, b)
 	case PortHeartbeat:
-		f.Kind = FrameHeartbeat
 		if len(b) != 1 && len(b) != 2 {
-			return Frame{}, frameLenError(boschModel, f.Kind, port, len(b), "1 or 2")
+			return Frame{}, frameLenError(boschModel, FrameHeartbeat, len(b), "1 or 2")
 		}
-		f.Occupied = b[0]&1 == 1
+		f, _ := oneByte(boschModel, FrameHeartbeat, b[:1])
 		if len(b) == 2 {
 			f.TempC = plausibleTemp(float64(int8(b[1])))
 		}
+		return f, nil
 	case PortStartup:
-		f.Kind = FrameStartup
-		if len(b) != boschStartupLen {
-			return Frame{}, frameLenError(boschModel, f.Kind, port, len(b), "17")
-		}
-		f.Firmware = firmware(b[12:15])
-		f.ResetCause = resetCause(b[15])
-		f.Occupied = b[16]&1 == 1
-	default:
-		return Frame{}, portError(boschModel, port)
+		return boschStartupLayout.decode(boschModel, b)
 	}
-	return f, nil
+	return Frame{}, portError(boschModel, port)
 }
 
 // EncodeBoschTPS110 encodes a Bosch TPS110 frame in DecodeBoschTPS110's
@@ -59,14 +47,7 @@ func EncodeBoschTPS110(f Frame) (int, []byte, error) {
 		}
 		return PortHeartbeat, []byte{occ, byte(int8(clampRound(*f.TempC, -60, 100)))}, nil
 	case FrameStartup:
-		fw, cause, err := startupFields(f)
-		if err != nil {
-			return 0, nil, err
-		}
-		b := make([]byte, boschStartupLen)
-		copy(b[12:15], fw[:])
-		b[15], b[16] = cause, occ
-		return PortStartup, b, nil
+		return boschStartupLayout.encode(f)
 	}
 	return 0, nil, kindError(boschModel, f.Kind)
 }

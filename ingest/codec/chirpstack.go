@@ -37,27 +37,13 @@ func DecodeChirpStack(topic string, payload []byte) (Uplink, error) {
 	if err := unmarshalEnvelope(payload, &w); err != nil {
 		return Uplink{}, err
 	}
-	var up Uplink
-	var err error
 	eui := w.DeviceInfo.DevEUI
 	if eui == "" {
 		eui = chirpStackTopicEUI(topic)
 	}
-	if up.DevEUI, err = parseDevEUI("deviceInfo.devEui", eui); err != nil {
-		return Uplink{}, err
-	}
-	if up.ReceivedAt, err = parseReceivedAt("time", w.Time); err != nil {
-		return Uplink{}, err
-	}
-	if up.FPort, err = parsePort("fPort", w.FPort); err != nil {
-		return Uplink{}, err
-	}
-	up.FCnt = w.FCnt
-	if up.Payload, err = parseFrame("data", w.Data); err != nil {
-		return Uplink{}, err
-	}
-	up.RSSI, up.SNR = bestGateway(w.RxInfo)
-	return up, nil
+	raw := rawUplink{devEUI: eui, receivedAt: w.Time, port: w.FPort, fcnt: w.FCnt, frame: w.Data, gateways: w.RxInfo,
+		names: [4]string{"deviceInfo.devEui", "time", "fPort", "data"}}
+	return raw.uplink()
 }
 
 // chirpStackTopicEUI returns the {dev eui} of .../device/{dev eui}/event/up,

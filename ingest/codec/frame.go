@@ -75,9 +75,46 @@ func FrameCodecFor(m occupancy.Model) (FrameCodec, bool) {
 	return FrameCodec{}, false
 }
 
+// ports are the LoRaWAN ports of the frame kinds.
+var ports = map[FrameKind]int{FrameStatus: PortStatus, FrameHeartbeat: PortHeartbeat, FrameStartup: PortStartup}
+
 // frameLenError is the error of a frame of the wrong length.
-func frameLenError(model string, kind FrameKind, port int, got int, want string) error {
-	return errorf("%s %s frame on port %d is %d bytes, want %s", model, kind, port, got, want)
+func frameLenError(model string, kind FrameKind, got int, want string) error {
+	return errorf("%s %s frame on port %d is %d bytes, want %s", model, kind, ports[kind], got, want)
+}
+
+// oneByte decodes a frame of kind that is one byte, the occupancy in bit 0.
+func oneByte(model string, kind FrameKind, b []byte) (Frame, error) {
+	if len(b) != 1 {
+		return Frame{}, frameLenError(model, kind, len(b), "1")
+	}
+	return Frame{Kind: kind, Occupied: b[0]&1 == 1, PrevStateMin: -1}, nil
+}
+
+// startupLayout is where a model's start-up frame keeps its fields: its
+// size, and the offsets of the three firmware bytes, the reset cause and
+// the occupancy byte (bit 0). Other bytes are zero when encoded.
+type startupLayout struct{ size, firmware, cause, occupied int }
+
+// decode decodes a start-up frame of model.
+func (l startupLayout) decode(model string, b []byte) (Frame, error) {
+	if len(b) != l.size {
+		return Frame{}, frameLenError(model, FrameStartup, len(b), strconv.Itoa(l.size))
+	}
+	return Frame{Kind: FrameStartup, Occupied: b[l.occupied]&1 == 1, Firmware: firmware(b[l.firmware : l.firmware+3]),
+		ResetCause: resetCause(b[l.cause]), PrevStateMin: -1}, nil
+}
+
+// encode encodes a start-up frame: its port and bytes.
+func (l startupLayout) encode(f Frame) (int, []byte, error) {
+	fw, cause, err := startupFields(f)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := make([]byte, l.size)
+	copy(b[l.firmware:], fw[:])
+	b[l.cause], b[l.occupied] = cause, occupiedBit(f.Occupied)
+	return PortStartup, b, nil
 }
 
 // portError is the error of a frame on a port the model does not use.

@@ -72,46 +72,37 @@ func EncodeNwaveNPS310(f Frame) (int, []byte, error) {
 	return encodeNwave(string(occupancy.ModelNwaveNPS310), 1, f)
 }
 
-// Lengths of the Nwave frames that have one.
-const (
-	nwaveStartupLen    = 5
-	nps405HeartbeatLen = 3
-)
+// nps405HeartbeatLen is the length of an NPS405 heartbeat.
+const nps405HeartbeatLen = 3
+
+// nwaveStartupLayout is where an Nwave start-up frame keeps its fields.
+var nwaveStartupLayout = startupLayout{size: 5, firmware: 0, cause: 3, occupied: 4}
 
 // decodeNwave decodes a frame of an Nwave model whose heartbeat is hbLen
 // bytes long.
 func decodeNwave(model string, hbLen, port int, b []byte) (Frame, error) {
-	f := Frame{PrevStateMin: -1}
 	switch port {
 	case PortStatus:
-		f.Kind = FrameStatus
-		if len(b) != 1 {
-			return Frame{}, frameLenError(model, f.Kind, port, len(b), "1")
+		f, err := oneByte(model, FrameStatus, b)
+		if err == nil {
+			f.PrevStateMin, f.PrevStateOverflow = NwaveDuration(b[0] >> 1)
 		}
-		f.Occupied = b[0]&1 == 1
-		f.PrevStateMin, f.PrevStateOverflow = NwaveDuration(b[0] >> 1)
+		return f, err
 	case PortHeartbeat:
-		f.Kind = FrameHeartbeat
+		if hbLen == 1 {
+			return oneByte(model, FrameHeartbeat, b)
+		}
 		if len(b) != hbLen {
-			return Frame{}, frameLenError(model, f.Kind, port, len(b), strconv.Itoa(hbLen))
+			return Frame{}, frameLenError(model, FrameHeartbeat, len(b), strconv.Itoa(hbLen))
 		}
-		f.Occupied = b[0]&1 == 1
-		if hbLen == nps405HeartbeatLen {
-			f.BatteryMV = 2500 + int(b[1])*4
-			f.TempC = plausibleTemp(float64(int8(b[2]))/2 + 10)
-		}
+		f, _ := oneByte(model, FrameHeartbeat, b[:1])
+		f.BatteryMV = 2500 + int(b[1])*4
+		f.TempC = plausibleTemp(float64(int8(b[2]))/2 + 10)
+		return f, nil
 	case PortStartup:
-		f.Kind = FrameStartup
-		if len(b) != nwaveStartupLen {
-			return Frame{}, frameLenError(model, f.Kind, port, len(b), "5")
-		}
-		f.Firmware = firmware(b[0:3])
-		f.ResetCause = resetCause(b[3])
-		f.Occupied = b[4]&1 == 1
-	default:
-		return Frame{}, portError(model, port)
+		return nwaveStartupLayout.decode(model, b)
 	}
-	return f, nil
+	return Frame{}, portError(model, port)
 }
 
 // encodeNwave encodes a frame of an Nwave model whose heartbeat is hbLen
@@ -126,16 +117,12 @@ func encodeNwave(model string, hbLen int, f Frame) (int, []byte, error) {
 		}
 		return PortStatus, []byte{occ | c<<1}, nil
 	case FrameHeartbeat:
-		if hbLen != nps405HeartbeatLen {
+		if hbLen == 1 {
 			return PortHeartbeat, []byte{occ}, nil
 		}
 		return PortHeartbeat, []byte{occ, nwaveBattery(f.BatteryMV), nwaveTemp(f.TempC)}, nil
 	case FrameStartup:
-		fw, cause, err := startupFields(f)
-		if err != nil {
-			return 0, nil, err
-		}
-		return PortStartup, []byte{fw[0], fw[1], fw[2], cause, occ}, nil
+		return nwaveStartupLayout.encode(f)
 	}
 	return 0, nil, kindError(model, f.Kind)
 }

@@ -42,26 +42,18 @@ func DecodeTTS(topic string, payload []byte) (Uplink, error) {
 	if err := unmarshalEnvelope(payload, &w); err != nil {
 		return Uplink{}, err
 	}
-	var up Uplink
-	var err error
-	if up.DevEUI, err = parseDevEUI("end_device_ids.dev_eui", w.EndDeviceIDs.DevEUI); err != nil {
-		return Uplink{}, err
+	raw := rawUplink{devEUI: w.EndDeviceIDs.DevEUI, receivedAt: w.ReceivedAt,
+		names: [4]string{"end_device_ids.dev_eui", "received_at", "uplink_message.f_port", "uplink_message.frm_payload"}}
+	if m := w.UplinkMessage; m != nil {
+		raw.port, raw.fcnt, raw.frame, raw.gateways = m.FPort, m.FCnt, m.FRMPayload, m.RxMetadata
 	}
-	if up.ReceivedAt, err = parseReceivedAt("received_at", w.ReceivedAt); err != nil {
+	up, err := raw.uplink()
+	switch {
+	case err != nil:
 		return Uplink{}, err
-	}
-	m := w.UplinkMessage
-	if m == nil {
+	case w.UplinkMessage == nil: // checked after the device and time, which errors name first
 		return Uplink{}, errorf("uplink_message is required")
 	}
-	if up.FPort, err = parsePort("uplink_message.f_port", m.FPort); err != nil {
-		return Uplink{}, err
-	}
-	up.FCnt = m.FCnt
-	if up.Payload, err = parseFrame("uplink_message.frm_payload", m.FRMPayload); err != nil {
-		return Uplink{}, err
-	}
-	up.RSSI, up.SNR = bestGateway(m.RxMetadata)
 	return up, nil
 }
 

@@ -43,6 +43,36 @@ type Origin struct {
 // EINVALID.
 type Envelope func(topic string, payload []byte) (Uplink, error)
 
+// rawUplink is what an envelope says of its uplink, as it says it, with
+// the names of its members for errors.
+type rawUplink struct {
+	devEUI, receivedAt, frame string
+	port                      int
+	fcnt                      uint32
+	gateways                  []gateway
+	names                     [4]string // of devEUI, receivedAt, port and frame
+}
+
+// uplink checks and converts w into an Uplink. Every error is EINVALID.
+func (w *rawUplink) uplink() (Uplink, error) {
+	up := Uplink{FCnt: w.fcnt}
+	var err error
+	if up.DevEUI, err = parseDevEUI(w.names[0], w.devEUI); err != nil {
+		return Uplink{}, err
+	}
+	if up.ReceivedAt, err = parseReceivedAt(w.names[1], w.receivedAt); err != nil {
+		return Uplink{}, err
+	}
+	if up.FPort, err = parsePort(w.names[2], w.port); err != nil {
+		return Uplink{}, err
+	}
+	if up.Payload, err = parseFrame(w.names[3], w.frame); err != nil {
+		return Uplink{}, err
+	}
+	up.RSSI, up.SNR = bestGateway(w.gateways)
+	return up, nil
+}
+
 // gateway is one gateway's reception of an uplink. Absent numbers are 0:
 // The Things Stack leaves zero fields out.
 type gateway struct {
