@@ -7,6 +7,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/qiuai/parking/internal/retry"
 )
 
 // onConnect subscribes on every (re)connection, retrying with backoff (1s
@@ -15,7 +17,7 @@ import (
 func (s *Subscriber) onConnect(c mqtt.Client) {
 	s.subscribed.Store(false)
 	s.log.Info("connected to MQTT broker", "broker", redactURL(s.opts.BrokerURL))
-	bo := newBackOff(time.Second, max(time.Second, s.opts.ReconnectMax))
+	bo := retry.Backoff(time.Second, max(time.Second, s.opts.ReconnectMax))
 	for {
 		err := s.subscribe(c)
 		if err == nil {
@@ -24,7 +26,7 @@ func (s *Subscriber) onConnect(c mqtt.Client) {
 			return
 		}
 		s.connLog.Log("subscribe failed, retrying", "filters", strings.Join(s.opts.filters(), " "), "error", err.Error())
-		if !wait(s.stop, bo.NextBackOff()) || !c.IsConnectionOpen() {
+		if !retry.Wait(s.stop, bo.NextBackOff()) || !c.IsConnectionOpen() {
 			return // stopping, or the next onConnect subscribes
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/qiuai/parking/internal/retry"
 )
 
 // handling is one Handle call: its messages and what has become of each.
@@ -27,7 +29,7 @@ type msgState struct {
 
 // retry makes attempts at the messages until every one is handled or given
 // up, or ctx ends. Between two attempts it waits with exponential backoff
-// and jitter (newBackOff); each attempt after the first is at the messages
+// and jitter (retry.Backoff); each attempt after the first is at the messages
 // whose store write failed in the one before, and each failed write is
 // counted in the outage bookkeeping.
 func (h *handling) retry(ctx context.Context) error {
@@ -47,7 +49,7 @@ func (h *handling) retry(ctx context.Context) error {
 			return fmt.Errorf("ingest: stopped before %d of %d messages were handled: %w", len(failed), len(h.msgs), err)
 		}
 		if bo == nil {
-			bo = newBackOff(h.p.retryMin, h.p.retryMax)
+			bo = retry.Backoff(h.p.retryMin, h.p.retryMax)
 		}
 		delay := bo.NextBackOff()
 		h.p.storeDown(err, delay, len(failed))
@@ -66,29 +68,8 @@ func (h *handling) attemptWithin(ctx context.Context, idx []int) (failed []int, 
 	return h.attempt(actx, idx)
 }
 
-// newBackOff returns the delays to wait between attempts: min doubling up
-// to max, each wait a random ±50% of its delay.
-func newBackOff(min, max time.Duration) *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{InitialInterval: min, Multiplier: 2, MaxInterval: max, RandomizationFactor: 0.5}
-	b.Reset()
-	return b
-}
-
 // sleep waits d, or until ctx is done; it reports whether it slept fully.
-func sleep(ctx context.Context, d time.Duration) bool { return wait(ctx.Done(), d) }
-
-// wait waits d, or until stop is closed; it reports whether it waited
-// fully.
-func wait(stop <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-stop:
-		return false
-	}
-}
+func sleep(ctx context.Context, d time.Duration) bool { return retry.Wait(ctx.Done(), d) }
 
 // storeDown records a failed attempt at n messages (each a retried store
 // write in parkd_ingest_retries_total); delay is the wait before the next.
