@@ -15,8 +15,9 @@ import (
 // Options configure a Subscriber.
 type Options struct {
 	// BrokerURL is the broker, e.g. tcp://127.0.0.1:1883 or ssl://host:8883.
-	// A tcp:// (or mqtt://) broker is dialled directly, not through a proxy
-	// named in the environment, and read through a buffer. Required.
+	// A broker over TCP or TLS is dialled directly, not through a proxy
+	// named in the environment, over a buffered connection (package
+	// mqttconn). Required.
 	BrokerURL string
 	// ClientID identifies the persistent session; it must be stable across
 	// restarts and unique per ingest instance. Required.

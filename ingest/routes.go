@@ -41,6 +41,23 @@ func LoRaWANRoutes(reg *occupancy.Registry, ttsTopic, chirpStackTopic string) []
 	return rs
 }
 
+// route is a subscription with its decoder.
+type route struct {
+	topic  string // the filter without $share
+	decode Decoder
+}
+
+// routeFor returns the first route matching topic; the native one if none
+// does (its decoder rejects a topic it does not know).
+func (s *Subscriber) routeFor(topic string) *route {
+	for i := range s.routes {
+		if matchTopic(s.routes[i].topic, topic) {
+			return &s.routes[i]
+		}
+	}
+	return &s.routes[0]
+}
+
 // matchTopic reports whether an MQTT topic filter (with + and #) matches a
 // topic name.
 func matchTopic(filter, topic string) bool {

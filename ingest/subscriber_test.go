@@ -505,8 +505,8 @@ func TestSubscriberSharedGroupOfflineMember(t *testing.T) {
 }
 
 // TestSubscriberAcksRejectsInSmallWindow guards against the paho trap of
-// DESIGN.md: an unacknowledged message holds one of the broker's in-flight
-// slots for good. With a window of 5, twenty rejected messages would stall
+// manual acks (see package mqttconn): an unacknowledged message holds one
+// of the broker's in-flight slots for good. With a window of 5, twenty rejected messages would stall
 // the stream unless each is acked.
 func TestSubscriberAcksRejectsInSmallWindow(t *testing.T) {
 	broker := testenv.MustStartMosquitto(t, "max_inflight_messages 5")

@@ -111,20 +111,3 @@ func (s *Subscriber) take(batch []mqtt.Message) []mqtt.Message {
 	}
 	return batch
 }
-
-// route is a subscription with its decoder.
-type route struct {
-	topic  string // the filter without $share
-	decode Decoder
-}
-
-// routeFor returns the first route matching topic; the native one if none
-// does (its decoder rejects a topic it does not know).
-func (s *Subscriber) routeFor(topic string) *route {
-	for i := range s.routes {
-		if matchTopic(s.routes[i].topic, topic) {
-			return &s.routes[i]
-		}
-	}
-	return &s.routes[0]
-}
