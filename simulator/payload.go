@@ -35,13 +35,18 @@ func (m *message) time() time.Time { return time.UnixMilli(m.ts).UTC() }
 func (m *message) tempC() float64 { return float64(m.tempDeci) / 10 }
 
 // reading returns m as the reading of no sensor in particular (the native
-// format carries the sensor id in the topic).
-func (m *message) reading() occupancy.Reading {
-	temp := m.tempC()
+// format carries the sensor id in the topic). Its temperature is *temp,
+// set to m's: a variable of the caller's, so that encoding a message
+// allocates nothing but its payload.
+func (m *message) reading(temp *float64) occupancy.Reading {
+	*temp = m.tempC()
 	return occupancy.Reading{Occupied: m.occupied, TS: m.time(), Seq: m.seq, Kind: m.kind,
-		BatteryMV: m.batteryMV, TempC: &temp}
+		BatteryMV: m.batteryMV, TempC: temp}
 }
 
 // encode returns m's native payload in a new slice: the MQTT client keeps
 // the slice until the broker acknowledges it, so payloads are never reused.
-func encode(m *message) []byte { return codec.EncodeNative(m.reading()) }
+func encode(m *message) []byte {
+	var temp float64
+	return codec.EncodeNative(m.reading(&temp))
+}
