@@ -40,7 +40,7 @@ test: deps ## install what the tests need, then run every test against real Redi
 # 1.26's fuzz coordinator may fail a target with a bare "context deadline
 # exceeded" when the time runs out (golang/go#75804, fixed in Go 1.27; seen
 # here on FuzzLoadRegistry). 40000 inputs take 1-10 s per target on 2 cores
-# (4k-34k inputs/s), all 9 targets about 1.5 minutes. Longer: make fuzz
+# (4k-34k inputs/s), all 10 targets about 1.5 minutes. Longer: make fuzz
 # FUZZTIME=2000000x.
 FUZZTIME ?= 40000x
 

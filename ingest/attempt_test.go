@@ -12,19 +12,24 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
-// hangStore is a Store whose first hangs Apply calls never answer until
-// their context ends, as a frozen Redis that still accepts connections.
+// hangStore is a Store whose first hangs readings never get an answer
+// until their context ends, as from a frozen Redis that still accepts
+// connections.
 type hangStore struct {
 	fakeStore
 	hangs atomic.Int32
 }
 
-func (s *hangStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+func (s *hangStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	return applyEach(ctx, rs, s.apply)
+}
+
+func (s *hangStore) apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
 	if s.hangs.Add(-1) >= 0 {
 		<-ctx.Done()
 		return "", fmt.Errorf("redis store: apply reading: %w", ctx.Err())
 	}
-	return s.fakeStore.Apply(ctx, r)
+	return s.fakeStore.apply(ctx, r)
 }
 
 // TestPipelineTimesOutHungStore: an attempt that gets no answer within
@@ -40,7 +45,7 @@ func TestPipelineTimesOutHungStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- p.Handler()(context.Background(), topicFor("s1"), payloadFor(time.Now(), true, 1)) }()
+	go func() { done <- handle(context.Background(), p, topicFor("s1"), payloadFor(time.Now(), true, 1)) }()
 	waitFor(t, "the hung store to be seen down", func() bool { return p.StoreErr() != nil })
 	select {
 	case err := <-done:

@@ -48,7 +48,7 @@ func BenchmarkHandleBatch(b *testing.B) {
 					msgs[i] = Message{Topic: topicFor(sp.SensorID), Payload: payloadFor(t0.Add(time.Duration(k)*time.Millisecond), k/len(spaces)%2 == 0, k)}
 					k++
 				}
-				if err := p.HandleBatch(context.Background(), msgs, func(int) {}); err != nil {
+				if err := p.Handle(context.Background(), msgs, func(int) {}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -11,20 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qiuai/parking/ingest"
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
-
-func ExampleDecode() {
-	r, err := ingest.Decode("parking/v1/sensors/S-000001/up",
-		[]byte(`{"occupied": true, "ts": "2026-11-25T08:00:00.123Z", "seq": 42, "kind": "status", "battery_mv": 3600}`))
-	fmt.Println(r.SensorID, r.Occupied, r.TS.Format(time.RFC3339Nano), r.Seq, r.Kind, r.BatteryMV, err)
-
-	_, err = ingest.Decode("parking/v1/sensors/S-000001/up", []byte(`{"occupied": "yes"}`))
-	fmt.Println(occupancy.ErrorCode(err), occupancy.ErrorMessage(err))
-	// Output:
-	// S-000001 true 2026-11-25T08:00:00.123Z 42 status 3600 <nil>
-	// invalid "occupied" must be true or false, not "yes"
-}
 
 // ExampleNew wires a Subscriber. store would be a *redisstore.Store.
 func ExampleNew() {
@@ -48,4 +37,43 @@ func ExampleNew() {
 	if err := sub.Run(ctx); err != nil { // returns after ctx is done and in-flight work is acked
 		fmt.Println(err)
 	}
+}
+
+// memStore applies every reading and keeps dead letters in memory: enough
+// for an example.
+type memStore struct{ dead []occupancy.DeadLetter }
+
+func (s *memStore) ApplyBatch(_ context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	results := make([]occupancy.Result, len(rs))
+	for i := range results {
+		results[i] = occupancy.ResultApplied
+	}
+	return results, make([]error, len(rs))
+}
+
+func (s *memStore) AddDeadLetter(_ context.Context, d occupancy.DeadLetter) error {
+	s.dead = append(s.dead, d)
+	return nil
+}
+
+// A batch of two messages: one reading applied, one message rejected and
+// kept as a dead letter. Each is acknowledged once handled.
+func ExamplePipeline_Handle() {
+	store := &memStore{}
+	p, err := ingest.NewPipeline(ingest.PipelineOptions{Store: store})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := occupancy.Reading{Occupied: true, TS: time.Now().Add(-time.Minute), Seq: 1, Kind: occupancy.ReadingStatus}
+	msgs := []ingest.Message{
+		{Topic: codec.Topic("S-000001"), Payload: codec.EncodeNative(r)},
+		{Topic: codec.Topic("S-000002"), Payload: []byte(`{"occupied": "yes"}`)},
+	}
+	err = p.Handle(context.Background(), msgs, func(i int) { fmt.Println("ack", msgs[i].Topic) })
+	fmt.Println(err, store.dead[0].Topic, store.dead[0].Result, store.dead[0].Reason)
+	// Output:
+	// ack parking/v1/sensors/S-000001/up
+	// ack parking/v1/sensors/S-000002/up
+	// <nil> parking/v1/sensors/S-000002/up invalid "occupied" must be true or false, not "yes"
 }

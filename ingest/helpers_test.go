@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 )
@@ -24,19 +25,29 @@ var errRedisDown = errors.New("redis store: apply reading: dial tcp 127.0.0.1:1:
 type fakeStore struct {
 	mu         sync.Mutex
 	results    map[string]occupancy.Result // by sensor id; default applied
-	failApply  int                         // fail this many Apply calls with errRedisDown
+	failApply  int                         // fail this many readings with errRedisDown
 	failDead   int                         // fail this many AddDeadLetter calls
-	panicOn    string                      // Apply panics for this sensor id
+	panicOn    string                      // applying a reading of this sensor id panics
+	panicDead  bool                        // AddDeadLetter panics
+	tick       func()                      // called at each reading applied (a clock moving on)
 	applyCalls int
 	deadCalls  int
 	applied    []occupancy.Reading
 	dead       []occupancy.DeadLetter
 }
 
-func (s *fakeStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
+func (s *fakeStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	return applyEach(ctx, rs, s.apply)
+}
+
+// apply answers one reading.
+func (s *fakeStore) apply(_ context.Context, r occupancy.Reading) (occupancy.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.applyCalls++
+	if s.tick != nil {
+		s.tick()
+	}
 	if r.SensorID == s.panicOn {
 		panic("boom: nil map in the store")
 	}
@@ -55,12 +66,37 @@ func (s *fakeStore) AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deadCalls++
+	if s.panicDead {
+		panic("boom: the dead-letter stream is gone")
+	}
 	if s.failDead > 0 {
 		s.failDead--
 		return errRedisDown
 	}
 	s.dead = append(s.dead, d)
 	return nil
+}
+
+// applyEach answers rs one reading at a time with apply, as ApplyBatch
+// does: the store doubles of these tests answer each reading on its own.
+func applyEach(ctx context.Context, rs []occupancy.Reading,
+	apply func(context.Context, occupancy.Reading) (occupancy.Result, error)) ([]occupancy.Result, []error) {
+	results, errs := make([]occupancy.Result, len(rs)), make([]error, len(rs))
+	for i, r := range rs {
+		results[i], errs[i] = apply(ctx, r)
+	}
+	return results, errs
+}
+
+// handle runs one message through p, a batch of one as a worker with Batch
+// 1 hands it over, and returns Handle's error; nil means it was done.
+func handle(ctx context.Context, p *Pipeline, topic string, payload []byte) error {
+	done := false
+	err := p.Handle(ctx, []Message{{Topic: topic, Payload: payload}}, func(int) { done = true })
+	if err == nil && !done {
+		return errors.New("Handle returned nil without calling done")
+	}
+	return err
 }
 
 // snapshot returns copies of what the store holds.
@@ -152,4 +188,8 @@ func payloadFor(ts time.Time, occupied bool, seq int) []byte {
 }
 
 // topicFor returns the uplink topic of a sensor.
-func topicFor(id string) string { return TopicPrefix + id + TopicSuffix }
+func topicFor(id string) string { return codec.Topic(id) }
+
+func f64(v float64) *float64 { return &v }
+
+func intp(v int) *int { return &v }

@@ -17,7 +17,7 @@ type metrics struct {
 	downSecs  prometheus.Counter                      // time the store was seen down
 	downSince prometheus.Gauge                        // unix time the current outage began; 0 when up
 	inflight  prometheus.Gauge                        // messages held by workers
-	apply     prometheus.Histogram                    // store.Apply latency
+	apply     prometheus.Histogram                    // store.ApplyBatch latency
 }
 
 // newMetrics creates the instruments and registers them on reg. A metric

@@ -3,9 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,29 +13,18 @@ import (
 	"github.com/qiuai/parking/occupancy"
 )
 
-// HandlerFunc handles one MQTT message. A nil error means the message is
-// dealt with for good (applied, or kept as a dead letter) and may be
-// acknowledged; an error means it must not be.
-type HandlerFunc func(ctx context.Context, topic string, payload []byte) error
-
-// Middleware wraps a HandlerFunc with more behaviour.
-type Middleware func(HandlerFunc) HandlerFunc
-
 // Store is what the ingest needs from the occupancy store.
 type Store interface {
-	// Apply applies a valid reading. It returns ResultApplied, ResultDuplicate,
-	// ResultStale or ResultUnknownSensor with a nil error; an error is
-	// EINTERNAL (Redis unreachable) and the call is retried. An EINVALID
-	// error rejects the message.
-	Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error)
+	// ApplyBatch applies rs in their order, in one round trip. results[i]
+	// and errs[i] answer rs[i]: ResultApplied, ResultDuplicate, ResultStale
+	// or ResultUnknownSensor with a nil error; an EINVALID error rejects the
+	// message; any other error is EINTERNAL (Redis unreachable): rs[i] may
+	// or may not have been applied, and is retried. It must not keep rs.
+	ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error)
 	// AddDeadLetter keeps a rejected message for inspection. An error is
 	// EINTERNAL and the call is retried.
 	AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) error
 }
-
-// DeadLetterPanic is the DeadLetter.Result of a message whose handling
-// panicked.
-const DeadLetterPanic = "panic"
 
 // PipelineOptions configure a Pipeline.
 type PipelineOptions struct {
@@ -49,7 +38,9 @@ type PipelineOptions struct {
 	// Now is the clock: receive time of readings and dead letters, and the
 	// outage bookkeeping. Default time.Now.
 	Now func() time.Time
-	// RetryMin is the first delay after a failed store write. Default 50ms.
+	// RetryMin is the first delay after a failed store write; each further
+	// one doubles, up to RetryMax, and each wait is its delay ±50%. Default
+	// 50ms.
 	RetryMin time.Duration
 	// RetryMax caps the delay between retries. Default 5s.
 	RetryMax time.Duration
@@ -67,33 +58,47 @@ type PipelineOptions struct {
 
 // setDefaults fills in the defaults documented on the fields.
 func (o *PipelineOptions) setDefaults() {
-	if o.Registerer == nil {
-		o.Registerer = prometheus.NewRegistry()
+	setCommonDefaults(&o.Registerer, &o.Logger, &o.Now)
+	o.RetryMin = orDefault(o.RetryMin, 50*time.Millisecond)
+	o.RetryMax = max(orDefault(o.RetryMax, 5*time.Second), o.RetryMin)
+	o.AttemptTimeout = orDefault(o.AttemptTimeout, 2*time.Second)
+	o.LogEvery = orDefault(o.LogEvery, time.Second)
+}
+
+// setCommonDefaults fills in the defaults Options and PipelineOptions
+// share: a private registry, a discard logger, time.Now.
+func setCommonDefaults(reg *prometheus.Registerer, log **slog.Logger, now *func() time.Time) {
+	if *reg == nil {
+		*reg = prometheus.NewRegistry()
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *log == nil {
+		*log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.RetryMin <= 0 {
-		o.RetryMin = 50 * time.Millisecond
-	}
-	if o.RetryMax <= 0 {
-		o.RetryMax = 5 * time.Second
-	}
-	o.RetryMax = max(o.RetryMax, o.RetryMin)
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = 2 * time.Second
-	}
-	if o.LogEvery <= 0 {
-		o.LogEvery = time.Second
+	if *now == nil {
+		*now = time.Now
 	}
 }
 
-// Pipeline turns MQTT messages into store writes. Its Handler is the full
-// chain Retry(DeadLetter(Recover(Apply))); the parts are exported so they
-// can be tested and composed on their own. It is safe for concurrent use.
+// orDefault returns d when v is not positive.
+func orDefault[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Message is one MQTT message to handle.
+type Message struct {
+	Topic   string
+	Payload []byte
+	// Decode decodes it; nil means codec.DecodeNative.
+	Decode Decoder
+}
+
+// Pipeline turns MQTT messages into store writes: Handle decodes and
+// validates a batch of messages, applies their readings in one round trip,
+// keeps the rejected ones as dead letters, recovers from panics and retries
+// store failures. It is safe for concurrent use.
 type Pipeline struct {
 	store    Store
 	now      func() time.Time
@@ -106,6 +111,7 @@ type Pipeline struct {
 	badLog   *rateLog      // rejected messages
 	downLog  *rateLog      // store failures
 	panicLog *rateLog      // recovered panics
+	scratch  sync.Pool     // of *scratch
 }
 
 // NewPipeline returns a Pipeline. It fails if Store is missing or the
@@ -130,81 +136,69 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	}, nil
 }
 
-// Handler returns the full handler: Retry(DeadLetter(Recover(Apply))).
-func (p *Pipeline) Handler() HandlerFunc {
-	return p.Retry(p.DeadLetter(p.Recover(p.Apply)))
-}
-
-// HandlerWith is Handler with messages decoded by dec instead of Decode.
-func (p *Pipeline) HandlerWith(dec Decoder) HandlerFunc {
-	return p.Retry(p.DeadLetter(p.Recover(p.ApplyWith(dec))))
-}
-
 // StoreErr returns nil unless the store is in an outage: the last store
 // write failed and none has succeeded since. The error says since when.
 func (p *Pipeline) StoreErr() error { return p.health.err() }
 
-// errUnknownSensor is returned by Apply for a sensor the registry lacks.
-type errUnknownSensor struct{ id string }
-
-// Error implements error.
-func (e *errUnknownSensor) Error() string {
-	return fmt.Sprintf("sensor %q is not in the registry", e.id)
-}
-
-// Apply is the core handler: it decodes and validates the message and
-// applies the reading to the store. Applied, duplicate and stale readings
-// are counted here. It returns an EINVALID error for a bad message, an
-// unknown-sensor error, or the store's error.
-func (p *Pipeline) Apply(ctx context.Context, topic string, payload []byte) error {
-	return p.apply(ctx, Decode, topic, payload)
-}
-
-// ApplyWith is Apply with messages decoded by dec; nil means Decode.
-func (p *Pipeline) ApplyWith(dec Decoder) HandlerFunc {
-	if dec == nil {
-		dec = Decode
-	}
-	return func(ctx context.Context, topic string, payload []byte) error {
-		return p.apply(ctx, dec, topic, payload)
-	}
-}
-
-// apply decodes with dec, validates and applies.
-func (p *Pipeline) apply(ctx context.Context, dec Decoder, topic string, payload []byte) error {
-	r, err := p.prepare(dec, topic, payload)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	res, err := p.store.Apply(ctx, r)
-	p.m.apply.Observe(time.Since(start).Seconds())
-	return p.settle(r, res, err)
-}
-
-// prepare decodes the message with dec and validates the reading.
-func (p *Pipeline) prepare(dec Decoder, topic string, payload []byte) (occupancy.Reading, error) {
-	r, err := dec(topic, payload)
-	if err != nil {
-		return r, err
-	}
-	return r, r.Validate(p.now())
-}
-
-// settle counts the store's answer to r and turns it into the handler's
-// error: nil for applied, duplicate and stale; an unknown-sensor error; or
-// the store's error.
-func (p *Pipeline) settle(r occupancy.Reading, res occupancy.Result, err error) error {
-	if err != nil {
-		return fmt.Errorf("ingest: apply reading of sensor %s: %w", r.SensorID, err)
-	}
-	switch res {
-	case occupancy.ResultApplied, occupancy.ResultDuplicate, occupancy.ResultStale:
-		p.m.messages[res].Inc()
+// Handle handles msgs for good, a single message being a batch of one. Per
+// message: a valid reading is applied (or found a duplicate or stale) and
+// counted; a message rejected for good (invalid, unknown sensor, or one
+// whose handling panicked) is kept as a dead letter, counted, logged at a
+// limited rate; a store failure is retried, with the other failures of its
+// attempt, with exponential backoff (RetryMin doubling up to RetryMax),
+// until it succeeds or ctx ends, each attempt within AttemptTimeout.
+//
+// The readings of one attempt go to the store in one ApplyBatch call, in
+// the order of msgs, so the readings of one sensor arrive in order. done(i)
+// is called, on the calling goroutine, as soon as msgs[i] is handled for
+// good: its reading applied or its dead letter stored. The caller
+// acknowledges it then, and not before. Handle returns nil once every
+// message is done; an error when ctx ended first, or when a message could
+// not be handled even alone (its dead letter's write panicked): the
+// messages not done must then not be acknowledged.
+//
+// Handle never panics (see attempt). Failed attempts feed StoreErr and the
+// outage metrics.
+func (p *Pipeline) Handle(ctx context.Context, msgs []Message, done func(i int)) error {
+	if len(msgs) == 0 {
 		return nil
-	case occupancy.ResultUnknownSensor:
-		return &errUnknownSensor{id: r.SensorID}
 	}
-	// A store bug: retrying cannot help, so reject it like a panic.
-	panic(fmt.Sprintf("ingest: store returned unknown result %q", res))
+	sc, _ := p.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer p.scratch.Put(sc)
+	defer sc.clear()
+	sc.state = grow(sc.state, len(msgs))
+	h := &handling{p: p, msgs: msgs, done: done, state: sc.state, scratch: sc}
+	return h.retry(ctx)
+}
+
+// scratch is the working memory of a Handle call, pooled so that handling
+// a message allocates no bookkeeping of its own.
+type scratch struct {
+	state   []msgState
+	pending []int
+	outs    []error
+	rs      []occupancy.Reading
+	at      []int
+}
+
+// clear lets go of what the scratch's slices point to, keeping their
+// memory.
+func (sc *scratch) clear() {
+	clear(sc.state)
+	clear(sc.outs[:cap(sc.outs)])
+	clear(sc.rs[:cap(sc.rs)])
+}
+
+// grow returns s with length n, its elements zero, reusing its memory if
+// it is large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }

@@ -39,7 +39,6 @@ func TestPipelineCountsResults(t *testing.T) {
 			t.Errorf("before any message, %s = %v, want 0", r, v)
 		}
 	}
-	h := p.Handler()
 	msgs := []struct{ topic, payload string }{
 		{topicFor("a"), string(payloadFor(clock.Now(), true, 1))},
 		{topicFor("b"), string(payloadFor(clock.Now(), false, 1))},
@@ -50,7 +49,7 @@ func TestPipelineCountsResults(t *testing.T) {
 		{"not/a/sensor/topic", string(payloadFor(clock.Now(), true, 1))},
 	}
 	for _, m := range msgs {
-		if err := h(context.Background(), m.topic, []byte(m.payload)); err != nil {
+		if err := handle(context.Background(), p, m.topic, []byte(m.payload)); err != nil {
 			t.Fatalf("handler(%s) = %v, want nil (handled)", m.topic, err)
 		}
 	}
@@ -91,7 +90,7 @@ func TestPipelineDeadLetters(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := p.Handler()(context.Background(), tc.topic, []byte(tc.payload)); err != nil {
+			if err := handle(context.Background(), p, tc.topic, []byte(tc.payload)); err != nil {
 				t.Fatalf("handler = %v, want nil", err)
 			}
 			_, dead := store.snapshot()
@@ -114,21 +113,12 @@ func TestPipelineDeadLetters(t *testing.T) {
 
 func TestPipelineRetriesUntilStoreRecovers(t *testing.T) {
 	clock := newFakeClock()
-	store := &fakeStore{failApply: 5}
+	// The fake clock moves on at each store call, as time would.
+	store := &fakeStore{failApply: 5, tick: func() { clock.Advance(100 * time.Millisecond) }}
 	p, reg, buf := newTestPipeline(t, store, clock)
-	// Let the fake clock move while the handler retries, as time would.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			clock.Advance(100 * time.Millisecond)
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	if err := p.Handler()(context.Background(), topicFor("s1"), payloadFor(clock.Now(), true, 1)); err != nil {
+	if err := handle(context.Background(), p, topicFor("s1"), payloadFor(clock.Now(), true, 1)); err != nil {
 		t.Fatalf("handler = %v, want nil after the store recovers", err)
 	}
-	cancel()
 	applied, _ := store.snapshot()
 	if store.applyCalls != 6 || len(applied) != 1 {
 		t.Errorf("apply calls = %d, applied = %d; want 6 calls and 1 reading", store.applyCalls, len(applied))
@@ -156,7 +146,7 @@ func TestPipelineHoldsMessageWhileStoreDown(t *testing.T) {
 	p, reg, _ := newTestPipeline(t, store, clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Handler()(ctx, topicFor("s1"), payloadFor(clock.Now(), true, 1)) }()
+	go func() { done <- handle(ctx, p, topicFor("s1"), payloadFor(clock.Now(), true, 1)) }()
 	waitFor(t, "the store to be seen down", func() bool { return p.StoreErr() != nil })
 	if err := p.StoreErr(); !errors.Is(err, errRedisDown) || !strings.Contains(err.Error(), "store unavailable since 2026-11-25T08:00:00Z") {
 		t.Errorf("StoreErr = %v, want it to say since when and wrap the store's error", err)
@@ -164,10 +154,11 @@ func TestPipelineHoldsMessageWhileStoreDown(t *testing.T) {
 	if v := metricValue(t, reg, "parkd_ingest_store_down_since_seconds"); v != float64(clock.Now().Unix()) {
 		t.Errorf("store down since = %v, want %v", v, clock.Now().Unix())
 	}
+	waitFor(t, "three failed attempts", func() bool { store.mu.Lock(); defer store.mu.Unlock(); return store.applyCalls >= 3 })
 	select {
 	case err := <-done:
 		t.Fatalf("handler returned %v while the store is down; it must keep the message", err)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	cancel()
 	if err := <-done; err == nil || !errors.Is(err, errRedisDown) {
@@ -182,7 +173,7 @@ func TestPipelineRetriesDeadLetterWrite(t *testing.T) {
 	clock := newFakeClock()
 	store := &fakeStore{failDead: 3}
 	p, reg, _ := newTestPipeline(t, store, clock)
-	if err := p.Handler()(context.Background(), topicFor("s1"), []byte(`{"occupied":true}`)); err != nil {
+	if err := handle(context.Background(), p, topicFor("s1"), []byte(`{"occupied":true}`)); err != nil {
 		t.Fatalf("handler = %v", err)
 	}
 	if _, dead := store.snapshot(); len(dead) != 1 || store.deadCalls != 4 {
@@ -197,11 +188,10 @@ func TestPipelineRecoversPanics(t *testing.T) {
 	clock := newFakeClock()
 	store := &fakeStore{panicOn: "bad"}
 	p, reg, buf := newTestPipeline(t, store, clock)
-	h := p.Handler()
-	if err := h(context.Background(), topicFor("bad"), payloadFor(clock.Now(), true, 1)); err != nil {
+	if err := handle(context.Background(), p, topicFor("bad"), payloadFor(clock.Now(), true, 1)); err != nil {
 		t.Fatalf("handler = %v, want nil: a panicking message is dead-lettered", err)
 	}
-	if err := h(context.Background(), topicFor("good"), payloadFor(clock.Now(), true, 1)); err != nil {
+	if err := handle(context.Background(), p, topicFor("good"), payloadFor(clock.Now(), true, 1)); err != nil {
 		t.Fatalf("handler after a panic = %v", err)
 	}
 	applied, dead := store.snapshot()
@@ -214,23 +204,20 @@ func TestPipelineRecoversPanics(t *testing.T) {
 	if v := metricValue(t, reg, "parkd_ingest_panics_total"); v != 1 {
 		t.Errorf("panics = %v, want 1", v)
 	}
-	if lines := buf.Lines("panic while handling a message"); len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") {
-		t.Errorf("want one ERROR line about the panic, got %q", lines)
+	lines := buf.Lines("panic while handling a message")
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=ERROR") || !strings.Contains(lines[0], "goroutine") {
+		t.Errorf("want one ERROR line about the panic, with its stack; got %q", lines)
 	}
-	// Recover alone turns the panic into an internal error.
-	err := p.Recover(func(context.Context, string, []byte) error { panic("x") })(context.Background(), "t", nil)
-	var pe *PanicError
-	if !errors.As(err, &pe) || occupancy.ErrorCode(err) != occupancy.EINTERNAL || len(pe.Stack) == 0 {
-		t.Errorf("Recover = %v, want a *PanicError with code internal and a stack", err)
+	if code := occupancy.ErrorCode(&panicError{value: "x"}); code != occupancy.EINTERNAL {
+		t.Errorf("a panic's code is %q, want internal", code)
 	}
 }
 
 func TestPipelineRateLimitsBadMessageLog(t *testing.T) {
 	clock := newFakeClock()
 	p, _, buf := newTestPipeline(t, &fakeStore{}, clock)
-	h := p.Handler()
 	for range 100 {
-		if err := h(context.Background(), topicFor("s1"), []byte(`nope`)); err != nil {
+		if err := handle(context.Background(), p, topicFor("s1"), []byte(`nope`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,7 +225,7 @@ func TestPipelineRateLimitsBadMessageLog(t *testing.T) {
 		t.Fatalf("100 bad messages within a second gave %d log lines, want 1", len(got))
 	}
 	clock.Advance(time.Second)
-	if err := h(context.Background(), topicFor("s1"), []byte(`nope`)); err != nil {
+	if err := handle(context.Background(), p, topicFor("s1"), []byte(`nope`)); err != nil {
 		t.Fatal(err)
 	}
 	got := buf.Lines("rejected message")

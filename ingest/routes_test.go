@@ -1,13 +1,15 @@
 package ingest
 
 import (
-	"context"
 	"strings"
 	"testing"
+
+	"github.com/qiuai/parking/ingest/codec"
+	"github.com/qiuai/parking/occupancy"
 )
 
 func TestNewValidatesRoutes(t *testing.T) {
-	dec := LoRaWANDecoder(DecodeTTS, loraRegistry(t))
+	dec := codec.LoRaWANDecoder(codec.DecodeTTS, loraRegistry(t))
 	tests := []struct {
 		name    string
 		routes  []Route
@@ -41,25 +43,49 @@ func TestNewValidatesRoutes(t *testing.T) {
 	}
 }
 
-// TestHandlerForRoutes checks that each message goes to the handler of the
-// first filter matching its topic, and to the native one otherwise.
-func TestHandlerForRoutes(t *testing.T) {
-	var got string
-	mk := func(name string) HandlerFunc {
-		return func(_ context.Context, _ string, _ []byte) error { got = name; return nil }
+// TestRouteFor checks that each message goes to the decoder of the first
+// filter matching its topic, and to the native one otherwise.
+func TestRouteFor(t *testing.T) {
+	mk := func(name string) Decoder {
+		return func(string, []byte) (occupancy.Reading, error) { return occupancy.Reading{SensorID: name}, nil }
 	}
-	s := &Subscriber{routes: []route{{topic: DefaultTopic, handle: mk("native")}, {topic: DefaultTTSTopic, handle: mk("tts")},
-		{topic: DefaultChirpStackTopic, handle: mk("cs")}}}
+	s := &Subscriber{routes: []route{{topic: DefaultTopic, decode: mk("native")}, {topic: DefaultTTSTopic, decode: mk("tts")},
+		{topic: DefaultChirpStackTopic, decode: mk("cs")}}}
 	for topic, want := range map[string]string{
 		"parking/v1/sensors/S-1/up":                      "native",
 		"v3/app@tenant/devices/d/up":                     "tts",
 		"application/u/device/0004a30b001c2f3e/event/up": "cs",
 		"v3/app/devices/d/join":                          "native",
 	} {
-		got = ""
-		_ = s.routeFor(topic).handle(context.Background(), topic, nil)
-		if got != want {
-			t.Errorf("%s went to %q, want %q", topic, got, want)
+		if r, _ := s.routeFor(topic).decode(topic, nil); r.SensorID != want {
+			t.Errorf("%s went to %q, want %q", topic, r.SensorID, want)
+		}
+	}
+}
+
+func TestMatchTopic(t *testing.T) {
+	tests := []struct {
+		filter, topic string
+		want          bool
+	}{
+		{DefaultTTSTopic, "v3/app@tenant/devices/dev-1/up", true},
+		{DefaultTTSTopic, "v3/app/devices/dev-1/join", false},
+		{DefaultTTSTopic, "v3/app/devices/dev-1/up/x", false},
+		{DefaultChirpStackTopic, "application/17c8/device/0004a30b001c2f3e/event/up", true},
+		{DefaultChirpStackTopic, "application/17c8/device/0004a30b001c2f3e/event/join", false},
+		{DefaultTopic, "parking/v1/sensors/S-1/up", true},
+		{DefaultTopic, "v3/app/devices/dev-1/up", false},
+		{"a/#", "a", true},
+		{"a/#", "a/b/c", true},
+		{"#", "a/b", true},
+		{"a/+", "a/", true},
+		{"a/+", "a", false},
+		{"a/b", "a/b/c", false},
+		{"a/b/c", "a/b", false},
+	}
+	for _, tt := range tests {
+		if got := matchTopic(tt.filter, tt.topic); got != tt.want {
+			t.Errorf("matchTopic(%q, %q) = %v, want %v", tt.filter, tt.topic, got, tt.want)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qiuai/parking/ingest/codec"
 )
 
 // Faults are the faults the simulator injects on request. Each is a
@@ -101,7 +103,7 @@ func (in *injector) garbage(m *message) []byte {
 	if in.nMalformed%hugeEvery == 0 {
 		return hugePayload(m)
 	}
-	ts := m.time().Format(tsLayout)
+	ts := string(codec.AppendTS(nil, m.time()))
 	occ := strconv.FormatBool(!m.occupied)
 	seq := strconv.FormatUint(m.seq+1, 10)
 	switch in.rng.IntN(9) {
@@ -119,7 +121,7 @@ func (in *injector) garbage(m *message) []byte {
 	case 4: // ts not a time
 		return []byte(`{"occupied":` + occ + `,"ts":"yesterday","seq":` + seq + `}`)
 	case 5: // ts a day ahead: a sensor clock gone wrong
-		ahead := m.time().Add(24 * time.Hour).Format(tsLayout)
+		ahead := string(codec.AppendTS(nil, m.time().Add(24*time.Hour)))
 		return []byte(`{"occupied":` + occ + `,"ts":"` + ahead + `","seq":` + seq + `}`)
 	case 6:
 		return []byte(`[true,"` + ts + `"]`)

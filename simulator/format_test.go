@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qiuai/parking/ingest"
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -46,19 +46,6 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
-func TestNwaveCompress(t *testing.T) {
-	for _, m := range []int{0, 1, 89, 90, 94, 95, 235, 239, 240, 299, 300, 600, 659, 660, 661, 10000} {
-		c := nwaveCompress(m)
-		got, over := ingest.NwaveDuration(c)
-		switch {
-		case m > 660 && !over, m <= 660 && over:
-			t.Errorf("nwaveCompress(%d) = %d: overflow %v", m, c, over)
-		case m <= 660 && (got > m || got < m-60):
-			t.Errorf("nwaveCompress(%d) = %d, which is %d min", m, c, got)
-		}
-	}
-}
-
 // TestFormatsDecode runs the model in each LoRaWAN format with faults on and
 // decodes every message the way parkd does: each real message decodes to
 // the reading the simulator meant, start-up frames come first, and the
@@ -73,14 +60,14 @@ func TestFormatsDecode(t *testing.T) {
 			ctx := context.Background()
 			s.simulate(ctx, 10*time.Minute)
 			s.flush(ctx)
-			routes := ingest.LoRaWANRoutes(reg, ingest.DefaultTTSTopic, ingest.DefaultChirpStackTopic)
 			decode := func(topic string, p []byte) (occupancy.Reading, error) {
-				for _, r := range routes {
-					if strings.HasPrefix(topic, strings.SplitN(r.Topic, "/", 2)[0]+"/") {
-						return r.Decode(topic, p)
-					}
+				switch {
+				case strings.HasPrefix(topic, "v3/"):
+					return codec.LoRaWANDecoder(codec.DecodeTTS, reg)(topic, p)
+				case strings.HasPrefix(topic, "application/"):
+					return codec.LoRaWANDecoder(codec.DecodeChirpStack, reg)(topic, p)
 				}
-				return ingest.Decode(topic, p)
+				return codec.DecodeNative(topic, p)
 			}
 			type key struct {
 				ts  time.Time
@@ -156,7 +143,7 @@ func TestFormatNativeIgnoresModels(t *testing.T) {
 		t.Fatal("no messages")
 	}
 	for _, m := range rec.msgs {
-		if _, err := ingest.Decode(m.topic, m.payload); err != nil {
+		if _, err := codec.DecodeNative(m.topic, m.payload); err != nil {
 			t.Fatalf("%s %s: %v", m.topic, m.payload, err)
 		}
 	}

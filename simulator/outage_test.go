@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -38,16 +39,26 @@ func subscribePersistent(tb testing.TB, url string) *newestTracker {
 			nt.mu.Unlock()
 		}
 	}
+	subscribed := make(chan struct{})
+	var once sync.Once
 	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID("test-persistent-sub").
 		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(time.Second).
 		SetDefaultPublishHandler(handler).
-		SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(TopicPrefix+"+"+TopicSuffix, 1, handler) })
+		SetOnConnectHandler(func(c mqtt.Client) {
+			if tok := c.Subscribe(TopicPrefix+"+"+TopicSuffix, 1, handler); tok.Wait() && tok.Error() == nil {
+				once.Do(func() { close(subscribed) })
+			}
+		})
 	c := mqtt.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		tb.Fatalf("subscriber connect: %v", tok.Error())
 	}
 	tb.Cleanup(func() { c.Disconnect(100) })
-	time.Sleep(200 * time.Millisecond) // let OnConnect subscribe
+	select {
+	case <-subscribed:
+	case <-time.After(10 * time.Second):
+		tb.Fatal("the subscriber did not subscribe within 10s")
+	}
 	return nt
 }
 
@@ -60,17 +71,18 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	broker := testenv.MustStartMosquitto(t)
 	sub := subscribePersistent(t, broker.URL)
+	var log testenv.SyncBuffer
 	s, err := New(Options{BrokerURL: broker.URL, Registry: testRegistry(t, 100), Start: tuesday10,
 		Duration: 6 * time.Second, StartupSpread: time.Second, Heartbeat: 500 * time.Millisecond,
-		Faults: Faults{DuplicatePct: 5, ReorderPct: 5}, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		Faults: Faults{DuplicatePct: 5, ReorderPct: 5}, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, &log), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
-	time.Sleep(2 * time.Second)
+	waitFor(t, func() bool { return s.Stats().Acked >= 800 }) // the run well under way: each sensor has sent twice
 	broker.Stop(t)
-	time.Sleep(time.Second)
+	waitFor(t, func() bool { return len(log.Lines("connection to broker lost")) == 2 }) // both connections
 	broker.Start(t)
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -81,13 +93,16 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatalf("sent %d, acked %d, errors %d: want every message acknowledged", st.Sent, st.Acked, st.Errors)
 	}
 	truth := s.Truth()
-	deadline := time.Now().Add(15 * time.Second)
-	for _, sn := range s.sensors {
-		want := truth[sn.space.ID].Seq
-		for sub.get(sn.space.SensorID) < want && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+	waitFor(t, func() bool {
+		for _, sn := range s.sensors {
+			if sub.get(sn.space.SensorID) < truth[sn.space.ID].Seq {
+				return false
+			}
 		}
-		if got := sub.get(sn.space.SensorID); got != want {
+		return true
+	})
+	for _, sn := range s.sensors {
+		if got, want := sub.get(sn.space.SensorID), truth[sn.space.ID].Seq; got != want {
 			t.Errorf("%s: newest seq received %d, truth %d", sn.space.SensorID, got, want)
 		}
 	}
@@ -107,9 +122,14 @@ func TestBrokerGone(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	time.Sleep(1500 * time.Millisecond)
+	waitFor(t, func() bool { return s.Stats().Acked >= 400 }) // in the middle of the run: every sensor has sent
 	broker.Kill(t)
-	time.Sleep(time.Second) // the publishers block with 50 messages each in flight
+	waitFor(t, func() bool { // the publishers are stuck: nothing acknowledged for a while, some messages in flight
+		before := s.Stats()
+		time.Sleep(300 * time.Millisecond)
+		after := s.Stats()
+		return after.Acked == before.Acked && after.Sent > after.Acked+after.Errors
+	})
 	cancel()
 	select {
 	case err := <-done:

@@ -1,27 +1,24 @@
 package simulator
 
 import (
-	"strconv"
 	"time"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
 // TopicPrefix and TopicSuffix enclose a sensor id in the topic of its
 // messages: parking/v1/sensors/{sensor_id}/up.
 const (
-	TopicPrefix = "parking/v1/sensors/"
-	TopicSuffix = "/up"
+	TopicPrefix = codec.TopicPrefix
+	TopicSuffix = codec.TopicSuffix
 )
 
 // Topic returns the topic a sensor publishes to.
-func Topic(sensorID string) string { return TopicPrefix + sensorID + TopicSuffix }
+func Topic(sensorID string) string { return codec.Topic(sensorID) }
 
-// tsLayout is RFC 3339 with milliseconds; times are formatted in UTC, so the
-// zone is always written "Z".
-const tsLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// message is one reading in the contract's native format.
+// message is one reading as the simulator models it: millisecond sensor
+// times (as the sensors send them) and tenths of a degree.
 type message struct {
 	occupied  bool
 	ts        int64 // sensor time, Unix milliseconds
@@ -34,34 +31,22 @@ type message struct {
 // time returns the message's sensor time.
 func (m *message) time() time.Time { return time.UnixMilli(m.ts).UTC() }
 
-// appendPayload appends m's JSON encoding to b. It uses no reflection: the
-// simulator encodes every message it sends.
-func appendPayload(b []byte, m *message) []byte {
-	b = append(b, `{"occupied":`...)
-	b = strconv.AppendBool(b, m.occupied)
-	b = append(b, `,"ts":"`...)
-	b = m.time().AppendFormat(b, tsLayout)
-	b = append(b, `","seq":`...)
-	b = strconv.AppendUint(b, m.seq, 10)
-	b = append(b, `,"kind":"`...)
-	b = append(b, m.kind...)
-	b = append(b, `","battery_mv":`...)
-	b = strconv.AppendInt(b, int64(m.batteryMV), 10)
-	b = append(b, `,"temp_c":`...)
-	b = appendDeci(b, m.tempDeci)
-	return append(b, '}')
+// tempC returns the message's temperature in degrees Celsius.
+func (m *message) tempC() float64 { return float64(m.tempDeci) / 10 }
+
+// reading returns m as the reading of no sensor in particular (the native
+// format carries the sensor id in the topic). Its temperature is *temp,
+// set to m's: a variable of the caller's, so that encoding a message
+// allocates nothing but its payload.
+func (m *message) reading(temp *float64) occupancy.Reading {
+	*temp = m.tempC()
+	return occupancy.Reading{Occupied: m.occupied, TS: m.time(), Seq: m.seq, Kind: m.kind,
+		BatteryMV: m.batteryMV, TempC: temp}
 }
 
-// appendDeci appends v/10 with exactly one decimal.
-func appendDeci(b []byte, v int) []byte {
-	if v < 0 {
-		b = append(b, '-')
-		v = -v
-	}
-	b = strconv.AppendInt(b, int64(v/10), 10)
-	return append(b, '.', byte('0'+v%10))
+// encode returns m's native payload in a new slice: the MQTT client keeps
+// the slice until the broker acknowledges it, so payloads are never reused.
+func encode(m *message) []byte {
+	var temp float64
+	return codec.EncodeNative(m.reading(&temp))
 }
-
-// encode returns m's payload in a new slice: the MQTT client keeps the slice
-// until the broker acknowledges it, so payloads are never reused.
-func encode(m *message) []byte { return appendPayload(make([]byte, 0, 128), m) }

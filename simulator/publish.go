@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/time/rate"
+
+	"github.com/qiuai/parking/internal/retry"
 )
 
 // sink is where the simulator hands each payload; conn chooses the
@@ -30,19 +34,16 @@ type publisherOptions struct {
 	MaxRate            float64 // messages per second over all connections
 	MaxInflight        int     // unacknowledged messages per connection
 	Logger             *slog.Logger
+	// RetryMin and RetryMax bound the wait between two attempts to publish
+	// a message whose publish failed: RetryMin doubling up to RetryMax,
+	// each wait ±50% at random. Defaults 50ms and 1s.
+	RetryMin, RetryMax time.Duration
 }
 
 // pubCounters count what a publisher did. They are safe for concurrent use.
 type pubCounters struct {
 	sent, acked, errors, retries atomic.Uint64
 }
-
-// Bounds of the wait between two attempts to publish a message whose
-// publish failed.
-const (
-	retryMin = 50 * time.Millisecond
-	retryMax = time.Second
-)
 
 // pending is a published message awaiting its outcome: the token, and what
 // to publish again if it fails.
@@ -66,22 +67,25 @@ type pending struct {
 // attempt got through after all: both are harmless to a service that keeps
 // each sensor's newest reading, and nothing is lost.
 type publisher struct {
-	log     *slog.Logger
-	clients []mqtt.Client
-	stores  []mqtt.Store   // per connection: paho keeps each QoS 1 message here until its PUBACK
-	queues  []chan pending // per connection, FIFO; its capacity bounds in-flight messages
-	limiter *rate.Limiter
-	abort   chan struct{}
-	wg      sync.WaitGroup
-	count   *pubCounters
-	lastErr atomic.Int64 // Unix nanoseconds of the last logged publish error
+	log      *slog.Logger
+	retryMin time.Duration // publisherOptions.RetryMin
+	retryMax time.Duration
+	clients  []mqtt.Client
+	stores   []mqtt.Store   // per connection: paho keeps each QoS 1 message here until its PUBACK
+	queues   []chan pending // per connection, FIFO; its capacity bounds in-flight messages
+	limiter  *rate.Limiter
+	abort    chan struct{}
+	wg       sync.WaitGroup
+	count    *pubCounters
+	lastErr  atomic.Int64 // Unix nanoseconds of the last logged publish error
 }
 
 // dialPublisher connects every connection and starts their ack watchers.
 func dialPublisher(ctx context.Context, o publisherOptions, count *pubCounters) (*publisher, error) {
 	burst := max(1, int(o.MaxRate/10))
 	p := &publisher{log: o.Logger, limiter: rate.NewLimiter(rate.Limit(o.MaxRate), burst),
-		abort: make(chan struct{}), count: count}
+		abort: make(chan struct{}), count: count, retryMin: cmp.Or(o.RetryMin, 50*time.Millisecond)}
+	p.retryMax = max(p.retryMin, cmp.Or(o.RetryMax, time.Second))
 	suffix := randomHex(4)
 	for i := range o.Connections {
 		store := mqtt.NewOrderedMemoryStore()
@@ -186,10 +190,11 @@ func (p *publisher) watch(c mqtt.Client, q <-chan pending) {
 }
 
 // await waits for m's outcome and, while it is a failure, publishes m again
-// on c with a growing pause between attempts. It reports whether m was
-// acknowledged; false means the run gave up on it (abort).
+// on c, with exponential backoff between attempts (RetryMin doubling up to
+// RetryMax, ±50%). It reports whether m was acknowledged; false means the
+// run gave up on it (abort).
 func (p *publisher) await(c mqtt.Client, m pending) bool {
-	delay := retryMin
+	var bo *backoff.ExponentialBackOff
 	for {
 		if !done(m.tok) {
 			select {
@@ -203,12 +208,12 @@ func (p *publisher) await(c mqtt.Client, m pending) bool {
 			return true
 		}
 		p.logError(err)
-		select {
-		case <-time.After(delay):
-		case <-p.abort:
+		if bo == nil {
+			bo = retry.Backoff(p.retryMin, p.retryMax)
+		}
+		if !retry.Wait(p.abort, bo.NextBackOff()) {
 			return false
 		}
-		delay = min(2*delay, retryMax)
 		p.count.retries.Add(1)
 		tok, ok := publishUntil(c, m.topic, m.payload, p.abort, 0)
 		if !ok {

@@ -65,7 +65,8 @@ func TestFailedPublishIsRetriedInOrderUntilAcked(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &flakyClient{failures: tt.failures}
 			count := &pubCounters{}
-			p := &publisher{log: slog.New(slog.DiscardHandler), abort: make(chan struct{}), count: count}
+			p := &publisher{log: slog.New(slog.DiscardHandler), abort: make(chan struct{}), count: count,
+				retryMin: time.Millisecond, retryMax: 4 * time.Millisecond}
 			q := make(chan pending, 3)
 			for _, m := range []string{"a", "b", "c"} {
 				var tok mqtt.Token = doneToken{}

@@ -87,10 +87,7 @@ func TestRunAgainstMosquitto(t *testing.T) {
 			if st.Errors != 0 || st.Acked != st.Sent {
 				t.Fatalf("sent %d, acked %d, errors %d: want every message acknowledged", st.Sent, st.Acked, st.Errors)
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for sub.count() < int(st.Sent) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitFor(t, func() bool { return sub.count() >= int(st.Sent) })
 			if got := sub.count(); got != int(st.Sent) {
 				t.Fatalf("subscriber got %d messages, simulator sent %d", got, st.Sent)
 			}

@@ -1,8 +1,12 @@
 // Package simulator stands in for the sensor hardware: one simulated sensor
-// per registry space publishes the contract's native messages over MQTT,
-// following a daily demand curve per zone, with heartbeats and faults on
-// request. It keeps the ground truth (each space's newest reading sent) and
-// Verify compares that truth with the service's HTTP API.
+// per registry space publishes its readings over MQTT, following a daily
+// demand curve per zone, with heartbeats and faults on request. A sensor
+// speaks the native format, or, for a space of a LoRaWAN model and Format
+// ttn or chirpstack, its model's radio frames in that network server's
+// envelope; every payload is built by package ingest/codec, the one that
+// reads them in parkd. It keeps the ground truth (each space's newest
+// reading sent) and Verify compares that truth with the service's HTTP API.
+// Load publishes at a fixed rate for benchmarks.
 package simulator
 
 import (

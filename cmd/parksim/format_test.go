@@ -10,7 +10,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/qiuai/parking/ingest"
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 )
@@ -62,7 +62,7 @@ func TestRunFormatTTN(t *testing.T) {
 	var mu sync.Mutex
 	topics := map[string]int{}
 	var bad []string
-	dec := ingest.LoRaWANDecoder(ingest.DecodeTTS, reg)
+	dec := codec.LoRaWANDecoder(codec.DecodeTTS, reg)
 	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL).SetClientID(fmt.Sprintf("watch-%d", time.Now().UnixNano())))
 	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect: %v", tok.Error())

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qiuai/parking/ingest/codec"
 	"github.com/qiuai/parking/occupancy"
 )
 
-// orderStore is a BatchStore double that keeps the contract's ordering rule
+// orderStore is a Store double that keeps the contract's ordering rule
 // per sensor (later ts wins, seq breaks a tie) and records, in one log, every
 // write that took effect and every acknowledgement (ack), so a test can
 // check that a message is acknowledged only after its own write.
@@ -33,12 +34,6 @@ func newOrderStore() *orderStore {
 
 // label names a reading in the log: sensor/seq.
 func label(r occupancy.Reading) string { return fmt.Sprintf("%s/%d", r.SensorID, r.Seq) }
-
-func (s *orderStore) Apply(ctx context.Context, r occupancy.Reading) (occupancy.Result, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.applyLocked(r)
-}
 
 func (s *orderStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
 	s.mu.Lock()
@@ -119,7 +114,7 @@ func (m bmsg) message(t0 time.Time) Message {
 	return Message{Topic: topicFor(m.sensor), Payload: p}
 }
 
-// runBatch runs HandleBatch on msgs and returns the indexes done, in the
+// runBatch runs Handle on msgs and returns the indexes done, in the
 // order done was called; each done is noted in the store's log as "ack
 // sensor/seq".
 func runBatch(t *testing.T, ctx context.Context, p *Pipeline, store *orderStore, t0 time.Time, ms []bmsg) ([]int, error) {
@@ -129,7 +124,7 @@ func runBatch(t *testing.T, ctx context.Context, p *Pipeline, store *orderStore,
 		msgs[i] = m.message(t0)
 	}
 	var done []int
-	err := p.HandleBatch(ctx, msgs, func(i int) {
+	err := p.Handle(ctx, msgs, func(i int) {
 		if slices.Contains(done, i) {
 			t.Errorf("done(%d) called twice", i)
 		}
@@ -139,11 +134,11 @@ func runBatch(t *testing.T, ctx context.Context, p *Pipeline, store *orderStore,
 	return done, err
 }
 
-// TestHandleBatch checks the batched pipeline: results as the single-message
-// handler gives them, readings of one sensor in order, one failure not
+// TestHandle checks the pipeline on batches: results as for single
+// messages, readings of one sensor in order, one failure not
 // holding back or double-counting the others, and every acknowledgement
 // after the message's own write.
-func TestHandleBatch(t *testing.T) {
+func TestHandle(t *testing.T) {
 	bad := `{"occupied":"maybe"}`
 	tests := []struct {
 		name    string
@@ -166,13 +161,14 @@ func TestHandleBatch(t *testing.T) {
 			msgs:    []bmsg{{"S1", 1, 1, ""}, {"S2", 1, 1, ""}, {"S3", 1, 1, ""}},
 			setup:   func(s *orderStore) { s.fail["S2"] = 2 },
 			results: map[occupancy.Result]float64{occupancy.ResultApplied: 3}, retries: 2, batches: 3},
-		// The batch call panics after storing S1: the readings are then
-		// applied one by one, S1's found a duplicate (counted once), and
-		// only the panicking message is dead-lettered.
+		// The batch call panics after storing S1: the messages are then
+		// handled one by one (a batch call each, but the panicking one's),
+		// S1's found a duplicate (counted once), and only the panicking
+		// message is dead-lettered.
 		{name: "a panic in the store dead-letters that message only",
 			msgs:    []bmsg{{"S1", 1, 1, ""}, {"boom", 1, 1, ""}, {"S3", 1, 1, ""}},
 			setup:   func(s *orderStore) { s.panicOn = "boom" },
-			results: map[occupancy.Result]float64{occupancy.ResultApplied: 1, occupancy.ResultDuplicate: 1}, batches: 0},
+			results: map[occupancy.Result]float64{occupancy.ResultApplied: 1, occupancy.ResultDuplicate: 1}, batches: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,7 +180,7 @@ func TestHandleBatch(t *testing.T) {
 			p, reg, _ := newTestPipeline(t, store, clock)
 			done, err := runBatch(t, context.Background(), p, store, clock.Now().Add(-time.Minute), tc.msgs)
 			if err != nil {
-				t.Fatalf("HandleBatch = %v", err)
+				t.Fatalf("Handle = %v", err)
 			}
 			if len(done) != len(tc.msgs) {
 				t.Fatalf("done %v, want every one of %d messages", done, len(tc.msgs))
@@ -226,7 +222,7 @@ func checkAcksAfterWrites(t *testing.T, log []string) {
 			}
 			last[sensor] = n
 		case "dead":
-			dead[strings.TrimSuffix(strings.TrimPrefix(what, TopicPrefix), TopicSuffix)] = true
+			dead[strings.TrimSuffix(strings.TrimPrefix(what, codec.TopicPrefix), codec.TopicSuffix)] = true
 		case "ack":
 			if !written[what] && !sensors[sensor] && !dead[sensor] {
 				t.Errorf("%s acknowledged before anything was stored for it: %v", what, log)
@@ -235,9 +231,9 @@ func checkAcksAfterWrites(t *testing.T, log []string) {
 	}
 }
 
-// TestHandleBatchOrderOfWrites checks that the readings of a batch reach the
+// TestHandleOrderOfWrites checks that the readings of a batch reach the
 // store in the batch's order, in one call, and each ack follows the batch.
-func TestHandleBatchOrderOfWrites(t *testing.T) {
+func TestHandleOrderOfWrites(t *testing.T) {
 	clock := newFakeClock()
 	store := newOrderStore()
 	p, _, _ := newTestPipeline(t, store, clock)
@@ -255,10 +251,10 @@ func TestHandleBatchOrderOfWrites(t *testing.T) {
 	}
 }
 
-// TestHandleBatchStopsWhileStoreDown checks that a batch held by a store
+// TestHandleStopsWhileStoreDown checks that a batch held by a store
 // outage is not acknowledged when ctx ends, and that the outage is counted
 // per message.
-func TestHandleBatchStopsWhileStoreDown(t *testing.T) {
+func TestHandleStopsWhileStoreDown(t *testing.T) {
 	clock := newFakeClock()
 	store := newOrderStore()
 	store.down = true
@@ -268,7 +264,7 @@ func TestHandleBatchStopsWhileStoreDown(t *testing.T) {
 	ms := []bmsg{{"S1", 1, 1, ""}, {"S2", 1, 1, badPayload()}, {"S3", 1, 1, ""}}
 	done, err := runBatch(t, ctx, p, store, clock.Now().Add(-time.Minute), ms)
 	if err == nil || len(done) != 0 {
-		t.Fatalf("HandleBatch with the store down = %v, done %v; want an error and nothing done", err, done)
+		t.Fatalf("Handle with the store down = %v, done %v; want an error and nothing done", err, done)
 	}
 	if v := metricValue(t, reg, "parkd_ingest_retries_total"); v < 3 || int(v)%3 != 0 {
 		t.Errorf("retries = %v, want a multiple of 3 (the batch's messages), at least 3", v)
@@ -280,33 +276,49 @@ func TestHandleBatchStopsWhileStoreDown(t *testing.T) {
 
 func badPayload() string { return `{"occupied":1}` }
 
-// TestHandleBatchPlainStore checks that a store without ApplyBatch gets the
-// readings one by one, with the same results.
-func TestHandleBatchPlainStore(t *testing.T) {
+// wrongStore answers every batch with one result too few.
+type wrongStore struct{ fakeStore }
+
+func (s *wrongStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
+	results, errs := s.fakeStore.ApplyBatch(ctx, rs)
+	return results[1:], errs[1:]
+}
+
+// TestHandlePanics checks what becomes of messages whose handling panics:
+// a store that answers the wrong number of results panics each message
+// alone, and each is dead-lettered; a message whose dead letter panics too
+// is given up, left unacknowledged while the others are done.
+func TestHandlePanics(t *testing.T) {
 	clock := newFakeClock()
-	store := &fakeStore{results: map[string]occupancy.Result{"dup": occupancy.ResultDuplicate}, failApply: 1}
-	p, reg, _ := newTestPipeline(t, store, clock)
 	now := clock.Now().Add(-time.Minute)
 	msgs := []Message{
 		{Topic: topicFor("a"), Payload: payloadFor(now, true, 1)},
-		{Topic: topicFor("dup"), Payload: payloadFor(now, true, 1)},
-		{Topic: topicFor("c"), Payload: []byte(badPayload())},
+		{Topic: topicFor("b"), Payload: payloadFor(now, true, 1)},
 	}
+	wrong := &wrongStore{}
+	p, reg, _ := newTestPipeline(t, wrong, clock)
 	var done []int
-	if err := p.HandleBatch(context.Background(), msgs, func(i int) { done = append(done, i) }); err != nil {
-		t.Fatal(err)
+	if err := p.Handle(context.Background(), msgs, func(i int) { done = append(done, i) }); err != nil || len(done) != 2 {
+		t.Fatalf("Handle on a store answering too few results = %v, done %v; want nil and both done", err, done)
 	}
-	slices.Sort(done)
-	if !slices.Equal(done, []int{0, 1, 2}) {
-		t.Errorf("done %v, want all three", done)
+	if _, dead := wrong.snapshot(); len(dead) != 2 || dead[0].Result != DeadLetterPanic || dead[1].Result != DeadLetterPanic {
+		t.Errorf("dead letters %+v, want both messages with result panic", dead)
 	}
-	applied, dead := store.snapshot()
-	if len(applied) != 2 || len(dead) != 1 {
-		t.Errorf("store got %d readings and %d dead letters, want 2 and 1", len(applied), len(dead))
+	if v := metricValue(t, reg, "parkd_ingest_panics_total"); v != 2 {
+		t.Errorf("panics = %v, want 2", v)
 	}
-	for r, n := range map[occupancy.Result]float64{occupancy.ResultApplied: 1, occupancy.ResultDuplicate: 1, occupancy.ResultInvalid: 1} {
-		if v := metricValue(t, reg, "parkd_ingest_messages_total", "result", string(r)); v != n {
-			t.Errorf("%s = %v, want %v", r, v, n)
-		}
+
+	broken := &fakeStore{panicOn: "b", panicDead: true}
+	p, reg, buf := newTestPipeline(t, broken, clock)
+	done = nil
+	err := p.Handle(context.Background(), msgs, func(i int) { done = append(done, i) })
+	if err == nil || !slices.Equal(done, []int{0}) {
+		t.Fatalf("Handle = %v, done %v; want an error and only the first message done", err, done)
+	}
+	if v := metricValue(t, reg, "parkd_ingest_panics_total"); v != 2 {
+		t.Errorf("panics = %v, want 2 (the reading's and its dead letter's)", v)
+	}
+	if lines := buf.Lines("left unacknowledged"); len(lines) != 1 {
+		t.Errorf("want one line about the message given up, got %q", lines)
 	}
 }

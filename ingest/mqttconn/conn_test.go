@@ -1,4 +1,4 @@
-package ingest
+package mqttconn
 
 import (
 	"crypto/tls"
@@ -9,13 +9,17 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/qiuai/parking/internal/testenv"
 )
 
-func TestDialsBuffered(t *testing.T) {
+// testCloseTimeout is the CloseTimeout of the Conns under test.
+const testCloseTimeout = time.Second
+
+func TestDials(t *testing.T) {
 	for url, want := range map[string]bool{
 		"tcp://127.0.0.1:1883":  true,
 		"mqtt://broker:1883":    true,
@@ -27,8 +31,8 @@ func TestDialsBuffered(t *testing.T) {
 		"unix:///run/mqtt.sock": false,
 		"::not a url":           false,
 	} {
-		if got := dialsBuffered(url); got != want {
-			t.Errorf("dialsBuffered(%q) = %v, want %v", url, got, want)
+		if got := Dials(url); got != want {
+			t.Errorf("Dials(%q) = %v, want %v", url, got, want)
 		}
 	}
 }
@@ -63,7 +67,7 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 // sent before the connection closes; after the peer is gone a Write fails.
 func TestBufferedConnWrites(t *testing.T) {
 	raw, peer := tcpPair(t)
-	c := newBufferedConn(raw)
+	c := NewConn(raw, testCloseTimeout)
 	const writers, each = 4, 5000
 	got := make(chan []byte, 1)
 	go func() {
@@ -101,16 +105,12 @@ func TestBufferedConnWrites(t *testing.T) {
 	}
 
 	raw2, peer2 := tcpPair(t)
-	c2 := newBufferedConn(raw2)
+	c2 := NewConn(raw2, testCloseTimeout)
 	peer2.Close()
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); err == nil && time.Now().Before(deadline); {
-		_, err = c2.Write([]byte("after the peer left\n"))
-		time.Sleep(time.Millisecond)
-	}
-	if err == nil {
-		t.Fatal("writes to a closed peer still succeed after 5s")
-	}
+	waitFor(t, "a write to the closed peer to fail", func() bool {
+		_, err := c2.Write([]byte("after the peer left\n"))
+		return err != nil
+	})
 	c2.Close()
 }
 
@@ -119,8 +119,9 @@ func TestBufferedConnWrites(t *testing.T) {
 // (within its flush deadline), ending the blocked writes with an error.
 func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 	raw, _ := tcpPair(t) // the peer never reads
-	c := newBufferedConn(raw)
+	c := NewConn(raw, testCloseTimeout)
 	blocked := make(chan error, 1)
+	var writes atomic.Int64
 	go func() {
 		chunk := make([]byte, 16<<10)
 		for {
@@ -128,9 +129,15 @@ func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 				blocked <- err
 				return
 			}
+			writes.Add(1)
 		}
 	}()
-	time.Sleep(300 * time.Millisecond) // the socket buffers fill; the writer blocks
+	// The socket buffers fill, and the writer blocks: no Write returns.
+	waitFor(t, "the writer to block", func() bool {
+		n := writes.Load()
+		time.Sleep(100 * time.Millisecond)
+		return n > 0 && writes.Load() == n
+	})
 	select {
 	case err := <-blocked:
 		t.Fatalf("writes to a stalled peer failed before Close: %v", err)
@@ -144,7 +151,7 @@ func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close still blocked after 5s behind a stalled send")
 	}
-	if d := time.Since(start); d > 3*closeTimeout {
+	if d := time.Since(start); d > 3*testCloseTimeout {
 		t.Errorf("Close took %v", d)
 	}
 	select {
@@ -156,7 +163,7 @@ func TestBufferedConnCloseWhilePeerStalls(t *testing.T) {
 
 // TestBufferedConnCloseAfterDisconnect: after a DISCONNECT, Close
 // half-closes and returns only once the peer has closed its side (the
-// broker has read everything), bounded by closeTimeout when the peer never
+// broker has read everything), bounded by testCloseTimeout when the peer never
 // does; without a DISCONNECT (a connection given up) it closes at once.
 // Over plain TCP and TLS.
 func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
@@ -168,15 +175,15 @@ func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
 		minDuration time.Duration
 		maxDuration time.Duration
 	}{
-		{"DISCONNECT: waits for the peer", []byte{0xe0, 0}, true, peerDelay, closeTimeout - 100*time.Millisecond},
-		{"DISCONNECT, peer stays: gives up at the deadline", []byte{0xe0, 0}, false, closeTimeout - 50*time.Millisecond, 3 * closeTimeout},
-		{"no DISCONNECT: closes at once", []byte{0x40, 2, 0, 9}, false, 0, closeTimeout / 2},
+		{"DISCONNECT: waits for the peer", []byte{0xe0, 0}, true, peerDelay, testCloseTimeout - 100*time.Millisecond},
+		{"DISCONNECT, peer stays: gives up at the deadline", []byte{0xe0, 0}, false, testCloseTimeout - 50*time.Millisecond, 3 * testCloseTimeout},
+		{"no DISCONNECT: closes at once", []byte{0x40, 2, 0, 9}, false, 0, testCloseTimeout / 2},
 	}
 	for _, tc := range tests {
 		for transport, pair := range map[string]func(*testing.T) (net.Conn, net.Conn){"tcp": tcpPair, "tls": tlsPair} {
 			t.Run(transport+": "+tc.name, func(t *testing.T) {
 				raw, peer := pair(t)
-				c := newBufferedConn(raw)
+				c := NewConn(raw, testCloseTimeout)
 				go io.Copy(io.Discard, c) // paho's reader: it sees the peer close
 				got := make(chan []byte, 1)
 				go func() {
@@ -191,7 +198,7 @@ func TestBufferedConnCloseAfterDisconnect(t *testing.T) {
 					}
 					got <- b
 					if tc.peerCloses {
-						time.Sleep(peerDelay)
+						time.Sleep(peerDelay) // a broker slow to close: what Close must wait for
 						peer.Close()
 					}
 				}()
@@ -242,4 +249,16 @@ func tlsPair(t *testing.T) (client, server net.Conn) {
 		t.Fatal(err)
 	}
 	return tc, ts
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

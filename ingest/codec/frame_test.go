@@ -1,4 +1,4 @@
-package ingest
+package codec
 
 import (
 	"fmt"
@@ -140,11 +140,116 @@ func TestDecodeNwave(t *testing.T) {
 	}
 }
 
-func TestFrameDecoderFor(t *testing.T) {
+func TestFrameCodecFor(t *testing.T) {
 	for _, m := range occupancy.Models {
-		_, ok := FrameDecoderFor(m)
-		if ok != m.LoRaWAN() {
-			t.Errorf("FrameDecoderFor(%s) found %v, want %v", m, ok, m.LoRaWAN())
+		fc, ok := FrameCodecFor(m)
+		if ok != m.LoRaWAN() || ok && (fc.Decode == nil || fc.Encode == nil) {
+			t.Errorf("FrameCodecFor(%s) found %v, want %v", m, ok, m.LoRaWAN())
+		}
+	}
+}
+
+// TestFrameRoundTrip checks each model's Encode then Decode: a frame whose
+// values the layout holds comes back as it went, one whose values it does
+// not comes back rounded or clamped as documented.
+func TestFrameRoundTrip(t *testing.T) {
+	startup := Frame{Kind: FrameStartup, Occupied: true, Firmware: "2.0.17", ResetCause: occupancy.ResetSystemRequest, PrevStateMin: -1}
+	odd := startup
+	odd.Occupied, odd.Firmware, odd.ResetCause = false, "0.0.255", "code_9"
+	status := Frame{Kind: FrameStatus, Occupied: true, PrevStateMin: -1}
+	nwStatus := func(min int, over bool) Frame {
+		return Frame{Kind: FrameStatus, PrevStateMin: min, PrevStateOverflow: over}
+	}
+	hb := func(mv int, temp *float64) Frame {
+		return Frame{Kind: FrameHeartbeat, Occupied: true, BatteryMV: mv, TempC: temp, PrevStateMin: -1}
+	}
+	tests := []struct {
+		name    string
+		model   occupancy.Model
+		in      Frame
+		port    int
+		want    Frame // zero: in
+		wantLen int
+	}{
+		{"bosch status", occupancy.ModelBoschTPS110, status, 1, Frame{}, 1},
+		{"bosch heartbeat without temperature", occupancy.ModelBoschTPS110, hb(0, nil), 2, Frame{}, 1},
+		{"bosch heartbeat -5 °C", occupancy.ModelBoschTPS110, hb(0, f64(-5)), 2, Frame{}, 2},
+		{"bosch heartbeat 21.5 °C rounds to 22", occupancy.ModelBoschTPS110, hb(0, f64(21.5)), 2, hb(0, f64(22)), 2},
+		{"bosch heartbeat -70 °C clamps to -60", occupancy.ModelBoschTPS110, hb(0, f64(-70)), 2, hb(0, f64(-60)), 2},
+		{"bosch heartbeat drops a battery it cannot carry", occupancy.ModelBoschTPS110, hb(3300, f64(1)), 2, hb(0, f64(1)), 2},
+		{"bosch start-up", occupancy.ModelBoschTPS110, startup, 3, Frame{}, 17},
+		{"bosch start-up, undocumented cause", occupancy.ModelBoschTPS110, odd, 3, Frame{}, 17},
+		{"nps405 status 74 min", occupancy.ModelNwaveNPS405, nwStatus(74, false), 1, Frame{}, 1},
+		{"nps405 status 237 min is 235", occupancy.ModelNwaveNPS405, nwStatus(237, false), 1, nwStatus(235, false), 1},
+		{"nps405 status 659 min is 600", occupancy.ModelNwaveNPS405, nwStatus(659, false), 1, nwStatus(600, false), 1},
+		{"nps405 status over 660 min", occupancy.ModelNwaveNPS405, nwStatus(900, false), 1, nwStatus(661, true), 1},
+		{"nps405 status overflow", occupancy.ModelNwaveNPS405, nwStatus(661, true), 1, Frame{}, 1},
+		{"nps405 status unknown duration is 0", occupancy.ModelNwaveNPS405, status, 1, Frame{Kind: FrameStatus, Occupied: true}, 1},
+		{"nps405 heartbeat", occupancy.ModelNwaveNPS405, hb(3344, f64(-10)), 2, Frame{}, 3},
+		{"nps405 heartbeat rounds", occupancy.ModelNwaveNPS405, hb(3347, f64(21.3)), 2, hb(3344, f64(21.5)), 3},
+		{"nps405 heartbeat clamps", occupancy.ModelNwaveNPS405, hb(9000, f64(90)), 2, hb(3520, f64(73.5)), 3},
+		{"nps405 heartbeat without values", occupancy.ModelNwaveNPS405, hb(0, nil), 2, hb(2500, f64(10)), 3},
+		{"nps405 start-up", occupancy.ModelNwaveNPS405, startup, 3, Frame{}, 5},
+		{"nps310 status", occupancy.ModelNwaveNPS310, nwStatus(12, false), 1, Frame{}, 1},
+		{"nps310 heartbeat carries the occupancy only", occupancy.ModelNwaveNPS310, hb(3300, f64(20)), 2, hb(0, nil), 1},
+		{"nps310 start-up", occupancy.ModelNwaveNPS310, odd, 3, Frame{}, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fc, _ := FrameCodecFor(tc.model)
+			port, b, err := fc.Encode(tc.in)
+			if err != nil || port != tc.port || len(b) != tc.wantLen {
+				t.Fatalf("Encode = port %d, % x, %v; want port %d, %d bytes", port, b, err, tc.port, tc.wantLen)
+			}
+			got, err := fc.Decode(port, b)
+			want := tc.want
+			if want.Kind == "" {
+				want = tc.in
+			}
+			checkFrame(t, got, err, want, "")
+		})
+	}
+}
+
+func TestFrameEncodeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Frame
+		want string
+	}{
+		{"no kind", Frame{}, `has no "" frame`},
+		{"firmware of two numbers", Frame{Kind: FrameStartup, Firmware: "1.2", ResetCause: "watchdog"}, `firmware "1.2" is not major.minor.patch`},
+		{"firmware over 255", Frame{Kind: FrameStartup, Firmware: "1.2.256", ResetCause: "watchdog"}, "is not three numbers of 0-255"},
+		{"unknown reset cause", Frame{Kind: FrameStartup, Firmware: "1.2.3", ResetCause: "tired"}, `reset cause "tired" is not`},
+		{"reset code over 255", Frame{Kind: FrameStartup, Firmware: "1.2.3", ResetCause: "code_256"}, `reset cause "code_256" is not`},
+	}
+	for _, tc := range tests {
+		for _, m := range []occupancy.Model{occupancy.ModelBoschTPS110, occupancy.ModelNwaveNPS405, occupancy.ModelNwaveNPS310} {
+			t.Run(string(m)+": "+tc.name, func(t *testing.T) {
+				fc, _ := FrameCodecFor(m)
+				_, _, err := fc.Encode(tc.f)
+				checkErr(t, err, tc.want)
+			})
+		}
+	}
+}
+
+// TestNwaveCode checks that NwaveCode gives the code of the longest
+// duration not above the minutes, and every code back from its duration.
+func TestNwaveCode(t *testing.T) {
+	for _, m := range []int{-5, 0, 1, 89, 90, 94, 95, 235, 239, 240, 299, 300, 600, 659, 660, 661, 10000} {
+		c := NwaveCode(m)
+		got, over := NwaveDuration(c)
+		switch {
+		case m > 660 && !over, m <= 660 && over:
+			t.Errorf("NwaveCode(%d) = %d: overflow %v", m, c, over)
+		case m >= 0 && m <= 660 && (got > m || got < m-60):
+			t.Errorf("NwaveCode(%d) = %d, which is %d min", m, c, got)
+		}
+	}
+	for c := range byte(128) {
+		if d, _ := NwaveDuration(c); NwaveCode(d) != c && c != 127 {
+			t.Errorf("NwaveCode(NwaveDuration(%d) = %d) = %d", c, d, NwaveCode(d))
 		}
 	}
 }

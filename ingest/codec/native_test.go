@@ -1,4 +1,4 @@
-package ingest
+package codec
 
 import (
 	"strings"
@@ -46,12 +46,12 @@ func TestDecodeValid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Decode(tc.topic, []byte(tc.payload))
+			got, err := DecodeNative(tc.topic, []byte(tc.payload))
 			if err != nil {
-				t.Fatalf("Decode: %v", err)
+				t.Fatalf("DecodeNative: %v", err)
 			}
 			if !equalReading(got, tc.want) {
-				t.Errorf("Decode =\n %+v, want\n %+v", got, tc.want)
+				t.Errorf("DecodeNative =\n %+v, want\n %+v", got, tc.want)
 			}
 		})
 	}
@@ -107,9 +107,9 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Decode(tc.topic, []byte(tc.payload))
+			r, err := DecodeNative(tc.topic, []byte(tc.payload))
 			if err == nil {
-				t.Fatalf("Decode accepted it: %+v", r)
+				t.Fatalf("DecodeNative accepted it: %+v", r)
 			}
 			if code := occupancy.ErrorCode(err); code != occupancy.EINVALID {
 				t.Errorf("code = %q, want %q (%v)", code, occupancy.EINVALID, err)
@@ -126,8 +126,8 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-// TestDecodeThenValidate shows the split of work: Decode checks the format,
-// Validate the contract's ranges.
+// TestDecodeThenValidate shows the split of work: DecodeNative checks the
+// format, Validate the ranges.
 func TestDecodeThenValidate(t *testing.T) {
 	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -141,9 +141,9 @@ func TestDecodeThenValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Decode(testTopic, []byte(tc.payload))
+			r, err := DecodeNative(testTopic, []byte(tc.payload))
 			if err != nil {
-				t.Fatalf("Decode: %v", err)
+				t.Fatalf("DecodeNative: %v", err)
 			}
 			err = r.Validate(now)
 			msg := occupancy.ErrorMessage(err)
@@ -158,14 +158,14 @@ func TestDecodeThenValidate(t *testing.T) {
 func TestDecodeAllocations(t *testing.T) {
 	payload := []byte(`{"occupied": true, "ts": "2026-11-25T08:00:00.123Z", "seq": 42, "kind": "status", "battery_mv": 3600}`)
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := Decode(testTopic, payload); err != nil {
+		if _, err := DecodeNative(testTopic, payload); err != nil {
 			t.Fatal(err)
 		}
 	})
 	// encoding/json: its decoder state, error context and field stack, the
 	// target struct; ours: the ts string. Nothing per field.
 	if allocs > 6 {
-		t.Errorf("Decode allocates %.0f times per message, want at most 6", allocs)
+		t.Errorf("DecodeNative allocates %.0f times per message, want at most 6", allocs)
 	}
 }
 
@@ -174,7 +174,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(payload)))
 	for b.Loop() {
-		if _, err := Decode(testTopic, payload); err != nil {
+		if _, err := DecodeNative(testTopic, payload); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -191,4 +191,60 @@ func equalReading(a, b occupancy.Reading) bool {
 	}
 	a.TS, b.TS = time.Time{}, time.Time{}
 	return a == b
+}
+
+// TestNativeRoundTrip checks that EncodeNative then DecodeNative gives the
+// reading back, fields left out included, and that a reading of
+// millisecond precision gets the millisecond "ts" sensors send.
+func TestNativeRoundTrip(t *testing.T) {
+	ms := time.Date(2026, 11, 25, 8, 0, 0, 123_000_000, time.UTC)
+	tests := []struct {
+		name   string
+		r      occupancy.Reading
+		wantTS string
+	}{
+		{"every field", occupancy.Reading{SensorID: "S-1", Occupied: true, TS: ms, Seq: 42,
+			Kind: occupancy.ReadingStatus, BatteryMV: 3600, TempC: f64(12.3)}, `"2026-11-25T08:00:00.123Z"`},
+		{"required only", occupancy.Reading{SensorID: "S-1", TS: ms.Truncate(time.Second)}, `"2026-11-25T08:00:00.000Z"`},
+		{"nanoseconds, another zone", occupancy.Reading{SensorID: "a.b", TS: time.Date(2026, 11, 25, 16, 0, 0, 1, time.FixedZone("CST", 8*3600)),
+			Kind: occupancy.ReadingHeartbeat, TempC: f64(-0.5)}, `"2026-11-25T08:00:00.000000001Z"`},
+		{"whole degrees, negative battery", occupancy.Reading{SensorID: "S-1", TS: ms, Seq: 1 << 53, BatteryMV: -5, TempC: f64(-12)},
+			`"2026-11-25T08:00:00.123Z"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := EncodeNative(tc.r)
+			if !strings.Contains(string(p), `"ts":`+tc.wantTS) {
+				t.Errorf("payload %s, want ts %s", p, tc.wantTS)
+			}
+			got, err := DecodeNative(Topic(tc.r.SensorID), p)
+			if err != nil {
+				t.Fatalf("DecodeNative(%s): %v", p, err)
+			}
+			if !equalReading(got, tc.r) {
+				t.Errorf("round trip of %s:\n got %+v\nwant %+v", p, got, tc.r)
+			}
+		})
+	}
+}
+
+// TestEncodeNativeLayout pins the bytes of a simulator-style message: the
+// field order, one decimal of temperature, milliseconds in "ts".
+func TestEncodeNativeLayout(t *testing.T) {
+	r := occupancy.Reading{Occupied: true, TS: time.UnixMilli(1795996800123), Seq: 42, Kind: occupancy.ReadingStatus,
+		BatteryMV: 3600, TempC: f64(0)}
+	want := `{"occupied":true,"ts":"2026-11-30T00:00:00.123Z","seq":42,"kind":"status","battery_mv":3600,"temp_c":0.0}`
+	if got := string(EncodeNative(r)); got != want {
+		t.Errorf("EncodeNative =\n %s, want\n %s", got, want)
+	}
+}
+
+func BenchmarkEncodeNative(b *testing.B) {
+	r := occupancy.Reading{Occupied: true, TS: time.UnixMilli(1795996800123), Seq: 42, Kind: occupancy.ReadingStatus,
+		BatteryMV: 3600, TempC: f64(12.3)}
+	buf := make([]byte, 0, 128)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendNative(buf[:0], r)
+	}
 }

@@ -1,7 +1,6 @@
-package ingest
+package codec
 
 import (
-	"encoding/base64"
 	"fmt"
 	"time"
 )
@@ -32,9 +31,3 @@ func csMsg(devEUI string, at time.Time, fcnt uint32, port int, frame string) str
 		`"rxInfo":[{"gatewayId":"0016c001f153a14c","rssi":-105,"snr":-2.25}]}`,
 		at.UTC().Format(time.RFC3339Nano), devEUI, devEUI, fc, port, frame)
 }
-
-// b64 encodes frame bytes.
-func b64(b ...byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-// formatF prints a float with 3 decimals.
-func formatF(v float64) string { return fmt.Sprintf("%.3f", v) }
