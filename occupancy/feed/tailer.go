@@ -104,6 +104,9 @@ func (t *Tailer) Run(ctx context.Context) error {
 				t.log.Warn("reading the change streams failed; retrying with backoff", "err", err)
 			}
 			failing = true
+			if len(b.Events) > 0 { // read before the failure: the cursor is past them
+				t.deliver(ctx, b)
+			}
 			sleep(ctx, retry.NextBackOff())
 			continue
 		}
@@ -112,9 +115,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 			failing = false
 			retry.Reset()
 		}
-		for _, s := range t.opts.Sinks {
-			s.Deliver(ctx, b)
-		}
+		t.deliver(ctx, b)
 		if t.polling() || len(b.Events) > 0 {
 			sleep(ctx, t.opts.Pause)
 		}
@@ -146,11 +147,37 @@ func (t *Tailer) read(ctx context.Context, cur **occupancy.EventCursor, recoveri
 		block = 0
 	}
 	evs, gaps, err := src.ReadEvents(ctx, *cur, t.perZone(), block)
-	if err != nil {
+	if err != nil && len(evs) == 0 {
 		return Batch{}, err
 	}
+	if err != nil {
+		// The read moved the cursor past evs before its gap check failed:
+		// they are delivered, their zones as gaps (whether entries before
+		// them were trimmed is not known).
+		gaps = zonesOf(evs)
+	}
 	b.Events, b.Gaps, b.ReadAt = evs, append(b.Gaps, gaps...), t.opts.Now()
-	return b, nil
+	return b, err
+}
+
+// deliver hands b to every sink, in order.
+func (t *Tailer) deliver(ctx context.Context, b Batch) {
+	for _, s := range t.opts.Sinks {
+		s.Deliver(ctx, b)
+	}
+}
+
+// zonesOf returns the zones of evs, each once, in order of appearance.
+func zonesOf(evs []occupancy.Event) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if !seen[e.ZoneID] {
+			seen[e.ZoneID] = true
+			out = append(out, e.ZoneID)
+		}
+	}
+	return out
 }
 
 // polling reports whether reads answer at once (Poll, or a Source that
