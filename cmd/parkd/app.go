@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/qiuai/parking/httpapi"
 	"github.com/qiuai/parking/ingest"
+	"github.com/qiuai/parking/internal/retry"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/feed"
 	"github.com/qiuai/parking/occupancy/jobs"
@@ -230,15 +230,13 @@ func (a *app) runners() []func(context.Context) error {
 // initStore initialises the store, retrying with backoff while Redis is
 // unreachable, so parkd can start before Redis does.
 func (a *app) initStore(ctx context.Context) error {
-	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5,
-		Multiplier: 2, MaxInterval: 5 * time.Second}
-	retry.Reset()
+	wait := retry.Backoff(100*time.Millisecond, 5*time.Second)
 	for {
 		err := a.store.Init(ctx)
 		if err == nil {
 			return nil
 		}
-		delay := retry.NextBackOff()
+		delay := wait.NextBackOff()
 		a.log.Warn("store not ready, retrying", "err", err, "in", delay)
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
-// Package retry is the one backoff that parkd's ingest and the simulator
-// wait by between attempts (a store write, a subscription, a publish):
-// exponential with jitter, from github.com/cenkalti/backoff/v5.
+// Package retry is the one backoff that parkd's parts wait by between
+// attempts (a store write, a subscription, a publish, a read of the change
+// streams, the store's set-up): exponential with jitter, from
+// github.com/cenkalti/backoff/v5.
 package retry
 
 import (

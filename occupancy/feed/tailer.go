@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
+	"github.com/qiuai/parking/internal/retry"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -89,13 +88,16 @@ func NewTailer(opts TailerOptions) *Tailer {
 // every zone checked for a gap before it goes on. It returns nil when ctx
 // is done.
 func (t *Tailer) Run(ctx context.Context) error {
-	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.5,
-		Multiplier: 2, MaxInterval: 5 * time.Second}
-	retry.Reset()
+	wait := retry.Backoff(100*time.Millisecond, 5*time.Second)
 	var cur *occupancy.EventCursor
 	failing := false
+	lastRead := t.opts.Now()
 	for ctx.Err() == nil {
-		b, err := t.read(ctx, &cur, failing)
+		// A read long after the last one (a sink held the feed, the process
+		// was paused) may find streams trimmed past the cursor without a
+		// full read to show it: every zone is checked, as after an outage.
+		stalled := t.opts.Now().Sub(lastRead) > stallCheck
+		b, err := t.read(ctx, &cur, failing || stalled)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -107,13 +109,14 @@ func (t *Tailer) Run(ctx context.Context) error {
 			if len(b.Events) > 0 { // read before the failure: the cursor is past them
 				t.deliver(ctx, b)
 			}
-			sleep(ctx, retry.NextBackOff())
+			sleep(ctx, wait.NextBackOff())
 			continue
 		}
+		lastRead = t.opts.Now()
 		if failing {
 			t.log.Info("reading the change streams again", "gaps", len(b.Gaps))
 			failing = false
-			retry.Reset()
+			wait.Reset()
 		}
 		t.deliver(ctx, b)
 		if t.polling() || len(b.Events) > 0 {
@@ -122,6 +125,10 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// stallCheck is how long after the last read a read checks every zone for
+// a gap: far below the streams' hour of history, far above a slow sink.
+const stallCheck = time.Minute
 
 // read makes one read: from the streams' ends the first time, and after an
 // outage with every zone checked for a gap.

@@ -185,3 +185,56 @@ func ExampleShareCount() {
 	fmt.Println(feed.ShareCount(20000, 1000, 30), feed.ShareCount(20000, 1000, 2860))
 	// Output: 666 6
 }
+
+// idleSource is a Source with nothing to read that counts its gap checks.
+type idleSource struct {
+	mu     sync.Mutex
+	checks int
+}
+
+func (*idleSource) EventsNow(context.Context) (*occupancy.EventCursor, error) {
+	return occupancy.NewEventCursor(occupancy.StartPosition), nil
+}
+
+func (*idleSource) ReadEvents(context.Context, *occupancy.EventCursor, int64, time.Duration) ([]occupancy.Event, []string, error) {
+	return nil, nil, nil
+}
+
+func (s *idleSource) TrimmedZones(context.Context, *occupancy.EventCursor) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks++
+	return []string{"A"}, nil
+}
+
+func (*idleSource) CanBlock() bool { return false }
+
+// TestTailerChecksEveryZoneAfterAStall: a read more than a minute after the
+// last one (its sinks held it, or the process was paused) has every zone
+// checked for a gap, as after an outage, and reports what the check found;
+// reads in quick succession check nothing.
+func TestTailerChecksEveryZoneAfterAStall(t *testing.T) {
+	clk := storetest.NewClock(storetest.T0)
+	src, rec := &idleSource{}, &recorder{}
+	runTailer(t, feed.TailerOptions{Source: src, Sinks: []feed.Sink{rec}, Now: clk.Now})
+	rec.waitBatches(t, 3)
+	src.mu.Lock()
+	if src.checks != 0 {
+		t.Errorf("%d gap checks while reading in quick succession, want 0", src.checks)
+	}
+	src.mu.Unlock()
+	clk.Add(2 * time.Minute)
+	storetest.Eventually(t, 5*time.Second, func() string {
+		for _, b := range rec.got() {
+			if slices.Equal(b.Gaps, []string{"A"}) {
+				return ""
+			}
+		}
+		return "no batch reports the gap the check found"
+	})
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.checks != 1 {
+		t.Errorf("%d gap checks after one stall, want 1", src.checks)
+	}
+}

@@ -50,7 +50,7 @@ func (m *Model) answer(v *view, cands []candidate, limit int) []occupancy.Nearby
 		if out == nil {
 			out = make([]occupancy.NearbySpace, 0, min(limit, len(cands)-i))
 		}
-		out = append(out, occupancy.NearbySpace{Space: sp, State: *states[i],
+		out = append(out, occupancy.NearbySpace{Space: sp, State: states[i].state(sp.ID),
 			DistanceM: math.Round(c.dist*10) / 10, ObservedAt: time.UnixMilli(at[i]).UTC()})
 		if len(out) == limit {
 			break

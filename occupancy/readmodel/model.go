@@ -58,8 +58,8 @@ type Options struct {
 	CellM float64
 	// Confirm makes Nearby read the candidates' states from the store (one
 	// round trip) rather than answer from states held in memory: about
-	// 40 B per space instead of 100, for a city-sized registry. Default
-	// false.
+	// 40 B per space instead of 80 (BenchmarkViewMemory), for a city-sized
+	// registry. Default false.
 	Confirm bool
 	// Logger receives warnings. Default: discard.
 	Logger *slog.Logger

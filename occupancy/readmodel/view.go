@@ -36,7 +36,7 @@ type view struct {
 	mu     sync.RWMutex
 	status []byte                  // f, o, u or c; u until heard
 	free   []int32                 // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
-	states []*occupancy.SpaceState // a free space's state as read from the store, else nil
+	states []*kept  // a free space's state as read from the store, else nil
 	readMS []int64                 // when states[n] was read (Unix ms)
 	zc     []zoneCounts            // per zone
 	pos    []string                // per zone: position of its last snapshot; events up to it are in it
@@ -93,7 +93,7 @@ func newView(reg *occupancy.Registry, cellM float64, keepStates bool) *view {
 		v.pos[zi] = occupancy.StartPosition
 	}
 	if keepStates {
-		v.states, v.readMS = make([]*occupancy.SpaceState, len(v.ids)), make([]int64, len(v.ids))
+		v.states, v.readMS = make([]*kept, len(v.ids)), make([]int64, len(v.ids))
 	}
 	v.buildGrid()
 	return v
@@ -177,7 +177,7 @@ func (v *view) set(n int32, st occupancy.SpaceState, readMS int64) {
 	v.setStatus(n, letter)
 	v.states[n], v.readMS[n] = nil, readMS
 	if letter == 'f' {
-		v.states[n] = &st
+		v.states[n] = keep(st)
 	}
 }
 
@@ -404,8 +404,8 @@ func (v *view) keepNearest(out []candidate, c candidate, k int) []candidate {
 
 // freeStates returns the states the view holds of the candidates (nil for
 // one no longer free) and when each was read.
-func (v *view) freeStates(cands []candidate) ([]*occupancy.SpaceState, []int64) {
-	states, at := make([]*occupancy.SpaceState, len(cands)), make([]int64, len(cands))
+func (v *view) freeStates(cands []candidate) ([]*kept, []int64) {
+	states, at := make([]*kept, len(cands)), make([]int64, len(cands))
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for i, c := range cands {
