@@ -93,8 +93,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 }
 
-// setDefaults fills in the defaults documented on the fields.
-func (o *Options) setDefaults() {
+// ensureDefaults fills in the defaults documented on the fields.
+func (o *Options) ensureDefaults() {
 	if o.Topic == "" {
 		o.Topic = DefaultTopic
 	}

@@ -56,8 +56,8 @@ type PipelineOptions struct {
 	LogEvery time.Duration
 }
 
-// setDefaults fills in the defaults documented on the fields.
-func (o *PipelineOptions) setDefaults() {
+// ensureDefaults fills in the defaults documented on the fields.
+func (o *PipelineOptions) ensureDefaults() {
 	setCommonDefaults(&o.Registerer, &o.Logger, &o.Now)
 	o.RetryMin = orDefault(o.RetryMin, 50*time.Millisecond)
 	o.RetryMax = max(orDefault(o.RetryMax, 5*time.Second), o.RetryMin)
@@ -120,7 +120,7 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	if o.Store == nil {
 		return nil, errors.New("ingest: pipeline: Store is required")
 	}
-	o.setDefaults()
+	o.ensureDefaults()
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func New(opts Options) (*Subscriber, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	opts.setDefaults()
+	opts.ensureDefaults()
 	pipe, err := NewPipeline(PipelineOptions{
 		Store: opts.Store, Registerer: opts.Registerer, Logger: opts.Logger, Now: opts.Now,
 		RetryMin: opts.RetryMin, RetryMax: opts.RetryMax,

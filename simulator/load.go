@@ -78,8 +78,8 @@ type LoadState struct {
 	last map[string]loadSensor // by sensor id
 }
 
-// setDefaults fills in every default of o. It is the one place they live.
-func (o *LoadOptions) setDefaults() {
+// ensureDefaults fills in every default of o. It is the one place they live.
+func (o *LoadOptions) ensureDefaults() {
 	if o.ClientID == "" {
 		o.ClientID = "parksim-load"
 	}
@@ -162,7 +162,7 @@ func Load(ctx context.Context, o LoadOptions) (LoadStats, error) {
 	if o.BrokerURL == "" || o.Registry == nil {
 		return LoadStats{}, errors.New("simulator: load: BrokerURL and Registry are required")
 	}
-	o.setDefaults()
+	o.ensureDefaults()
 	if o.Sensors == 0 {
 		return LoadStats{}, errNoSensors
 	}

@@ -83,8 +83,8 @@ type Options struct {
 	ProgressInterval time.Duration
 }
 
-// setDefaults fills in every default of o. It is the one place they live.
-func (o *Options) setDefaults() {
+// ensureDefaults fills in every default of o. It is the one place they live.
+func (o *Options) ensureDefaults() {
 	if o.ClientID == "" {
 		o.ClientID = "parksim"
 	}
@@ -178,7 +178,7 @@ type Simulator struct {
 // New checks opts and lays out the sensors and their first events. It does
 // not connect: Run does.
 func New(opts Options) (*Simulator, error) {
-	opts.setDefaults()
+	opts.ensureDefaults()
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

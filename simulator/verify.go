@@ -30,7 +30,7 @@ type VerifyOptions struct {
 	Logger *slog.Logger
 }
 
-func (o *VerifyOptions) setDefaults() {
+func (o *VerifyOptions) ensureDefaults() {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -101,7 +101,7 @@ func (r *Report) String() string {
 // opts.Timeout passes, and reports the last attempt. The error is non-nil
 // only when the last attempt could not read the API.
 func Verify(ctx context.Context, apiURL string, truth map[string]Expected, opts VerifyOptions) (Report, error) {
-	opts.setDefaults()
+	opts.ensureDefaults()
 	c := &apiClient{base: apiBase(apiURL), http: opts.Client}
 	start := time.Now()
 	deadline := start.Add(opts.Timeout)
