@@ -155,46 +155,6 @@ func flip(t testing.TB, s *redisstore.Store, sensor string, from, n int) {
 	}
 }
 
-// gate is a sink that, once held, holds the Tailer in its next delivery
-// until opened: what is written meanwhile waits in Redis.
-type gate struct {
-	mu      sync.Mutex
-	armed   bool
-	held    chan struct{}
-	release chan struct{}
-}
-
-func newGate() *gate { return &gate{held: make(chan struct{}), release: make(chan struct{})} }
-
-func (g *gate) Deliver(ctx context.Context, _ feed.Batch) {
-	g.mu.Lock()
-	armed := g.armed
-	g.armed = false
-	g.mu.Unlock()
-	if armed {
-		close(g.held)
-		select {
-		case <-g.release:
-		case <-ctx.Done():
-		}
-	}
-}
-
-// hold returns once the Tailer is held in a delivery.
-func (g *gate) hold(t testing.TB) {
-	t.Helper()
-	g.mu.Lock()
-	g.armed = true
-	g.mu.Unlock()
-	select {
-	case <-g.held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tailer delivered nothing for 10s")
-	}
-}
-
-func (g *gate) open() { close(g.release) }
-
 // logs is a slog handler that keeps the records' levels, messages and
 // attributes, one line each.
 type logs struct {

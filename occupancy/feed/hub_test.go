@@ -201,24 +201,6 @@ func TestEventCursorUnseen(t *testing.T) {
 	}
 }
 
-// clusterRegistry is storetest.Registry with zones C and D, so that the
-// four zones' streams spread over a 3-master Cluster.
-func clusterRegistry(t *testing.T) *occupancy.Registry {
-	t.Helper()
-	base := storetest.Registry(t)
-	zones := append(base.Zones(),
-		occupancy.Zone{ID: "C", Name: "南区", Type: occupancy.OffStreet, Lat: 29.852, Lon: 121.641},
-		occupancy.Zone{ID: "D", Name: "西区", Type: occupancy.OnStreet, Lat: 29.856, Lon: 121.639})
-	spaces := append(base.Spaces(),
-		occupancy.Space{ID: "C-1", ZoneID: "C", SensorID: "S7", Lat: 29.852, Lon: 121.641, Kind: occupancy.KindStandard},
-		occupancy.Space{ID: "D-1", ZoneID: "D", SensorID: "S8", Lat: 29.856, Lon: 121.639, Kind: occupancy.KindLoading})
-	reg, err := occupancy.NewRegistry(zones, spaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
-
 // TestFeedOnRedisCluster: on a Cluster no read can block over the zones'
 // streams (they are in different slots: CanBlock is false), so the tailer
 // polls them, one XREAD each in a pipeline; a hub's client gets every
@@ -228,7 +210,7 @@ func TestFeedOnRedisCluster(t *testing.T) {
 		t.Skip("starts a 3-node Redis Cluster")
 	}
 	ctx := context.Background()
-	s := storetest.NewStore(t, testenv.MustStartRedisCluster(t, 3).Client(t), clusterRegistry(t), storetest.NewClock(storetest.T0).Now)
+	s := storetest.NewStore(t, testenv.MustStartRedisCluster(t, 3).Client(t), storetest.ClusterRegistry(t), storetest.NewClock(storetest.T0).Now)
 	if s.CanBlock() {
 		t.Fatal("a store on a Cluster says it can block")
 	}

@@ -71,14 +71,14 @@ func TestTailerDeliversEveryEventOnceInOrder(t *testing.T) {
 func TestTailerReportsAGapWhenAZoneIsTrimmedPastIt(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient, poll bool) {
 		s := storetest.NewStore(t, rdb, storetest.Registry(t), storetest.NewClock(storetest.T0).Now)
-		rec, g := &recorder{}, newGate()
+		rec, g := &recorder{}, storetest.NewGate()
 		runTailer(t, feed.TailerOptions{Source: s, Sinks: []feed.Sink{rec, g}, Poll: poll, Zones: 2})
 		rec.waitBatches(t, 1) // the tailer reads
 		flip(t, s, "S1", 0, 1)
 		rec.waitEvents(t, 2)
 		seen := len(rec.got())
 
-		g.hold(t)
+		g.Hold(t)
 		first := readAll(t, s, occupancy.NewEventCursor(occupancy.StartPosition))[0]
 		flip(t, s, "S2", 0, 1500)
 		flip(t, s, "S5", 0, 1) // zone B: no gap
@@ -86,7 +86,7 @@ func TestTailerReportsAGapWhenAZoneIsTrimmedPastIt(t *testing.T) {
 		if now[0] == first || len(now) > 2*1200 {
 			t.Fatalf("zone A's stream starts at %s (before: %s) and holds %d events: not trimmed past the tailer", now[0], first, len(now))
 		}
-		g.open()
+		g.Open()
 
 		rec.waitEvents(t, 2+len(now))
 		var gaps []string

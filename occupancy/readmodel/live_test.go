@@ -97,46 +97,6 @@ func wantNearby(t testing.TB, what string, m *readmodel.Model, want string) {
 	}
 }
 
-// gate is a sink that, once held, holds the Tailer in its next delivery
-// until opened: what it reads meanwhile waits in Redis.
-type gate struct {
-	mu      sync.Mutex
-	armed   bool
-	held    chan struct{}
-	release chan struct{}
-}
-
-func newGate() *gate { return &gate{held: make(chan struct{}), release: make(chan struct{})} }
-
-func (g *gate) Deliver(ctx context.Context, _ feed.Batch) {
-	g.mu.Lock()
-	armed := g.armed
-	g.armed = false
-	g.mu.Unlock()
-	if armed {
-		close(g.held)
-		select {
-		case <-g.release:
-		case <-ctx.Done():
-		}
-	}
-}
-
-// hold returns once the Tailer is held in a delivery.
-func (g *gate) hold(t testing.TB) {
-	t.Helper()
-	g.mu.Lock()
-	g.armed = true
-	g.mu.Unlock()
-	select {
-	case <-g.held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tailer delivered nothing for 10s")
-	}
-}
-
-func (g *gate) open() { close(g.release) }
-
 func TestModelFollowsAppliesSweepsAndClosures(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient, poll bool) {
 		ctx, t0 := context.Background(), storetest.T0
@@ -215,20 +175,20 @@ func TestModelResyncsAZoneTrimmedPastItsPosition(t *testing.T) {
 		ctx, t0 := context.Background(), storetest.T0
 		clk, reg := storetest.NewClock(t0), storetest.Registry(t)
 		s := storetest.NewStore(t, rdb, reg, clk.Now)
-		m, g := newModel(s, reg, clk, readmodel.Options{}), newGate()
+		m, g := newModel(s, reg, clk, readmodel.Options{}), storetest.NewGate()
 		// PerZone 1: every read that finds an entry is checked for a gap.
 		follow(t, s, clk, feed.TailerOptions{Poll: poll, PerZone: 1}, m, g)
 		storetest.MustApply(t, s, storetest.Reading("S1", false, t0, 1), occupancy.ResultApplied)
 		waitStatus(t, m, 'f', "A-1")
 
-		g.hold(t)
+		g.Hold(t)
 		storetest.MustApply(t, s, storetest.Reading("S1", true, t0.Add(time.Second), 2), occupancy.ResultApplied)
 		storetest.MustApply(t, s, storetest.Reading("S2", false, t0, 1), occupancy.ResultApplied)
 		if err := rdb.XTrimMaxLen(ctx, "pk:{A}:ev", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 		storetest.MustApply(t, s, storetest.Reading("S3", false, t0, 1), occupancy.ResultApplied)
-		g.open()
+		g.Open()
 
 		waitStatus(t, m, 'o', "A-1")
 		waitStatus(t, m, 'f', "A-2", "A-3")

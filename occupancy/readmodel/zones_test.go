@@ -144,24 +144,6 @@ func TestModelZonesFallBackWhenStale(t *testing.T) {
 	}
 }
 
-// clusterRegistry is storetest.Registry with zones C and D, so that the
-// four zones' keys spread over a 3-master Cluster.
-func clusterRegistry(t *testing.T) *occupancy.Registry {
-	t.Helper()
-	base := storetest.Registry(t)
-	zones := append(base.Zones(),
-		occupancy.Zone{ID: "C", Name: "南区", Type: occupancy.OffStreet, Lat: 29.852, Lon: 121.641},
-		occupancy.Zone{ID: "D", Name: "西区", Type: occupancy.OnStreet, Lat: 29.856, Lon: 121.639})
-	spaces := append(base.Spaces(),
-		occupancy.Space{ID: "C-1", ZoneID: "C", SensorID: "S7", Lat: 29.852, Lon: 121.641, Kind: occupancy.KindStandard},
-		occupancy.Space{ID: "D-1", ZoneID: "D", SensorID: "S8", Lat: 29.856, Lon: 121.639, Kind: occupancy.KindLoading})
-	reg, err := occupancy.NewRegistry(zones, spaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
-
 // TestModelOnRedisCluster: the zones' streams are on different masters, so
 // the model reads each zone whole in its own MULTI and the feed polls them
 // with a pipeline of per-zone XREADs (a Cluster cannot block, Poll or
@@ -171,7 +153,7 @@ func TestModelOnRedisCluster(t *testing.T) {
 		t.Skip("starts a 3-node Redis Cluster")
 	}
 	t0 := storetest.T0
-	clk, reg := storetest.NewClock(t0), clusterRegistry(t)
+	clk, reg := storetest.NewClock(t0), storetest.ClusterRegistry(t)
 	s := storetest.NewStore(t, testenv.MustStartRedisCluster(t, 3).Client(t), reg, clk.Now)
 	if s.CanBlock() {
 		t.Fatal("a store on a Cluster says it can block")

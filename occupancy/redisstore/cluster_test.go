@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
@@ -40,7 +41,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	cl, rdb := startCluster(t)
 	ctx := context.Background()
 	clk := &clock{now: t0}
-	reg := clusterRegistry(t)
+	reg := storetest.ClusterRegistry(t)
 	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now, OfflineAfter: 30 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -196,23 +197,4 @@ func masterOfSlot(t *testing.T, cc *redis.ClusterClient, slot int64) string {
 	}
 	t.Fatalf("no master serves slot %d", slot)
 	return ""
-}
-
-// clusterRegistry is testRegistry plus zones C and D, so that the zones hash
-// to all three masters of a 3-master cluster (A and B share one: slots 6373
-// and 10374; C is 14503, D 2112).
-func clusterRegistry(t *testing.T) *occupancy.Registry {
-	t.Helper()
-	base := testRegistry(t)
-	zones := append(base.Zones(),
-		occupancy.Zone{ID: "C", Name: "南区", Type: occupancy.OffStreet, Lat: 29.852, Lon: 121.641},
-		occupancy.Zone{ID: "D", Name: "西区", Type: occupancy.OnStreet, Lat: 29.856, Lon: 121.639})
-	spaces := append(base.Spaces(),
-		occupancy.Space{ID: "C-1", ZoneID: "C", SensorID: "S7", Lat: 29.852, Lon: 121.641, Kind: occupancy.KindStandard},
-		occupancy.Space{ID: "D-1", ZoneID: "D", SensorID: "S8", Lat: 29.856, Lon: 121.639, Kind: occupancy.KindLoading})
-	reg, err := occupancy.NewRegistry(zones, spaces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
 }

@@ -92,14 +92,7 @@ func dialSingle(u string, o DialOptions) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis store: parse url: %w", scrub(err))
 	}
-	opt.ContextTimeoutEnabled = true
-	opt.DialTimeout = orDefault(opt.DialTimeout, defaultDialTimeout)
-	opt.DialerRetries = orDefault(opt.DialerRetries, defaultDialerRetries)
-	opt.MaxRetries = orDefault(opt.MaxRetries, defaultMaxRetries)
-	opt.TLSConfig = tlsFor(opt.TLSConfig, o.TLSConfig)
-	if o.Password != "" {
-		opt.Password = o.Password
-	}
+	tune(&opt.ContextTimeoutEnabled, &opt.DialTimeout, &opt.DialerRetries, &opt.MaxRetries, &opt.TLSConfig, &opt.Password, o)
 	return redis.NewClient(opt), nil
 }
 
@@ -109,14 +102,7 @@ func dialCluster(u string, o DialOptions) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("redis store: parse cluster url: %w", scrub(err))
 	}
 	perNodeServerName(opt.TLSConfig)
-	opt.ContextTimeoutEnabled = true
-	opt.DialTimeout = orDefault(opt.DialTimeout, defaultDialTimeout)
-	opt.DialerRetries = orDefault(opt.DialerRetries, defaultDialerRetries)
-	opt.MaxRetries = orDefault(opt.MaxRetries, defaultMaxRetries)
-	opt.TLSConfig = tlsFor(opt.TLSConfig, o.TLSConfig)
-	if o.Password != "" {
-		opt.Password = o.Password
-	}
+	tune(&opt.ContextTimeoutEnabled, &opt.DialTimeout, &opt.DialerRetries, &opt.MaxRetries, &opt.TLSConfig, &opt.Password, o)
 	return redis.NewClusterClient(opt), nil
 }
 
@@ -152,14 +138,7 @@ func dialSentinel(raw string, o DialOptions) (redis.UniversalClient, error) {
 	perNodeServerName(opt.TLSConfig)
 	opt.Username, opt.Password = user, pass
 	opt.SentinelUsername, opt.SentinelPassword = sentUser, sentPass
-	opt.ContextTimeoutEnabled = true
-	opt.DialTimeout = orDefault(opt.DialTimeout, defaultDialTimeout)
-	opt.DialerRetries = orDefault(opt.DialerRetries, defaultDialerRetries)
-	opt.MaxRetries = orDefault(opt.MaxRetries, defaultMaxRetries)
-	opt.TLSConfig = tlsFor(opt.TLSConfig, o.TLSConfig)
-	if o.Password != "" {
-		opt.Password = o.Password
-	}
+	tune(&opt.ContextTimeoutEnabled, &opt.DialTimeout, &opt.DialerRetries, &opt.MaxRetries, &opt.TLSConfig, &opt.Password, o)
 	return redis.NewFailoverClient(opt), nil
 }
 
@@ -186,6 +165,20 @@ func tlsFor(fromURL, given *tls.Config) *tls.Config {
 func perNodeServerName(c *tls.Config) {
 	if c != nil {
 		c.ServerName = ""
+	}
+}
+
+// tune sets the fields every deployment's options share: command timeouts
+// from the caller's context, the dial and retry defaults unless the URL
+// set them, the caller's TLS config and password.
+func tune(ctxTimeout *bool, dialTimeout *time.Duration, dialerRetries, maxRetries *int, tc **tls.Config, password *string, o DialOptions) {
+	*ctxTimeout = true
+	*dialTimeout = orDefault(*dialTimeout, defaultDialTimeout)
+	*dialerRetries = orDefault(*dialerRetries, defaultDialerRetries)
+	*maxRetries = orDefault(*maxRetries, defaultMaxRetries)
+	*tc = tlsFor(*tc, o.TLSConfig)
+	if o.Password != "" {
+		*password = o.Password
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -21,7 +22,7 @@ func TestHistoryOnRedisCluster(t *testing.T) {
 	_, rdb := startCluster(t)
 	ctx := context.Background()
 	clk := &clock{now: t0}
-	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: clusterRegistry(t), Now: clk.Now})
+	s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: storetest.ClusterRegistry(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
