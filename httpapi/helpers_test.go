@@ -101,7 +101,8 @@ func newEnvReg(tb testing.TB, reg *occupancy.Registry, edit ...func(*Options)) *
 		tb.Fatal(err)
 	}
 	opts := Options{Store: e.store, Zones: e.store, Closures: e.store, Sensors: e.store, History: e.store,
-		Events: e.store, Checker: e.store, Reloader: e.store, Registry: e.reg, Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
+		Events: e.store, Checker: e.store, Registry: e.reg,
+		Reloader: jobs.NewReloader(jobs.ReloaderOptions{Store: e.store, Registry: e.reg, Now: e.clk.Now}), Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&opts)

@@ -186,6 +186,30 @@ func ParseIncidentID(id string) (t IncidentType, spaceID string, start time.Time
 	return IncidentType(id[:i]), id[i+1 : j], time.UnixMilli(ms).UTC(), true
 }
 
+// Acknowledge acknowledges an open incident on behalf of by, with a note,
+// at now, and reports whether it changed anything: acknowledging an
+// acknowledged incident changes nothing; a resolved one is ECONFLICT.
+func (inc *Incident) Acknowledge(now time.Time, by, note string) (bool, error) {
+	switch inc.Status {
+	case IncidentResolved:
+		return false, Errorf(ECONFLICT, "incident %s is already resolved", inc.ID)
+	case IncidentAcknowledged:
+		return false, nil
+	}
+	inc.Status, inc.AcknowledgedAt, inc.AcknowledgedBy, inc.AckNote = IncidentAcknowledged, now.UTC(), by, note
+	return true, nil
+}
+
+// Resolve resolves an open or acknowledged incident on behalf of by, with
+// a note, at now; a resolved one is ECONFLICT.
+func (inc *Incident) Resolve(now time.Time, by, note string) (bool, error) {
+	if inc.Status == IncidentResolved {
+		return false, Errorf(ECONFLICT, "incident %s is already resolved", inc.ID)
+	}
+	inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.ResolveNote = IncidentResolved, now.UTC(), by, note
+	return true, nil
+}
+
 // NewestFirst sorts incs by when they opened, newest first (ties by id),
 // and returns at most limit of them (all when limit is 0).
 func NewestFirst(incs []Incident, limit int) []Incident {

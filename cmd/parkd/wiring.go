@@ -24,6 +24,7 @@ var (
 	_ jobs.Reopener            = (*redisstore.Store)(nil)
 	_ jobs.HistoryRecorder     = (*redisstore.Store)(nil)
 	_ jobs.IncidentStore       = (*redisstore.Store)(nil)
+	_ jobs.RegistryStore       = (*redisstore.Store)(nil)
 	_ httpapi.Store            = (*redisstore.Store)(nil)
 	_ httpapi.ZoneReader       = (*readmodel.Model)(nil)
 	_ httpapi.ZoneReader       = (*redisstore.Store)(nil)
@@ -32,7 +33,7 @@ var (
 	_ httpapi.EventSource      = (*redisstore.Store)(nil)
 	_ httpapi.EventSubscriber  = (*feed.Hub)(nil)
 	_ httpapi.Checker          = (*redisstore.Store)(nil)
-	_ httpapi.RegistryReloader = reloader{}
+	_ httpapi.RegistryReloader = (*jobs.Reloader)(nil)
 	_ occupancy.HistoryReader  = (*redisstore.Store)(nil)
 )
 
@@ -95,20 +96,6 @@ func (c closures) zoneSpaces(zoneID string) []string {
 		ids[i] = sp.ID
 	}
 	return ids
-}
-
-// reloader is the store's registry reload, then a rebuild of the read
-// model from the new registry.
-type reloader struct {
-	store *redisstore.Store
-	model *readmodel.Model
-}
-
-// Reload is the store's Reload, then a rebuild of the read model.
-func (r reloader) Reload(ctx context.Context, next *occupancy.Registry) (occupancy.ReloadReport, error) {
-	rep, err := r.store.Reload(ctx, next)
-	r.model.Rebuild()
-	return rep, err
 }
 
 // registerReadModelMetrics exposes what the read model does:

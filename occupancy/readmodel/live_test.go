@@ -12,6 +12,7 @@ import (
 	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/feed"
+	"github.com/qiuai/parking/occupancy/jobs"
 	"github.com/qiuai/parking/occupancy/readmodel"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
@@ -198,13 +199,13 @@ func TestModelResyncsAZoneTrimmedPastItsPosition(t *testing.T) {
 	})
 }
 
-// TestModelRebuildsOnRegistryReload: after the store's reload, Rebuild (as
-// parkd's reloader calls it) has the model follow the new registry.
+// TestModelRebuildsOnRegistryReload: a reload that calls Rebuild when done
+// (as parkd's does) has the model follow the new registry.
 func TestModelRebuildsOnRegistryReload(t *testing.T) {
 	t0 := storetest.T0
 	clk, reg := storetest.NewClock(t0), storetest.Registry(t)
 	s, err := redisstore.New(redisstore.Options{Client: storetest.Backends[0].Start(t), Registry: reg, Now: clk.Now,
-		OfflineAfter: 30 * time.Minute, RetireGrace: 10 * time.Millisecond})
+		OfflineAfter: 30 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,10 +219,10 @@ func TestModelRebuildsOnRegistryReload(t *testing.T) {
 	}
 	waitStatus(t, m, 'f', "A-1", "A-2", "A-3")
 
-	if _, err := s.Reload(context.Background(), reloaded(t, reg)); err != nil {
+	rl := jobs.NewReloader(jobs.ReloaderOptions{Store: s, Registry: reg, RetireGrace: 10 * time.Millisecond, Reloaded: m.Rebuild})
+	if _, err := rl.Reload(context.Background(), reloaded(t, reg)); err != nil {
 		t.Fatal(err)
 	}
-	m.Rebuild()
 	storetest.MustApply(t, s, storetest.Reading("S9", false, t0, 1), occupancy.ResultApplied)
 	waitStatus(t, m, 'f', "A-9", "A-3")
 	if _, ok := m.StatusOf("A-1"); ok {

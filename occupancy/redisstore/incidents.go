@@ -179,14 +179,7 @@ func (s *Store) Incident(ctx context.Context, id string) (occupancy.Incident, er
 // ECONFLICT; an unknown id ENOTFOUND.
 func (s *Store) AckIncident(ctx context.Context, id, by, note string) (occupancy.Incident, error) {
 	return s.updateIncident(ctx, id, func(inc *occupancy.Incident) (bool, error) {
-		switch inc.Status {
-		case occupancy.IncidentResolved:
-			return false, occupancy.Errorf(occupancy.ECONFLICT, "incident %s is already resolved", id)
-		case occupancy.IncidentAcknowledged:
-			return false, nil
-		}
-		inc.Status, inc.AcknowledgedAt, inc.AcknowledgedBy, inc.AckNote = occupancy.IncidentAcknowledged, s.opts.Now().UTC(), by, note
-		return true, nil
+		return inc.Acknowledge(s.opts.Now(), by, note)
 	})
 }
 
@@ -196,16 +189,8 @@ func (s *Store) AckIncident(ctx context.Context, id, by, note string) (occupancy
 // detector does not open it again.
 func (s *Store) ResolveIncident(ctx context.Context, id, by, note string) (occupancy.Incident, error) {
 	return s.updateIncident(ctx, id, func(inc *occupancy.Incident) (bool, error) {
-		if inc.Status == occupancy.IncidentResolved {
-			return false, occupancy.Errorf(occupancy.ECONFLICT, "incident %s is already resolved", id)
-		}
-		resolve(inc, s.opts.Now(), by, note)
-		return true, nil
+		return inc.Resolve(s.opts.Now(), by, note)
 	})
-}
-
-func resolve(inc *occupancy.Incident, now time.Time, by, note string) {
-	inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.ResolveNote = occupancy.IncidentResolved, now.UTC(), by, note
 }
 
 // updateIncident applies change to an incident atomically (WATCH on the
@@ -309,7 +294,7 @@ func (s *Store) ClearCondition(ctx context.Context, zoneID, key, id string) (boo
 		var upd []byte
 		if v, err := tx.HGet(ctx, k.incidents, id).Result(); err == nil {
 			if inc, err := decodeIncident(id, v); err == nil && inc.Status != occupancy.IncidentResolved {
-				resolve(&inc, s.opts.Now(), occupancy.SystemActor, "condition cleared")
+				_, _ = inc.Resolve(s.opts.Now(), occupancy.SystemActor, "condition cleared")
 				upd, _ = json.Marshal(inc)
 				resolved, done = true, inc
 			}

@@ -3,79 +3,30 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qiuai/parking/occupancy"
 )
 
-// Registry swaps and applies: ApplyBatch holds Store.regMu for reading
-// from the moment it looks a sensor up in the registry until Redis has
-// answered; Reload holds it for writing while it replaces the registry. So
-// once the swap is done, every apply of this store that used the old
-// registry has run in Redis, before Reload's retire and reindex passes:
-// none can put a space back in its old kind's free set or re-create a
-// removed space behind them. A second pass, RetireGrace later, is for an
-// apply whose caller gave up waiting (a context deadline; every ingest
-// attempt gives up within 2 s) while its script was still on the way to
-// Redis: run after the first pass, it can re-create a removed space or put
-// a changed one in its old kind's free set.
-//
-// Reload makes next the store's registry: it replaces the Registry the
-// store was built with (occupancy.Registry.Replace, so every component
-// holding it sees the new one), stores the new spaces as unknown (as Init
-// does), retires the removed ones (state, counters and free
-// indexes, one atomic script per zone) and keeps the live state of the
-// others. The zones must be the same (ids; their names and attributes may
-// change): adding or removing a zone needs a restart (ECONFLICT). Several
-// parkd instances each reload their own registry; the Redis side is
-// idempotent, so reloading the same files on every instance is safe.
-func (s *Store) Reload(ctx context.Context, next *occupancy.Registry) (occupancy.ReloadReport, error) {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	cur := s.reg.Snapshot()
-	if err := occupancy.SameZones(cur, next); err != nil {
-		return occupancy.ReloadReport{}, err
-	}
-	rep := occupancy.DiffRegistries(cur, next)
-	s.regMu.Lock() // waits for the applies that looked up cur
+// SwapRegistry makes next the store's registry: it replaces the Registry
+// the store was built with (occupancy.Registry.Replace, so every part
+// holding it sees the new one). It waits for the applies in flight: an
+// apply holds the store's registry lock from the moment it looks a sensor
+// up until Redis has answered, so once SwapRegistry returns, every apply
+// of this store that used the old registry has run in Redis, and none can
+// undo a Retire or Reindex that follows. The zones must stay the same
+// (occupancy.SameZones).
+func (s *Store) SwapRegistry(next *occupancy.Registry) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
 	s.reg.Replace(next)
-	s.regMu.Unlock()
-	if err := s.Init(ctx); err != nil {
-		return rep, fmt.Errorf("redis store: reload: %w", err)
-	}
-	if err := s.repairReloaded(ctx, cur, rep); err != nil {
-		return rep, err
-	}
-	if len(rep.Removed)+len(rep.Changed) > 0 {
-		select {
-		case <-ctx.Done():
-		case <-time.After(s.opts.RetireGrace):
-		}
-		if err := s.repairReloaded(context.WithoutCancel(ctx), cur, rep); err != nil {
-			return rep, err
-		}
-	}
-	rep.ReloadedAt = s.opts.Now().UTC()
-	s.opts.Logger.Info("registry reloaded", "added", len(rep.Added), "removed", len(rep.Removed),
-		"changed", len(rep.Changed), "spaces", rep.Spaces)
-	return rep, nil
 }
 
-// repairReloaded retires the spaces rep removed from old and re-indexes the
-// ones it changed. Both steps derive the result from the stored state and
-// the current registry only, so running them again is harmless.
-func (s *Store) repairReloaded(ctx context.Context, old *occupancy.Registry, rep occupancy.ReloadReport) error {
-	if err := s.retire(ctx, old, rep.Removed); err != nil {
-		return err
-	}
-	return s.reindex(ctx, rep.Changed)
-}
-
-// retire removes the given spaces, as placed in the registry old, from
-// their zones' state.
-func (s *Store) retire(ctx context.Context, old *occupancy.Registry, ids []string) error {
+// Retire removes the given spaces, as placed in the registry old, from
+// their zones' state, counters and free sets: one atomic script per zone,
+// harmless to run again.
+func (s *Store) Retire(ctx context.Context, old *occupancy.Registry, ids []string) error {
 	byZone := map[string][]any{}
 	for _, id := range ids {
 		if sp, ok := old.Space(id); ok {
@@ -92,10 +43,11 @@ func (s *Store) retire(ctx context.Context, old *occupancy.Registry, ids []strin
 	return nil
 }
 
-// reindex re-derives the free-index membership of changed spaces from
-// their stored state: each is taken out of every free set of its zone and,
-// if free, put in its (new) kind's set at its (new) position.
-func (s *Store) reindex(ctx context.Context, ids []string) error {
+// Reindex re-derives the free-set membership of changed spaces from their
+// stored state: each is taken out of every free set of its zone and, if
+// free, put in its (new) kind's set at its (new) position. Harmless to run
+// again.
+func (s *Store) Reindex(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		sp, ok := s.reg.Space(id)
 		if !ok {

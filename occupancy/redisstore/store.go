@@ -53,9 +53,6 @@ type Options struct {
 	// occupancy.NextLevel). Default occupancy.DefaultLevelThresholds; a type
 	// missing here uses the on-street thresholds.
 	Levels map[occupancy.ZoneType]occupancy.LevelThresholds
-	// RetireGrace is how long after its first pass Reload retires the
-	// removed spaces again (reload.go). Default 2.5s.
-	RetireGrace time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives warnings. Default: discard.
@@ -74,9 +71,6 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Levels == nil {
 		o.Levels = occupancy.DefaultLevelThresholds
-	}
-	if o.RetireGrace <= 0 {
-		o.RetireGrace = 2500 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -104,10 +98,8 @@ type Store struct {
 	rejected string
 	// zonesRead lets calls of Zones at the same time share one read.
 	zonesRead singleflight.Group
-	// regMu orders applies around a registry swap and reloadMu serialises
-	// reloads (reload.go).
-	regMu    sync.RWMutex
-	reloadMu sync.Mutex
+	// regMu orders applies around a registry swap (SwapRegistry).
+	regMu sync.RWMutex
 }
 
 // New returns a Store. Call Init before use.

@@ -1,4 +1,4 @@
-package redisstore_test
+package jobs_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
+	"github.com/qiuai/parking/occupancy/jobs"
 	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
@@ -17,7 +18,7 @@ import (
 // further, B-2 moved to zone A, a new A-5; unchanged.
 func nextRegistry(t *testing.T) *occupancy.Registry {
 	t.Helper()
-	cur := testRegistry(t)
+	cur := storetest.Registry(t)
 	var spaces []occupancy.Space
 	for _, sp := range cur.Spaces() {
 		switch sp.ID {
@@ -40,23 +41,23 @@ func nextRegistry(t *testing.T) *occupancy.Registry {
 }
 
 func TestReload(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+	storetest.ForEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx := context.Background()
-		clk := &clock{now: t0}
-		reg := testRegistry(t)
-		s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now, RetireGrace: 10 * time.Millisecond})
+		clk := storetest.NewClock(storetest.T0)
+		reg := storetest.Registry(t)
+		s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
-		mustApply(t, s, reading("S1", true, t0, 1), occupancy.ResultApplied)  // A-1 occupied, kept
-		mustApply(t, s, reading("S2", false, t0, 1), occupancy.ResultApplied) // A-2 free, removed
-		mustApply(t, s, reading("S5", false, t0, 1), occupancy.ResultApplied) // B-1 free, changed
-		mustApply(t, s, reading("S6", true, t0, 1), occupancy.ResultApplied)  // B-2 occupied, moves zone
+		storetest.MustApply(t, s, storetest.Reading("S1", true, storetest.T0, 1), occupancy.ResultApplied)  // A-1 occupied, kept
+		storetest.MustApply(t, s, storetest.Reading("S2", false, storetest.T0, 1), occupancy.ResultApplied) // A-2 free, removed
+		storetest.MustApply(t, s, storetest.Reading("S5", false, storetest.T0, 1), occupancy.ResultApplied) // B-1 free, changed
+		storetest.MustApply(t, s, storetest.Reading("S6", true, storetest.T0, 1), occupancy.ResultApplied)  // B-2 occupied, moves zone
 
-		rep, err := s.Reload(ctx, nextRegistry(t))
+		rep, err := reloader(s, reg, 10*time.Millisecond).Reload(ctx, nextRegistry(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,8 +77,8 @@ func TestReload(t *testing.T) {
 		if _, err := s.Space(ctx, "A-2"); occupancy.ErrorCode(err) != occupancy.ENOTFOUND {
 			t.Errorf("retired A-2: %v, want not found", err)
 		}
-		mustApply(t, s, reading("S2", true, t0.Add(time.Second), 2), occupancy.ResultUnknownSensor)
-		counts := checkCounters(t, s, reg)
+		storetest.MustApply(t, s, storetest.Reading("S2", true, storetest.T0.Add(time.Second), 2), occupancy.ResultUnknownSensor)
+		counts := storetest.CheckCounters(t, s, reg)
 		if a, b := counts["A"], counts["B"]; a != (occupancy.Counts{Total: 5, Occupied: 1, Unknown: 4}) ||
 			b != (occupancy.Counts{Total: 1, Free: 1}) {
 			t.Errorf("counters A %+v, B %+v", a, b)
@@ -91,14 +92,14 @@ func TestReload(t *testing.T) {
 			t.Errorf("nearby EV after reload: %+v %v, want B-1", near, err)
 		}
 
-		again, err := s.Reload(ctx, nextRegistry(t))
+		again, err := reloader(s, reg, 10*time.Millisecond).Reload(ctx, nextRegistry(t))
 		if err != nil || len(again.Added)+len(again.Removed)+len(again.Changed) != 0 || again.Unchanged != 6 {
 			t.Errorf("reloading the same registry: %+v %v", again, err)
 		}
 
 		z := []occupancy.Zone{{ID: "C", Name: "新区", Type: occupancy.OnStreet, Lat: 29.85, Lon: 121.64}}
 		other, _ := occupancy.NewRegistry(append(reg.Zones()[:2:2], z...), reg.Spaces())
-		if _, err := s.Reload(ctx, other); occupancy.ErrorCode(err) != occupancy.ECONFLICT {
+		if _, err := reloader(s, reg, 10*time.Millisecond).Reload(ctx, other); occupancy.ErrorCode(err) != occupancy.ECONFLICT {
 			t.Errorf("a new zone: %v, want conflict", err)
 		}
 	})
@@ -109,10 +110,9 @@ func TestReload(t *testing.T) {
 // counters always add up and the end state holds only registry spaces.
 func TestReloadWhileApplying(t *testing.T) {
 	ctx := context.Background()
-	reg := testRegistry(t)
-	clk := &clock{now: t0}
-	s, err := redisstore.New(redisstore.Options{Client: storetest.Backends[0].Start(t), Registry: reg, Now: clk.Now,
-		RetireGrace: 5 * time.Millisecond})
+	reg := storetest.Registry(t)
+	clk := storetest.NewClock(storetest.T0)
+	s, err := redisstore.New(redisstore.Options{Client: storetest.Backends[0].Start(t), Registry: reg, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestReloadWhileApplying(t *testing.T) {
 		defer close(done)
 		for k := range 2000 {
 			sensor := []string{"S1", "S2", "S7", "S5"}[k%4]
-			if _, err := s.Apply(ctx, reading(sensor, k%3 == 0, t0.Add(time.Duration(k)*time.Millisecond), uint64(k))); err != nil {
+			if _, err := s.Apply(ctx, storetest.Reading(sensor, k%3 == 0, storetest.T0.Add(time.Duration(k)*time.Millisecond), uint64(k))); err != nil {
 				t.Error(err)
 				return
 			}
@@ -133,17 +133,17 @@ func TestReloadWhileApplying(t *testing.T) {
 	for i := 0; ; i++ {
 		next := nextRegistry(t)
 		if i%2 == 1 {
-			next = testRegistry(t)
+			next = storetest.Registry(t)
 		}
-		if _, err := s.Reload(ctx, next); err != nil {
+		if _, err := reloader(s, reg, 5*time.Millisecond).Reload(ctx, next); err != nil {
 			t.Fatal(err)
 		}
 		select {
 		case <-done:
-			if _, err := s.Reload(ctx, nextRegistry(t)); err != nil {
+			if _, err := reloader(s, reg, 5*time.Millisecond).Reload(ctx, nextRegistry(t)); err != nil {
 				t.Fatal(err)
 			}
-			checkCounters(t, s, reg)
+			storetest.CheckCounters(t, s, reg)
 			if rc, err := s.Check(ctx, false); err != nil || len(rc.Drift) != 0 {
 				t.Errorf("check: %+v %v", rc.Drift, err)
 			}
@@ -162,27 +162,27 @@ func TestReloadWhileApplying(t *testing.T) {
 // reload's context once the late applies are in, so a slow machine cannot
 // run the second pass before them.
 func TestReloadRepairsLateApplies(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
+	storetest.ForEachBackend(t, func(t *testing.T, rdb redis.UniversalClient) {
 		ctx, endWait := context.WithCancel(context.Background())
 		defer endWait()
-		clk := &clock{now: t0}
-		reg := testRegistry(t)
-		s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now, RetireGrace: time.Hour})
+		clk := storetest.NewClock(storetest.T0)
+		reg := storetest.Registry(t)
+		s, err := redisstore.New(redisstore.Options{Client: rdb, Registry: reg, Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
-		old, err := redisstore.New(redisstore.Options{Client: rdb, Registry: testRegistry(t), Now: clk.Now})
+		old, err := redisstore.New(redisstore.Options{Client: rdb, Registry: storetest.Registry(t), Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustApply(t, s, reading("S5", false, t0, 1), occupancy.ResultApplied) // B-1 free, becomes EV
-		mustApply(t, s, reading("S2", true, t0, 1), occupancy.ResultApplied)  // A-2 occupied, removed
+		storetest.MustApply(t, s, storetest.Reading("S5", false, storetest.T0, 1), occupancy.ResultApplied) // B-1 free, becomes EV
+		storetest.MustApply(t, s, storetest.Reading("S2", true, storetest.T0, 1), occupancy.ResultApplied)  // A-2 occupied, removed
 
 		done := make(chan error, 1)
-		go func() { _, err := s.Reload(ctx, nextRegistry(t)); done <- err }()
+		go func() { _, err := reloader(s, reg, time.Hour).Reload(ctx, nextRegistry(t)); done <- err }()
 		var firstPass time.Time
 		for deadline := time.Now().Add(10 * time.Second); firstPass.IsZero(); time.Sleep(time.Millisecond) {
 			if err := rdb.ZScore(ctx, "pk:{B}:free:ev", "B-1").Err(); err == nil {
@@ -191,13 +191,13 @@ func TestReloadRepairsLateApplies(t *testing.T) {
 				t.Fatalf("B-1 never reached the EV free set: %v", err)
 			}
 		}
-		mustApply(t, old, reading("S5", true, t0.Add(time.Second), 2), occupancy.ResultApplied)
-		mustApply(t, old, reading("S2", false, t0.Add(time.Second), 2), occupancy.ResultApplied)
+		storetest.MustApply(t, old, storetest.Reading("S5", true, storetest.T0.Add(time.Second), 2), occupancy.ResultApplied)
+		storetest.MustApply(t, old, storetest.Reading("S2", false, storetest.T0.Add(time.Second), 2), occupancy.ResultApplied)
 		endWait() // the second pass now
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		checkCounters(t, s, reg)
+		storetest.CheckCounters(t, s, reg)
 		if rc, err := s.Check(context.Background(), false); err != nil || len(rc.Drift) != 0 {
 			t.Errorf("check: %+v %v", rc.Drift, err)
 		}
@@ -205,4 +205,10 @@ func TestReloadRepairsLateApplies(t *testing.T) {
 			t.Errorf("A-2 re-created by a late apply: %v, want not found", err)
 		}
 	})
+}
+
+// reloader is a Reloader of s's registry reg, retiring again grace after
+// its first pass.
+func reloader(s *redisstore.Store, reg *occupancy.Registry, grace time.Duration) *jobs.Reloader {
+	return jobs.NewReloader(jobs.ReloaderOptions{Store: s, Registry: reg, RetireGrace: grace})
 }
