@@ -209,9 +209,12 @@ type ZoneSnapshot struct {
 	// Position is the position of the zone's last event when the states
 	// were read (StartPosition when it has none).
 	Position string
-	// States are the stored states of the zone's spaces, by space id; a
-	// registry space missing here is unknown.
-	States map[string]SpaceState
+	// Statuses are the stored statuses of the zone's spaces, by space id;
+	// a registry space missing here is unknown.
+	Statuses map[string]Status
+	// Free are the whole states of the free ones (what a view of
+	// availability shows of them), by space id.
+	Free map[string]SpaceState
 	// Level and UpdatedAt are the zone's level and the time of its last
 	// change of counters.
 	Level     Level

@@ -142,11 +142,14 @@ func (f *fakeStore) ZoneSnapshots(_ context.Context, zones []string) ([]occupanc
 		if !ok {
 			return nil, occupancy.Errorf(occupancy.ENOTFOUND, "zone %s not found", id)
 		}
-		snap := occupancy.ZoneSnapshot{ZoneID: id, Position: z.pos, States: map[string]occupancy.SpaceState{},
-			Level: z.level, UpdatedAt: z.updated}
+		snap := occupancy.ZoneSnapshot{ZoneID: id, Position: z.pos, Statuses: map[string]occupancy.Status{},
+			Free: map[string]occupancy.SpaceState{}, Level: z.level, UpdatedAt: z.updated}
 		for _, sp := range f.reg.SpacesInZone(id) {
 			if st, ok := f.states[sp.ID]; ok {
-				snap.States[sp.ID] = st
+				snap.Statuses[sp.ID] = st.Status
+				if st.Status == occupancy.StatusFree {
+					snap.Free[sp.ID] = st
+				}
 			}
 		}
 		out = append(out, snap)

@@ -144,9 +144,9 @@ func (v *view) setSnapshot(zi int, snap occupancy.ZoneSnapshot, readMS int64) {
 		v.zc[zi].updatedMS = snap.UpdatedAt.UnixMilli()
 	}
 	for n := z.from; n < z.to; n++ {
-		st, ok := snap.States[v.ids[n]]
+		st, ok := snap.Free[v.ids[n]]
 		if !ok {
-			st = occupancy.SpaceState{SpaceID: v.ids[n], Status: occupancy.StatusUnknown}
+			st = occupancy.SpaceState{SpaceID: v.ids[n], Status: snap.Statuses[v.ids[n]]}
 		}
 		v.set(n, st, readMS)
 	}
@@ -421,14 +421,13 @@ func (v *view) matches(n int32, sp occupancy.Space) bool {
 		int(v.kind[n]) == slices.Index(occupancy.Kinds, sp.Kind) && geoEncode(sp.Lat, sp.Lon) == v.geo[n]
 }
 
-// spaces returns the registry's spaces numbered nums (those it still has).
+// spaces returns the spaces numbered nums, with their ids and zones.
 func (v *view) spaces(nums []int32) ([]int32, []occupancy.Space) {
-	kept := make([]int32, 0, len(nums))
-	out := make([]occupancy.Space, 0, len(nums))
-	for _, n := range nums {
-		if sp, ok := v.reg.Space(v.ids[n]); ok {
-			kept, out = append(kept, n), append(out, sp)
-		}
+	out := make([]occupancy.Space, len(nums))
+	for i, n := range nums {
+		// What a read of states needs: the id and the zone (the view's
+		// registry has every space it numbers).
+		out[i] = occupancy.Space{ID: v.ids[n], ZoneID: v.zones[v.zone[n]].id}
 	}
-	return kept, out
+	return nums, out
 }

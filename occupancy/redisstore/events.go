@@ -30,7 +30,7 @@ import (
 // An entry's fields: t type, s space id(s), st status(es), ms time (Unix ms;
 // when absent, the time of the entry's id), d JSON payload. A space entry
 // of the scripts holds a call's changes and the zone's counters after them
-// (lua/common.lua); decodeEvent reads it as a space event per change and
+// (lua/common.lua); appendEvents reads it as a space event per change and
 // then the zone's event, all with the entry's id.
 //
 // Event ids are "STREAMID@ZONE" (occupancy.SplitEventID). A client resuming
@@ -191,11 +191,16 @@ func (s *Store) ReadEvents(ctx context.Context, c *occupancy.EventCursor, max in
 		}
 		c.Set(zone, st.Messages[len(st.Messages)-1].ID)
 	}
+	n := 0
+	for _, e := range got {
+		n += eventCount(e.msg)
+	}
+	evs = make([]occupancy.Event, 0, n) // one allocation: a flood's reads hold many changes
 	slices.SortStableFunc(got, func(a, b entry) int {
 		return cmp.Or(occupancy.ComparePositions(a.msg.ID, b.msg.ID), cmp.Compare(a.zone, b.zone))
 	})
 	for _, e := range got {
-		evs = append(evs, decodeEvent(e.zone, e.msg)...)
+		evs = appendEvents(evs, e.zone, e.msg)
 	}
 	if len(behind) > 0 {
 		if gaps, err = s.trimmedPast(ctx, behind); err != nil {
@@ -336,12 +341,19 @@ func (s *Store) snapshot(ctx context.Context, zones []string) ([]occupancy.ZoneS
 	out := make([]occupancy.ZoneSnapshot, len(zones))
 	for i, z := range zones {
 		snap := occupancy.ZoneSnapshot{ZoneID: z, Position: occupancy.StartPosition, Level: occupancy.LevelUnknown,
-			States: make(map[string]occupancy.SpaceState, len(states[i].Val()))}
+			Statuses: make(map[string]occupancy.Status, len(states[i].Val())), Free: map[string]occupancy.SpaceState{}}
 		if msgs := last[i].Val(); len(msgs) > 0 {
 			snap.Position = msgs[0].ID
 		}
 		for id, v := range states[i].Val() {
-			snap.States[id] = decodeState(id, v)
+			st := occupancy.StatusUnknown
+			if v != "" && statusOf[v[0]] != "" {
+				st = statusOf[v[0]]
+			}
+			if st == occupancy.StatusFree {
+				snap.Free[id] = decodeState(id, v) // only a free space's state is shown
+			}
+			snap.Statuses[id] = st
 		}
 		if vals := counters[i].Val(); len(vals) == 2 {
 			if l, _ := vals[0].(string); l != "" {
@@ -355,10 +367,10 @@ func (s *Store) snapshot(ctx context.Context, zones []string) ([]occupancy.ZoneS
 	return out, nil
 }
 
-// decodeEvent turns one stream entry into its events: one, or for a space
-// entry one per change (spaceChanges) and then, when it carries the zone's
-// counters, the zone's, all with the entry's id.
-func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
+// appendEvents appends the events of one stream entry to evs: one, or for
+// a space entry one per change (spaceChanges) and then, when it carries the
+// zone's counters, the zone's, all with the entry's id.
+func appendEvents(evs []occupancy.Event, zone string, m redis.XMessage) []occupancy.Event {
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
 	num := func(k string) int { n, _ := strconv.Atoi(str(k)); return n }
 	e := occupancy.Event{ID: m.ID + "@" + zone, Type: occupancy.EventType(str("t")),
@@ -366,7 +378,6 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if d := str("d"); d != "" && json.Valid([]byte(d)) {
 		e.Data = json.RawMessage(d)
 	}
-	var evs []occupancy.Event
 	if e.Type != occupancy.EventSpace {
 		return append(evs, decodeZoneData(e))
 	}
@@ -389,9 +400,18 @@ func decodeEvent(zone string, m redis.XMessage) []occupancy.Event {
 	if l, ok := levelNames[level]; ok {
 		level = string(l)
 	}
-	z := occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone,
-		Zone: &occupancy.ZoneEventData{Counts: cs, Level: level}}
-	return append(evs, z)
+	return append(evs, occupancy.Event{ID: e.ID, Type: occupancy.EventZone, Time: e.Time, ZoneID: zone,
+		Zone: &occupancy.ZoneEventData{Counts: cs, Level: level}})
+}
+
+// eventCount is how many events appendEvents makes of an entry: one, or
+// for a space entry one per change and one for the zone.
+func eventCount(m redis.XMessage) int {
+	if t, _ := m.Values["t"].(string); t != string(occupancy.EventSpace) {
+		return 1
+	}
+	ids, _ := m.Values["s"].(string)
+	return strings.Count(ids, " ") + 2
 }
 
 // decodeZoneData reads a zone event's data (appended by publishZone) into
