@@ -46,9 +46,19 @@ type sensorJSON struct {
 	Problems        []occupancy.HealthProblem `json:"problems"`          // [] when healthy
 	RSSI            *int                      `json:"rssi,omitempty"`
 	SNR             *float64                  `json:"snr,omitempty"`
+	// Clock is the newest reading rejected for its sensor time since the
+	// last one applied (the clock_skew problem); left out when none was.
+	Clock *clockJSON `json:"clock,omitempty"`
 }
 
-// listSensors answers GET /api/v1/sensors?health=offline|low_battery|flapping&zone=:
+// clockJSON is a sensor clock a rejected reading showed.
+type clockJSON struct {
+	TS         jsonTime `json:"ts"`          // the reading's sensor time
+	ReceivedAt jsonTime `json:"received_at"` // when parkd received it
+	OffsetS    float64  `json:"offset_s"`    // ts - received_at, seconds (negative: behind)
+}
+
+// listSensors answers GET /api/v1/sensors?health=offline|low_battery|flapping|clock_skew&zone=:
 // every sensor (or those with that problem, or of that zone) in space ID
 // order, with when it was last heard, its battery and its state changes in
 // the last hour. No paging: a town has a few thousand sensors.
@@ -65,7 +75,7 @@ func (h *handler) listSensors(c *gin.Context) {
 	}
 	want := occupancy.HealthProblem(health)
 	if health != "" && !want.Valid() {
-		invalid(c, "health %q is not offline, low_battery or flapping", truncate(health, maxParamLen))
+		invalid(c, "health %q is not offline, low_battery, flapping or clock_skew", truncate(health, maxParamLen))
 		return
 	}
 	zone, _, err := param(q, "zone")
@@ -111,6 +121,9 @@ func newSensorJSON(reg *occupancy.Registry, s occupancy.SensorHealth, problems [
 	if s.State.BatteryMV > 0 {
 		mv := s.State.BatteryMV
 		j.BatteryMV = &mv
+	}
+	if ck := s.State.Health.Clock; ck != nil {
+		j.Clock = &clockJSON{TS: jsonTime(ck.TS), ReceivedAt: jsonTime(ck.ReceivedAt), OffsetS: ck.Offset().Seconds()}
 	}
 	if j.Problems == nil {
 		j.Problems = []occupancy.HealthProblem{}

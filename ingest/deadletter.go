@@ -15,7 +15,7 @@ import (
 const DeadLetterPanic = "panic"
 
 // fileRejected keeps a message that its outcome err rejects for good
-// (EINVALID, unknown sensor, panic) in the store's dead-letter stream,
+// (EINVALID, unknown sensor, wrong clock, retained, panic) in the store's dead-letter stream,
 // counts it, logs it at a limited rate, and returns nil: the message is
 // handled. If the dead letter cannot be written, it returns that error
 // (retried; the message is not acknowledged before its dead letter is
@@ -47,9 +47,15 @@ func (p *Pipeline) fileRejected(ctx context.Context, topic string, payload []byt
 func rejection(err error) (result, reason string, ok bool) {
 	var unknown *codec.UnknownSensorError
 	var pe *panicError
+	var ce *occupancy.ClockError
+	var re *retainedError
 	switch {
 	case err == nil:
 		return "", "", false
+	case errors.As(err, &ce):
+		return string(occupancy.ResultClock), ce.Error(), true
+	case errors.As(err, &re):
+		return string(occupancy.ResultRetained), re.Error(), true
 	case occupancy.ErrorCode(err) == occupancy.EINVALID:
 		return string(occupancy.ResultInvalid), occupancy.ErrorMessage(err), true
 	case errors.As(err, &unknown):

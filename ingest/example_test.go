@@ -56,6 +56,14 @@ func (s *memStore) AddDeadLetter(_ context.Context, d occupancy.DeadLetter) erro
 	return nil
 }
 
+func (s *memStore) NoteClocks(_ context.Context, rs []occupancy.Reading) ([]bool, error) {
+	known := make([]bool, len(rs))
+	for i := range known {
+		known[i] = true
+	}
+	return known, nil
+}
+
 // A batch of two messages: one reading applied, one message rejected and
 // kept as a dead letter. Each is acknowledged once handled.
 func ExamplePipeline_Handle() {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -57,3 +58,16 @@ func (s *fuzzStore) ApplyBatch(_ context.Context, rs []occupancy.Reading) ([]occ
 }
 
 func (s *fuzzStore) AddDeadLetter(context.Context, occupancy.DeadLetter) error { return nil }
+
+// NoteClocks records a reading that fails ValidateFields or has a good
+// clock: only readings rejected for their clock alone may come here.
+func (s *fuzzStore) NoteClocks(_ context.Context, rs []occupancy.Reading) ([]bool, error) {
+	for _, r := range rs {
+		if err := r.ValidateFields(); err != nil {
+			s.bad = err
+		} else if r.CheckClock(s.now, occupancy.DefaultMaxReadingAge) == nil {
+			s.bad = errors.New("a reading with a good clock was noted as a wrong one")
+		}
+	}
+	return make([]bool, len(rs)), nil
+}

@@ -322,3 +322,64 @@ func TestHandlePanics(t *testing.T) {
 		t.Errorf("want one line about the message given up, got %q", lines)
 	}
 }
+
+func (s *orderStore) NoteClocks(_ context.Context, rs []occupancy.Reading) ([]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return nil, errRedisDown
+	}
+	known := make([]bool, len(rs))
+	for i, r := range rs {
+		s.log = append(s.log, "clock "+label(r))
+		known[i] = true
+	}
+	return known, nil
+}
+
+// TestHandleWrongClocks checks that a reading whose sensor time is out of
+// bounds is kept as a dead letter with result clock and noted as a sign of
+// life, after the batch's writes, unless a later reading of its sensor in
+// the same batch went to the store (that one is the sensor's last word).
+func TestHandleWrongClocks(t *testing.T) {
+	const day = 25 * 3600 // seconds: past the default 24h
+	tests := []struct {
+		name   string
+		ms     []bmsg
+		clocks int
+		noted  []string // the store's "clock" entries
+	}{
+		{"alone", []bmsg{{"S1", 1, -day, ""}}, 1, []string{"clock S1/1"}},
+		{"ahead", []bmsg{{"S1", 1, 3600, ""}}, 1, []string{"clock S1/1"}},
+		{"before a good one", []bmsg{{"S1", 1, -day, ""}, {"S1", 2, 0, ""}}, 1, nil},
+		{"after a good one", []bmsg{{"S1", 1, 0, ""}, {"S1", 2, -day, ""}}, 1, []string{"clock S1/2"}},
+		{"beside another sensor", []bmsg{{"S1", 1, -day, ""}, {"S2", 1, 0, ""}}, 1, []string{"clock S1/1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			store := newOrderStore()
+			p, reg, _ := newTestPipeline(t, store, clock)
+			if _, err := runBatch(t, context.Background(), p, store, clock.Now().Add(-time.Minute), tc.ms); err != nil {
+				t.Fatalf("Handle = %v", err)
+			}
+			if v := metricValue(t, reg, "parkd_ingest_messages_total", "result", "clock"); v != float64(tc.clocks) {
+				t.Errorf("clock results = %v, want %d", v, tc.clocks)
+			}
+			log, _ := store.snapshot()
+			var noted []string
+			dead := 0
+			for _, e := range log {
+				switch {
+				case strings.HasPrefix(e, "clock "):
+					noted = append(noted, e)
+				case strings.HasPrefix(e, "dead "):
+					dead++
+				}
+			}
+			if !slices.Equal(noted, tc.noted) || dead != tc.clocks {
+				t.Errorf("noted %v and %d dead letters, want %v and %d: %v", noted, dead, tc.noted, tc.clocks, log)
+			}
+		})
+	}
+}

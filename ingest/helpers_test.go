@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ type fakeStore struct {
 	deadCalls  int
 	applied    []occupancy.Reading
 	dead       []occupancy.DeadLetter
+	noted      []occupancy.Reading // readings rejected for their clock, noted
 }
 
 func (s *fakeStore) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occupancy.Result, []error) {
@@ -75,6 +77,17 @@ func (s *fakeStore) AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) e
 	}
 	s.dead = append(s.dead, d)
 	return nil
+}
+
+func (s *fakeStore) NoteClocks(_ context.Context, rs []occupancy.Reading) ([]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	known := make([]bool, len(rs))
+	for i, r := range rs {
+		known[i] = !strings.HasPrefix(r.SensorID, "ghost")
+	}
+	s.noted = append(s.noted, rs...)
+	return known, nil
 }
 
 // applyEach answers rs one reading at a time with apply, as ApplyBatch

@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{messages: make(map[occupancy.Result]prometheus.Counter, len(occupancy.Results))}
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parkd_ingest_messages_total",
-		Help: "Sensor messages handled, by result (applied, duplicate, stale, invalid, unknown_sensor).",
+		Help: "Sensor messages handled, by result (applied, duplicate, stale, invalid, unknown_sensor, clock, retained).",
 	}, []string{"result"})
 	if vec, err = register(reg, vec); err != nil {
 		return nil, err

@@ -79,6 +79,10 @@ type Options struct {
 	// RetryMin and RetryMax bound the backoff between store retries
 	// (PipelineOptions). Defaults 50ms and 5s.
 	RetryMin, RetryMax time.Duration
+	// MaxReadingAge is PipelineOptions.MaxReadingAge: how far before its
+	// receive time a reading's sensor time may be. Default
+	// occupancy.DefaultMaxReadingAge (24h).
+	MaxReadingAge time.Duration
 	// StallAfter is how long paho's router goroutine waits for room in the
 	// full queue before the subscriber takes the workers for stuck (the
 	// store is down) and stops holding paho back (see onMessage). paho

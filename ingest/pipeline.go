@@ -24,6 +24,12 @@ type Store interface {
 	// AddDeadLetter keeps a rejected message for inspection. An error is
 	// EINTERNAL and the call is retried.
 	AddDeadLetter(ctx context.Context, d occupancy.DeadLetter) error
+	// NoteClocks notes readings rejected for their sensor time (an
+	// *occupancy.ClockError) as signs of life of their sensors, which then
+	// show the clock_skew problem until a reading applies. known[i] is
+	// false for a sensor not in the registry. An error is EINTERNAL and the
+	// call is retried: running it again must be harmless.
+	NoteClocks(ctx context.Context, rs []occupancy.Reading) (known []bool, err error)
 }
 
 // PipelineOptions configure a Pipeline.
@@ -38,6 +44,12 @@ type PipelineOptions struct {
 	// Now is the clock: receive time of readings and dead letters, and the
 	// outage bookkeeping. Default time.Now.
 	Now func() time.Time
+	// MaxReadingAge is how far before its receive time a reading's sensor
+	// time may be; an older one, or one more than occupancy.MaxClockSkew
+	// ahead, is not applied: it is kept as a dead letter with result
+	// clock, and noted as a sign of life (Store.NoteClocks). Default
+	// occupancy.DefaultMaxReadingAge (24h).
+	MaxReadingAge time.Duration
 	// RetryMin is the first delay after a failed store write; each further
 	// one doubles, up to RetryMax, and each wait is its delay ±50%. Default
 	// 50ms.
@@ -63,6 +75,7 @@ func (o *PipelineOptions) ensureDefaults() {
 	o.RetryMax = max(orDefault(o.RetryMax, 5*time.Second), o.RetryMin)
 	o.AttemptTimeout = orDefault(o.AttemptTimeout, 2*time.Second)
 	o.LogEvery = orDefault(o.LogEvery, time.Second)
+	o.MaxReadingAge = orDefault(o.MaxReadingAge, occupancy.DefaultMaxReadingAge)
 }
 
 // setCommonDefaults fills in the defaults Options and PipelineOptions
@@ -93,6 +106,11 @@ type Message struct {
 	Payload []byte
 	// Decode decodes it; nil means codec.DecodeNative.
 	Decode Decoder
+	// Retained marks a retained message the broker replayed at subscribe
+	// (MQTT's retain flag on delivery): an old message, not one the sensor
+	// just sent. It is not applied: it is kept as a dead letter with
+	// result retained.
+	Retained bool
 }
 
 // Pipeline turns MQTT messages into store writes: Handle decodes and
@@ -108,6 +126,7 @@ type Pipeline struct {
 	retryMin time.Duration
 	retryMax time.Duration
 	attempt  time.Duration // AttemptTimeout
+	maxAge   time.Duration // MaxReadingAge
 	badLog   *rateLog      // rejected messages
 	downLog  *rateLog      // store failures
 	panicLog *rateLog      // recovered panics
@@ -129,7 +148,7 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	return &Pipeline{
 		store: o.Store, now: o.Now, log: log, m: m,
 		health:   &storeHealth{now: o.Now, m: m},
-		retryMin: o.RetryMin, retryMax: o.RetryMax, attempt: o.AttemptTimeout,
+		retryMin: o.RetryMin, retryMax: o.RetryMax, attempt: o.AttemptTimeout, maxAge: o.MaxReadingAge,
 		badLog:   newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
 		downLog:  newRateLog(log, slog.LevelWarn, o.LogEvery, o.Now),
 		panicLog: newRateLog(log, slog.LevelError, o.LogEvery, o.Now),
@@ -142,9 +161,9 @@ func (p *Pipeline) StoreErr() error { return p.health.err() }
 
 // Handle handles msgs for good, a single message being a batch of one. Per
 // message: a valid reading is applied (or found a duplicate or stale) and
-// counted; a message rejected for good (invalid, unknown sensor, or one
-// whose handling panicked) is kept as a dead letter, counted, logged at a
-// limited rate; a store failure is retried, with the other failures of its
+// counted; a message rejected for good (invalid, unknown sensor, a wrong
+// sensor clock, retained, or one whose handling panicked) is kept as a
+// dead letter, counted, logged at a limited rate; a store failure is retried, with the other failures of its
 // attempt, with exponential backoff (RetryMin doubling up to RetryMax),
 // until it succeeds or ctx ends, each attempt within AttemptTimeout.
 //
@@ -182,6 +201,7 @@ type scratch struct {
 	outs    []error
 	rs      []occupancy.Reading
 	at      []int
+	clocks  []clockNote
 }
 
 // clear lets go of what the scratch's slices point to, keeping their
@@ -190,6 +210,7 @@ func (sc *scratch) clear() {
 	clear(sc.state)
 	clear(sc.outs[:cap(sc.outs)])
 	clear(sc.rs[:cap(sc.rs)])
+	clear(sc.clocks[:cap(sc.clocks)])
 }
 
 // grow returns s with length n, its elements zero, reusing its memory if

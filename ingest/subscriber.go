@@ -48,7 +48,7 @@ func New(opts Options) (*Subscriber, error) {
 	opts.ensureDefaults()
 	pipe, err := NewPipeline(PipelineOptions{
 		Store: opts.Store, Registerer: opts.Registerer, Logger: opts.Logger, Now: opts.Now,
-		RetryMin: opts.RetryMin, RetryMax: opts.RetryMax,
+		RetryMin: opts.RetryMin, RetryMax: opts.RetryMax, MaxReadingAge: opts.MaxReadingAge,
 	})
 	if err != nil {
 		return nil, err

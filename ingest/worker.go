@@ -42,7 +42,8 @@ func (w *worker) process(ctx context.Context) {
 	s.pipe.m.inflight.Add(float64(n))
 	w.acked = 0
 	for _, m := range w.batch {
-		w.msgs = append(w.msgs, Message{Topic: m.Topic(), Payload: m.Payload(), Decode: s.routeFor(m.Topic()).decode})
+		w.msgs = append(w.msgs, Message{Topic: m.Topic(), Payload: m.Payload(), Decode: s.routeFor(m.Topic()).decode,
+			Retained: m.Retained()})
 	}
 	err := s.pipe.Handle(ctx, w.msgs, w.ack)
 	s.progressed()

@@ -3,13 +3,13 @@ package occupancy
 import "time"
 
 // DeadLetter is a rejected sensor message (malformed, out of contract, from
-// an unknown sensor, or one whose handling panicked), kept for staff to
-// inspect.
+// an unknown sensor, with a wrong sensor clock, a retained one the broker
+// replayed, or one whose handling panicked), kept for staff to inspect.
 type DeadLetter struct {
 	ID         string    `json:"id"` // store's entry id; empty when adding
 	ReceivedAt time.Time `json:"received_at"`
 	Topic      string    `json:"topic"`
-	Result     string    `json:"result"` // invalid, unknown_sensor or panic
+	Result     string    `json:"result"` // invalid, unknown_sensor, clock, retained or panic
 	Reason     string    `json:"reason"`
 	Payload    string    `json:"payload"` // at most MaxDeadLetterPayload bytes
 }

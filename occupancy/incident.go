@@ -16,12 +16,16 @@ const (
 	HealthOffline    HealthProblem = "offline"     // heard before, silent longer than OfflineAfter
 	HealthLowBattery HealthProblem = "low_battery" // last reported battery below LowBatteryMV
 	HealthFlapping   HealthProblem = "flapping"    // FlapChanges or more state changes in the last hour
+	HealthClockSkew  HealthProblem = "clock_skew"  // its newest reading was rejected for its sensor time
 )
 
-// Valid reports whether p is one of the three problems.
+// HealthProblems lists every problem, in a stable order.
+var HealthProblems = []HealthProblem{HealthOffline, HealthLowBattery, HealthFlapping, HealthClockSkew}
+
+// Valid reports whether p is one of the problems.
 func (p HealthProblem) Valid() bool {
 	switch p {
-	case HealthOffline, HealthLowBattery, HealthFlapping:
+	case HealthOffline, HealthLowBattery, HealthFlapping, HealthClockSkew:
 		return true
 	}
 	return false
@@ -61,7 +65,7 @@ type SensorHealth struct {
 }
 
 // Problems returns what is wrong with the sensor at now, in the order
-// offline, low_battery, flapping; none when nothing is. A sensor never heard
+// offline, low_battery, flapping, clock_skew; none when nothing is. A sensor never heard
 // from is not offline (it may not be installed yet).
 func (r HealthRules) Problems(h SensorHealth, now time.Time) []HealthProblem {
 	var out []HealthProblem
@@ -74,6 +78,9 @@ func (r HealthRules) Problems(h SensorHealth, now time.Time) []HealthProblem {
 	if h.ChangesLastHour >= r.FlapChanges {
 		out = append(out, HealthFlapping)
 	}
+	if h.State.Health.Clock != nil {
+		out = append(out, HealthClockSkew)
+	}
 	return out
 }
 
@@ -84,16 +91,18 @@ func (r HealthRules) offline(st SpaceState, now time.Time) bool {
 // IncidentType is what an incident is about.
 type IncidentType string
 
-// Incident types. The last three are the sensor health problems.
+// Incident types. The last four are the sensor health problems.
 const (
 	IncidentOverstay   IncidentType = "overstay" // occupied longer than the space's max_stay_min
 	IncidentOffline    IncidentType = "offline"
 	IncidentLowBattery IncidentType = "low_battery"
 	IncidentFlapping   IncidentType = "flapping"
+	IncidentClockSkew  IncidentType = "clock_skew"
 )
 
 // IncidentTypes lists every incident type, in a stable order.
-var IncidentTypes = []IncidentType{IncidentOverstay, IncidentOffline, IncidentLowBattery, IncidentFlapping}
+var IncidentTypes = []IncidentType{IncidentOverstay, IncidentOffline, IncidentLowBattery, IncidentFlapping,
+	IncidentClockSkew}
 
 // Valid reports whether t is a known incident type.
 func (t IncidentType) Valid() bool {
@@ -238,7 +247,7 @@ func (f IncidentFilter) Validate() error {
 		return Errorf(EINVALID, "status %q is not open, acknowledged or resolved", f.Status)
 	}
 	if f.Type != "" && !f.Type.Valid() {
-		return Errorf(EINVALID, "type %q is not overstay, offline, low_battery or flapping", f.Type)
+		return Errorf(EINVALID, "type %q is not overstay, offline, low_battery, flapping or clock_skew", f.Type)
 	}
 	return nil
 }
@@ -263,8 +272,8 @@ type Condition struct {
 // when it is occupied longer than sp.MaxStayMin, and one per health problem.
 // Overstay and offline start when the stay began and when the sensor was
 // last heard, so a new stay or a new silence is a new incident; low battery
-// and flapping start at now (the detector keeps the start of one already
-// open).
+// flapping and clock_skew start at now (the detector keeps the start of
+// one already open).
 func (r HealthRules) Conditions(sp Space, h SensorHealth, now time.Time) []Condition {
 	var out []Condition
 	st := h.State
@@ -282,6 +291,8 @@ func (r HealthRules) Conditions(sp Space, h SensorHealth, now time.Time) []Condi
 			c.Detail = "battery " + strconv.Itoa(st.BatteryMV) + " mV"
 		case HealthFlapping:
 			c.Detail = strconv.Itoa(h.ChangesLastHour) + " state changes in the last hour"
+		case HealthClockSkew:
+			c.Detail = "reading rejected: " + st.Health.Clock.String()
 		}
 		out = append(out, c)
 	}

@@ -199,6 +199,9 @@ type Health struct {
 	ResetCause string   // cause of the last restart, e.g. "watchdog"
 	RSSI       *int     // received signal strength at the best gateway, dBm
 	SNR        *float64 // signal-to-noise ratio at the best gateway, dB
+	// Clock is the newest reading rejected for its sensor time
+	// (Reading.CheckClock) since the last one applied; nil when none was.
+	Clock *SensorClock
 }
 
 // ZoneSnapshot is one zone's states as stored at one position of its feed:

@@ -50,9 +50,26 @@ const (
 // reading look stale.
 const MaxClockSkew = 5 * time.Minute
 
-// Validate checks r against the contract; now is the receive time. It returns
-// an EINVALID error naming the first bad field.
+// DefaultMaxReadingAge is how far before its receive time a reading's
+// sensor time may be by default (the ingest's MaxReadingAge). An older one
+// comes from a clock that went wrong (a sensor restarted at its epoch), or
+// waited so long on the way that its occupancy means nothing now.
+const DefaultMaxReadingAge = 24 * time.Hour
+
+// Validate checks r against the contract; now is the receive time. It
+// returns an EINVALID error naming the first bad field, or a *ClockError
+// when the fields are good but the sensor time is outside the bounds of
+// CheckClock with DefaultMaxReadingAge.
 func (r *Reading) Validate(now time.Time) error {
+	if err := r.ValidateFields(); err != nil {
+		return err
+	}
+	return r.CheckClock(now, DefaultMaxReadingAge)
+}
+
+// ValidateFields checks r against the contract, its sensor time only for
+// being present: an EINVALID error naming the first bad field.
+func (r *Reading) ValidateFields() error {
 	switch {
 	case r.SensorID == "":
 		return Errorf(EINVALID, "sensor id is empty")
@@ -60,11 +77,6 @@ func (r *Reading) Validate(now time.Time) error {
 		return Errorf(EINVALID, "sensor id is longer than 64 bytes")
 	case r.TS.IsZero():
 		return Errorf(EINVALID, "ts is required")
-	case r.TS.Year() < 2000:
-		return Errorf(EINVALID, "ts %s is before the year 2000", r.TS.Format(time.RFC3339))
-	case r.TS.After(now.Add(MaxClockSkew)):
-		return Errorf(EINVALID, "ts %s is more than %s ahead of the receive time %s",
-			r.TS.Format(time.RFC3339Nano), MaxClockSkew, now.UTC().Format(time.RFC3339))
 	case r.Kind != "" && r.Kind != ReadingStatus && r.Kind != ReadingHeartbeat:
 		return Errorf(EINVALID, "kind %q is not status or heartbeat", r.Kind)
 	case r.BatteryMV < 0 || r.BatteryMV > 10000:
@@ -85,6 +97,56 @@ func (r *Reading) Validate(now time.Time) error {
 	return nil
 }
 
+// CheckClock returns a *ClockError when r's sensor time is more than
+// maxAge before now (its receive time) or more than MaxClockSkew after it:
+// the sensor's clock is wrong, so its reading cannot be ordered against the
+// others and is not applied, though it shows the sensor is alive.
+func (r *Reading) CheckClock(now time.Time, maxAge time.Duration) error {
+	if r.TS.Before(now.Add(-maxAge)) || r.TS.After(now.Add(MaxClockSkew)) {
+		return &ClockError{Clock: SensorClock{TS: r.TS, ReceivedAt: now}, MaxAge: maxAge}
+	}
+	return nil
+}
+
+// SensorClock is a sensor's clock as one of its readings showed it: the
+// reading's sensor time and when it was received.
+type SensorClock struct {
+	TS         time.Time
+	ReceivedAt time.Time
+}
+
+// Offset is how far the sensor's clock was ahead of the receive time
+// (negative: behind).
+func (c SensorClock) Offset() time.Duration { return c.TS.Sub(c.ReceivedAt) }
+
+// String says it in words, e.g. "sensor time 2001-01-01T00:00:00Z, 218453h
+// behind the receive time 2025-12-01T08:00:00Z".
+func (c SensorClock) String() string {
+	off, dir := c.Offset(), "ahead of"
+	if off < 0 {
+		off, dir = -off, "behind"
+	}
+	return "sensor time " + c.TS.UTC().Format(time.RFC3339Nano) + ", " + off.Round(time.Second).String() + " " + dir +
+		" the receive time " + c.ReceivedAt.UTC().Format(time.RFC3339)
+}
+
+// ClockError rejects a reading whose sensor time is too far from its
+// receive time (Reading.CheckClock). It is not an *Error: the message is
+// well formed, its sensor's clock is wrong.
+type ClockError struct {
+	Clock  SensorClock
+	MaxAge time.Duration // the bound in the past that applied
+}
+
+// Error implements error.
+func (e *ClockError) Error() string {
+	bound := "more than " + MaxClockSkew.String() + " ahead"
+	if e.Clock.Offset() < 0 {
+		bound = "more than " + e.MaxAge.String() + " behind"
+	}
+	return "sensor clock is wrong: " + e.Clock.String() + " (" + bound + ")"
+}
+
 // Result is what applying a reading did. Its values are the result label of
 // the ingest counter.
 type Result string
@@ -96,7 +158,10 @@ const (
 	ResultStale         Result = "stale"          // older than the newest stored
 	ResultInvalid       Result = "invalid"        // malformed or out of contract
 	ResultUnknownSensor Result = "unknown_sensor" // sensor not in the registry
+	ResultClock         Result = "clock"          // sensor time too far from the receive time (ClockError)
+	ResultRetained      Result = "retained"       // a retained message the broker replayed
 )
 
 // Results lists every result, in a stable order.
-var Results = []Result{ResultApplied, ResultDuplicate, ResultStale, ResultInvalid, ResultUnknownSensor}
+var Results = []Result{ResultApplied, ResultDuplicate, ResultStale, ResultInvalid, ResultUnknownSensor,
+	ResultClock, ResultRetained}

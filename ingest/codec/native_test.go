@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 // TestDecodeThenValidate shows the split of work: DecodeNative checks the
-// format, Validate the ranges.
+// format, Validate the ranges and the sensor clock (a *ClockError).
 func TestDecodeThenValidate(t *testing.T) {
 	now := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -136,8 +137,8 @@ func TestDecodeThenValidate(t *testing.T) {
 		{"unknown kind", `{"occupied":true,"ts":"2026-11-25T08:00:00Z","kind":"alarm"}`, `kind "alarm" is not status or heartbeat`},
 		{"battery range", `{"occupied":true,"ts":"2026-11-25T08:00:00Z","battery_mv":20000}`, "battery_mv 20000 is out of range 0-10000"},
 		{"temp range", `{"occupied":true,"ts":"2026-11-25T08:00:00Z","temp_c":150}`, "temp_c is out of range -60..100"},
-		{"far future", `{"occupied":true,"ts":"2026-11-25T09:00:00Z"}`, "ts 2026-11-25T09:00:00Z is more than 5m0s ahead*"},
-		{"ancient", `{"occupied":true,"ts":"1999-12-31T23:59:59Z"}`, "ts 1999-12-31T23:59:59Z is before the year 2000"},
+		{"far future", `{"occupied":true,"ts":"2026-11-25T09:00:00Z"}`, "sensor clock is wrong: sensor time 2026-11-25T09:00:00Z, 1h0m0s ahead*"},
+		{"ancient", `{"occupied":true,"ts":"1999-12-31T23:59:59Z"}`, "sensor clock is wrong: sensor time 1999-12-31T23:59:59Z, 235808h0m1s behind*"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,6 +148,10 @@ func TestDecodeThenValidate(t *testing.T) {
 			}
 			err = r.Validate(now)
 			msg := occupancy.ErrorMessage(err)
+			var ce *occupancy.ClockError
+			if errors.As(err, &ce) {
+				msg = ce.Error()
+			}
 			prefix, star := strings.CutSuffix(tc.want, "*")
 			if err == nil || (star && !strings.HasPrefix(msg, prefix)) || (!star && msg != tc.want) {
 				t.Errorf("Validate = %v, want %q", err, tc.want)

@@ -42,14 +42,21 @@ func decodeState(id, v string) occupancy.SpaceState {
 	if mv, ok := optInt(f[6]); ok {
 		st.BatteryMV = int(mv)
 	}
-	if n >= stateFields { // states written before the health fields have 7
-		st.Health = decodeHealth(f[7:stateFields])
+	if n >= healthFields { // states written before the health fields have 7
+		st.Health = decodeHealth(f[7:healthFields])
+	}
+	if n >= stateFields && f[12] != "" {
+		st.Health.Clock = &occupancy.SensorClock{ReceivedAt: msTime(f[12]), TS: msTime(f[13])}
 	}
 	return st
 }
 
-// stateFields is the number of fields of a packed state (scripts.go).
-const stateFields = 12
+// The number of fields of a packed state (lua/common.lua): with the
+// sensor's health, and with a rejected clock too.
+const (
+	healthFields = 12
+	stateFields  = 14
+)
 
 // splitFields splits v at each "|" into f and returns how many fields v
 // has, as len(strings.Split(v, "|")) would, without allocating; the fields

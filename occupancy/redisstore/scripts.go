@@ -23,6 +23,7 @@ var (
 	retireScript        = stateScript("retire")
 	reindexScript       = stateScript("reindex")
 	checkScript         = stateScript("check")
+	clockScript         = stateScript("clock")
 	initScript          = redis.NewScript(luaSource("init"))
 	openIncidentsScript = redis.NewScript(luaSource("open_incidents"))
 )

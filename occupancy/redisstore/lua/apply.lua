@@ -13,7 +13,10 @@
 -- the space's free set, temp_c, firmware, reset_cause, rssi, snr ('' if not
 -- reported). R is applyFields in apply.go (a test holds them equal).
 -- Returns one letter per reading, in one string: a applied, d duplicate,
--- s stale.
+-- s stale. A stale reading still shows the sensor alive (its clock went
+-- back, or the message waited on the way): the space's seen_ms moves to
+-- now, never back, and nothing else changes. An applied one clears the
+-- rejected clock (clock_ms, clock_ts_ms) that clock.lua noted.
 --
 -- It is the hot path of the ingest, so it costs few commands whatever the
 -- number of readings: one HMGET of their states, one of the counters (only
@@ -50,7 +53,7 @@ for i = 1, nr do
     if curs[i] then
       t = parse(curs[i])
     else
-      t = {'u', '', '', '', '', '0', '', '', '', '', '', ''}
+      t = {'u', '', '', '', '', '0', '', '', '', '', '', '', '', ''}
       local n = counters()
       n[1], n[4] = n[1] + 1, n[4] + 1
       cdirty = true
@@ -87,8 +90,15 @@ for i = 1, nr do
       if ARGV[b + j + 2] ~= '' then t[j] = ARGV[b + j + 2] end
     end
     t[1], t[2], t[4], t[5], t[6] = nst, ARGV[b + 2], now, ARGV[b + 3], ARGV[b + 4]
+    t[13], t[14] = '', ''
     if not where[id] then order[#order + 1] = id end
     where[id] = b
+  elseif res == 's' and (tonumber(t[4]) or 0) < tonumber(now) then
+    t[4] = now
+    if not where[id] then
+      order[#order + 1] = id
+      where[id] = b
+    end
   end
   out[i] = res
 end
@@ -96,7 +106,7 @@ if #order == 0 then return table.concat(out) end
 local hs, add, rem = {}, {}, {}
 for _, id in ipairs(order) do
   hs[#hs + 1] = id
-  hs[#hs + 1] = table.concat(states[id], '|', 1, 12)
+  hs[#hs + 1] = pack(states[id])
   local a, z, b = first[id], states[id][1], where[id]
   local k = tonumber(ARGV[b + 9])
   if z == 'f' and a ~= 'f' then

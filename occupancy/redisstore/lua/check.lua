@@ -48,7 +48,7 @@ for i = 3, #ARGV, 4 do
     drift('closure', id, names[to], names[t[1]], fixed)
     if repair then
       t[1], t[3] = to, ARGV[2]
-      redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
+      redis.call('HSET', KEYS[1], id, pack(t))
     end
   end
   counts.total = counts.total + 1

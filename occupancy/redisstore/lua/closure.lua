@@ -34,7 +34,7 @@ local function load(id)
   if cur then return parse(cur) end
   redis.call('HINCRBY', KEYS[2], 'total', 1)
   redis.call('HINCRBY', KEYS[2], 'unknown', 1)
-  return {'u', '', '', '', '', '0', '', '', '', '', '', ''}
+  return {'u', '', '', '', '', '0', '', '', '', '', '', '', '', ''}
 end
 local function closeOne(id)
   local t = load(id)
@@ -44,7 +44,7 @@ local function closeOne(id)
     for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
   end
   t[1], t[3] = 'c', now
-  redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
+  redis.call('HSET', KEYS[1], id, pack(t))
   changed(id, 'c')
 end
 local function openOne(id, kind, lon, lat)
@@ -58,7 +58,7 @@ local function openOne(id, kind, lon, lat)
   move(KEYS[2], 'c', nst, now)
   if nst == 'f' then redis.call('GEOADD', KEYS[5 + kind], lon, lat, id) end
   t[1], t[3] = nst, now
-  redis.call('HSET', KEYS[1], id, table.concat(t, '|', 1, 12))
+  redis.call('HSET', KEYS[1], id, pack(t))
   changed(id, nst)
 end
 if op == 'expire' then

@@ -3,7 +3,7 @@
 --
 -- A space's state is one field of its zone's states hash, packed as
 --
---   status|occupied|since_ms|seen_ms|ts_us|seq|battery_mv|temp_c|firmware|reset_cause|rssi|snr
+--   status|occupied|since_ms|seen_ms|ts_us|seq|battery_mv|temp_c|firmware|reset_cause|rssi|snr[|clock_ms|clock_ts_ms]
 --
 -- status is f, o, u or c; occupied is the sensor's last word (1, 0 or
 -- empty); since_ms is when the status began; seen_ms is when the sensor was
@@ -58,11 +58,18 @@ local names = {f = 'free', o = 'occupied', u = 'unknown', c = 'closed'}
 local state12 = '^' .. string.rep('([^|]*)|', 11) .. '([^|]*)$'
 local function parse(v)
   local t = {string.match(v, state12)}
-  if #t == 12 then return t end
+  if #t == 12 then
+    t[13], t[14] = '', ''
+    return t
+  end
   local i = 1
   for f in string.gmatch(v .. '|', '([^|]*)|') do t[i] = f; i = i + 1 end
-  for j = i, 12 do t[j] = '' end
+  for j = i, 14 do t[j] = '' end
   return t
+end
+local function pack(t)
+  if (t[13] or '') == '' then return table.concat(t, '|', 1, 12) end
+  return table.concat(t, '|', 1, 14)
 end
 local thresholds = {}
 local function levelOf(total, free, occ, closed, prev, lvs)

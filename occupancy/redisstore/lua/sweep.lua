@@ -55,7 +55,7 @@ for _, m in ipairs(marked) do
   end
   t[1], t[3] = 'u', now
   hs[#hs + 1] = id
-  hs[#hs + 1] = table.concat(t, '|', 1, 12)
+  hs[#hs + 1] = pack(t)
 end
 redis.call('HSET', KEYS[1], unpack(hs))
 local gone = {}
