@@ -125,7 +125,7 @@ func (a *app) subscribers(mqttTLS *tls.Config) ([]*ingest.Subscriber, error) {
 	native := ingest.Options{BrokerURL: cfg.MQTT.URL, ClientID: cfg.MQTT.ClientID,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, TLSConfig: mqttTLS, Topic: cfg.MQTT.Topic,
 		SharedGroup: cfg.MQTT.SharedGroup, Workers: cfg.MQTT.Workers, QueueSize: cfg.MQTT.Queue,
-		Batch: cfg.MQTT.Batch, BatchWait: cfg.MQTT.BatchWait,
+		Batch: cfg.MQTT.Batch, BatchWait: cfg.MQTT.BatchWait, MaxReadingAge: cfg.MaxReadingAge,
 		Routes: ingest.LoRaWANRoutes(a.reg, cfg.LoRaWAN.TTSTopic, cfg.LoRaWAN.ChirpStackTopic),
 		Store:  a.store, Registerer: a.metrics, Logger: a.log}
 	lw := cfg.LoRaWAN.MQTT

@@ -52,8 +52,11 @@ type Config struct {
 		PublicRate     float64  `yaml:"public_rate"`
 		TrustedProxies []string `yaml:"trusted_proxies"`
 	} `yaml:"http"`
-	Registry       string        `yaml:"registry"`
-	OfflineAfter   time.Duration `yaml:"offline_after"`
+	Registry     string        `yaml:"registry"`
+	OfflineAfter time.Duration `yaml:"offline_after"`
+	// MaxReadingAge is how far before its receive time a reading's sensor
+	// time may be (ingest.Options.MaxReadingAge).
+	MaxReadingAge  time.Duration `yaml:"max_reading_age"`
 	SweepInterval  time.Duration `yaml:"sweep_interval"`
 	DetectInterval time.Duration `yaml:"detect_interval"`
 	// Levels are the zone level thresholds per zone type over
@@ -105,6 +108,7 @@ func defaultConfig() Config {
 	c.HTTP.PublicRate = 20
 	c.Registry = "configs/qiuai"
 	c.OfflineAfter = 30 * time.Minute
+	c.MaxReadingAge = occupancy.DefaultMaxReadingAge
 	c.SweepInterval = 30 * time.Second
 	c.DetectInterval = jobs.DetectInterval
 	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
@@ -229,6 +233,8 @@ func (c *Config) validate() error {
 		return errors.New("config: mqtt.client_id (PARKD_MQTT_CLIENT_ID) must not be empty: the persistent session needs a stable id")
 	case c.OfflineAfter < time.Minute:
 		return fmt.Errorf("config: offline_after (PARKD_OFFLINE_AFTER) %s is under 1m", c.OfflineAfter)
+	case c.MaxReadingAge < time.Minute:
+		return fmt.Errorf("config: max_reading_age %s is under 1m", c.MaxReadingAge)
 	case c.SweepInterval <= 0 || c.DetectInterval <= 0:
 		return fmt.Errorf("config: sweep_interval %s and detect_interval %s must be positive", c.SweepInterval, c.DetectInterval)
 	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
