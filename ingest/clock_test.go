@@ -31,7 +31,7 @@ func TestSubscriberRejectsWrongClocks(t *testing.T) {
 	a1, _ := st.Space(ctx, "A-1")
 
 	steps := []struct{ sensor, ts, reason string }{
-		{"S1", "2001-01-01T00:00:00Z", "sensor time 2001-01-01T00:00:00Z, "},           // a clock back at its epoch
+		{"S1", "2001-01-01T00:00:00Z", "sensor time 2001-01-01T00:00:00Z, "},             // a clock back at its epoch
 		{"S2", now.Add(time.Hour).Format(time.RFC3339Nano), "ahead of the receive time"}, // past MaxClockSkew
 		{"S3", now.Add(-2 * time.Hour).Format(time.RFC3339Nano), "behind the receive time"},
 	}

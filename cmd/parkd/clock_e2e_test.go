@@ -57,7 +57,9 @@ func TestSensorClockBackAt2001(t *testing.T) {
 		sensors.Sensors[0].Clock.OffsetS > -700e6 {
 		t.Fatalf("sensors with clock_skew: %d %s", code, raw)
 	}
-	var dead struct{ Rejected []struct{ Result, Reason string } }
+	var dead struct {
+		Rejected []struct{ Result, Reason string }
+	}
 	if code, raw := p.get(t, "/api/v1/ingest/rejected", &dead); code != 200 || len(dead.Rejected) != 1 ||
 		dead.Rejected[0].Result != "clock" {
 		t.Fatalf("rejected: %d %s", code, raw)
