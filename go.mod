@@ -19,8 +19,8 @@ require (
 )
 
 require (
-	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/wagslane/go-password-validator v0.3.0 // indirect
 )
 
 require (

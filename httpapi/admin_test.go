@@ -76,7 +76,7 @@ func TestAdminCheckRefusesABadRepairValue(t *testing.T) {
 }
 
 func TestAdminCheckRouteNeedsTheAdminRole(t *testing.T) {
-	const admin, viewer = "admin-secret-0123456789", "viewer-secret-0123456789"
+	const admin, viewer = "admin-e8f16982f04cfc56843619aa15d298cf", "viewer-08f46584139e12989c81092189bf631b"
 	e := newEnv(t, func(o *Options) {
 		o.Tokens = []Token{{Role: RoleAdmin, Secret: admin}, {Role: RoleViewer, Secret: viewer}}
 	})

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	passwordvalidator "github.com/wagslane/go-password-validator"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -52,10 +54,39 @@ func (t Token) String() string { return string(t.Role) + ":<redacted>" }
 // minTokenLen is the shortest secret accepted: shorter ones are guessable.
 const minTokenLen = 16
 
+// MinTokenBits is the least apparent entropy of a token, in bits
+// (TokenEntropy): 128, the strength of 16 random bytes.
+const MinTokenBits = 128
+
+// TokenEntropy estimates the bits of entropy a token appears to have, as
+// github.com/wagslane/go-password-validator does: log2(base^length), base
+// the size of the character classes it uses (lower case, upper case,
+// digits, symbols) and length its length once runs of a character
+// ("aaaa") and of a sequence ("1234", "abcd", "qwer") past two are taken
+// out. 32 random hex digits give about 165 bits; aaaaaaaaaaaaaaaa gives 9.
+func TokenEntropy(secret string) float64 { return passwordvalidator.GetEntropy(secret) }
+
+// CheckToken refuses a secret that a guess could find: one shorter than
+// 16 characters, holding a space, or with less than MinTokenBits of
+// apparent entropy. The error never shows the secret.
+func CheckToken(secret string) error {
+	switch bits := TokenEntropy(secret); {
+	case len(secret) < minTokenLen:
+		return fmt.Errorf("token shorter than %d characters", minTokenLen)
+	case strings.ContainsAny(secret, " \t"):
+		return errors.New("token holds a space")
+	case bits < MinTokenBits:
+		return fmt.Errorf("token has about %.0f bits of apparent entropy, under %d: use a random one, "+
+			"e.g. `openssl rand -hex 24`", bits, MinTokenBits)
+	}
+	return nil
+}
+
 // ParseTokens reads staff tokens written "role:secret", separated by commas
 // or newlines (PARKD_TOKENS, or the lines of PARKD_TOKENS_FILE). Blank
-// entries and lines starting with # are skipped. The error names the entry
-// by position and role, never by secret.
+// entries and lines starting with # are skipped; every secret must pass
+// CheckToken. The error names the entry by position and role, never by
+// secret.
 func ParseTokens(s string) ([]Token, error) {
 	var out []Token
 	seen := map[string]bool{}
@@ -67,14 +98,13 @@ func ParseTokens(s string) ([]Token, error) {
 		}
 		role, secret, ok := strings.Cut(f, ":")
 		t := Token{Role: Role(strings.TrimSpace(role)), Secret: strings.TrimSpace(secret)}
-		switch {
-		case !ok || !t.Role.Valid():
+		if !ok || !t.Role.Valid() {
 			return nil, fmt.Errorf("tokens: entry %d: want role:token with role viewer, operator or admin", i+1)
-		case len(t.Secret) < minTokenLen:
-			return nil, fmt.Errorf("tokens: entry %d (%s): token shorter than %d characters", i+1, t.Role, minTokenLen)
-		case strings.ContainsAny(t.Secret, " \t"):
-			return nil, fmt.Errorf("tokens: entry %d (%s): token holds a space", i+1, t.Role)
-		case seen[t.Secret]:
+		}
+		if err := CheckToken(t.Secret); err != nil {
+			return nil, fmt.Errorf("tokens: entry %d (%s): %w", i+1, t.Role, err)
+		}
+		if seen[t.Secret] {
 			return nil, fmt.Errorf("tokens: entry %d (%s): token given twice", i+1, t.Role)
 		}
 		seen[t.Secret] = true

@@ -18,11 +18,11 @@ func TestParseTokens(t *testing.T) {
 		want []Token
 	}{
 		{"empty", "", nil},
-		{"env form", "operator:op-secret-0123456789,viewer:vw-secret-0123456789",
-			[]Token{{RoleOperator, "op-secret-0123456789"}, {RoleViewer, "vw-secret-0123456789"}}},
-		{"file form with comments and blanks", "# staff\nadmin:ad-secret-0123456789\n\n  viewer : vw-secret-0123456789  \n",
-			[]Token{{RoleAdmin, "ad-secret-0123456789"}, {RoleViewer, "vw-secret-0123456789"}}},
-		{"colon inside the secret", "viewer:a:b-0123456789abcdef", []Token{{RoleViewer, "a:b-0123456789abcdef"}}},
+		{"env form", "operator:op-d9b958307cd8ac414646a329d2f4da0d,viewer:vw-b1b1fb0c7367b18286489ba5a38a01b0",
+			[]Token{{RoleOperator, "op-d9b958307cd8ac414646a329d2f4da0d"}, {RoleViewer, "vw-b1b1fb0c7367b18286489ba5a38a01b0"}}},
+		{"file form with comments and blanks", "# staff\nadmin:ad-22778591fcf7de2e67fa6b0d1a57ab56\n\n  viewer : vw-b1b1fb0c7367b18286489ba5a38a01b0  \n",
+			[]Token{{RoleAdmin, "ad-22778591fcf7de2e67fa6b0d1a57ab56"}, {RoleViewer, "vw-b1b1fb0c7367b18286489ba5a38a01b0"}}},
+		{"colon inside the secret", "viewer:a:b-f7db8ef2537f79388ae8c0e856631b31", []Token{{RoleViewer, "a:b-f7db8ef2537f79388ae8c0e856631b31"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,12 +43,16 @@ func TestParseTokens(t *testing.T) {
 }
 
 func TestParseTokensRefuses(t *testing.T) {
-	const secret = "very-secret-0123456789"
+	const secret = "very-87c47a7afa636e6edbd16370818bdc10"
 	for _, in := range []string{
 		"root:" + secret,                        // unknown role
 		secret,                                  // no role
 		"viewer:short",                          // too short
 		"viewer:two words-0123456789",           // space
+		"viewer:aaaaaaaaaaaaaaaa",               // 16 characters, about 9 bits
+		"viewer:0123456789abcdef0123",           // sequences
+		"viewer:Summer2026Parking!",             // a password, about 125 bits
+		"viewer:3f2a9c01d4e5b6a7",               // 16 random hex digits: 64 bits
 		"viewer:" + secret + ",admin:" + secret, // same secret twice
 	} {
 		t.Run(in, func(t *testing.T) {
@@ -56,7 +60,8 @@ func TestParseTokensRefuses(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseTokens(%q) accepted it", in)
 			}
-			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "two words") {
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "two words") ||
+				strings.Contains(err.Error(), "aaaa") || strings.Contains(err.Error(), "Summer") {
 				t.Errorf("error %q shows the secret", err)
 			}
 		})
@@ -163,5 +168,18 @@ func TestAuthenticatorComparesEveryToken(t *testing.T) {
 	}
 	if got := a.role(adminToken + "x"); got != "" {
 		t.Errorf("a longer token matched %q", got)
+	}
+}
+
+// TestTokenEntropyMessage: a weak token is refused with the estimate and
+// what to do, and a random one of 16 bytes passes.
+func TestTokenEntropyMessage(t *testing.T) {
+	_, err := ParseTokens("admin:aaaaaaaaaaaaaaaa")
+	if err == nil || !strings.Contains(err.Error(), "entry 1 (admin)") || !strings.Contains(err.Error(), "about 9 bits") ||
+		!strings.Contains(err.Error(), "under 128") || !strings.Contains(err.Error(), "openssl rand") {
+		t.Fatalf("ParseTokens(weak) = %v", err)
+	}
+	if err := CheckToken("0f3a9c2b7d1e4f60a8b5c3d2e1f09a7b"); err != nil {
+		t.Errorf("32 random hex digits refused: %v", err)
 	}
 }

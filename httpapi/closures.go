@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -132,14 +130,11 @@ func (h *handler) closeArgs(c *gin.Context) (occupancy.Closure, Closer, bool) {
 		return occupancy.Closure{}, nil, false
 	}
 	var req closeRequest
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		if errors.Is(err, io.EOF) {
-			invalid(c, `the body must be {"reason": "…", "until": RFC 3339 time or null}`)
-		} else {
-			invalid(c, "body: %s", truncate(err.Error(), 200))
+	if err := readJSON(c, &req); err != nil {
+		if errors.Is(err, errEmptyBody) {
+			err = occupancy.Errorf(occupancy.EINVALID, `the body must be {"reason": "…", "until": RFC 3339 time or null}`)
 		}
+		fail(c, err)
 		return occupancy.Closure{}, nil, false
 	}
 	cl := occupancy.Closure{Reason: req.Reason, By: string(callerRole(c))}
@@ -157,7 +152,7 @@ func (h *handler) answerSpace(c *gin.Context, id string, cl *closureJSON) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"space": newSpaceJSON(sp, st), "closure": cl})
+	c.JSON(http.StatusOK, gin.H{"space": newSpaceJSON(sp, st, true), "closure": cl})
 }
 
 // answerZone writes {"zone", "closure"} for zone id.

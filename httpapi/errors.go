@@ -25,6 +25,8 @@ var statusOf = map[string]int{
 	eUnauthorized:       http.StatusUnauthorized,
 	eForbidden:          http.StatusForbidden,
 	eRateLimited:        http.StatusTooManyRequests,
+	eTooLarge:           http.StatusRequestEntityTooLarge,
+	eUnsupportedMedia:   http.StatusUnsupportedMediaType,
 }
 
 // errorBody is the single shape of every error answer.

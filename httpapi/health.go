@@ -18,20 +18,25 @@ func healthz(c *gin.Context) {
 // readyJSON is the answer of /readyz.
 type readyJSON struct {
 	Status string            `json:"status"` // ready or not_ready
-	Checks map[string]string `json:"checks"` // check name -> "ok" or what failed
+	Checks map[string]string `json:"checks"` // check name -> "ok", "failed", or for staff what failed
 }
 
 // readyz runs every check at once, each bounded by timeout: GET /readyz is
-// 200 when all pass and 503 otherwise.
+// 200 when all pass and 503 otherwise. It says which check failed; what
+// failed (error text, with addresses and ids) only to a caller with a
+// staff token.
 func readyz(checks []Check, timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		results := runChecks(c.Request.Context(), checks, timeout)
 		body := readyJSON{Status: "ready", Checks: make(map[string]string, len(checks))}
-		status := http.StatusOK
+		status, staff := http.StatusOK, isStaff(c)
 		for i, ch := range checks {
 			body.Checks[ch.Name] = "ok"
-			if results[i] != nil {
-				body.Checks[ch.Name] = results[i].Error()
+			if err := results[i]; err != nil {
+				body.Checks[ch.Name] = "failed"
+				if staff {
+					body.Checks[ch.Name] = err.Error()
+				}
 				body.Status, status = "not_ready", http.StatusServiceUnavailable
 			}
 		}

@@ -25,6 +25,8 @@ type readyOut struct {
 	Checks map[string]string `json:"checks"`
 }
 
+// TestReadyz runs /readyz with staff credentials, which see what failed;
+// TestReadyzPublic checks what everyone else sees.
 func TestReadyz(t *testing.T) {
 	pass := func(context.Context) error { return nil }
 	tests := []struct {
@@ -51,6 +53,7 @@ func TestReadyz(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(o *Options) { o.Checks, o.CheckTimeout = tc.checks, 200*time.Millisecond })
+			e.bearer = viewerToken
 			start := time.Now()
 			var got readyOut
 			e.get(t, "/readyz", tc.wantStatus, &got)
@@ -79,6 +82,7 @@ func TestReadyzRedisDown(t *testing.T) {
 	e.get(t, "/readyz", http.StatusOK, nil)
 	e.redis.Stop(t)
 	var got readyOut
+	e.bearer = viewerToken
 	e.get(t, "/readyz", http.StatusServiceUnavailable, &got)
 	// Depending on the client's dial retries the ping fails or times out.
 	if c := got.Checks["redis"]; got.Status != "not_ready" ||
@@ -87,4 +91,33 @@ func TestReadyzRedisDown(t *testing.T) {
 	}
 	e.redis.Start(t)
 	e.get(t, "/readyz", http.StatusOK, nil)
+}
+
+// TestReadyzPublic: without a staff token, /readyz says which check failed
+// and nothing of what failed (no address, id or error text); a wrong token
+// is no token.
+func TestReadyzPublic(t *testing.T) {
+	var store *redisstore.Store
+	e := newEnv(t, func(o *Options) {
+		store = o.Store.(*redisstore.Store)
+		o.Checks = []Check{{"redis", store.Ping}, {"mqtt", func(context.Context) error {
+			return errors.New("broker tcp://10.0.0.5:1883: sensor S-000001 not authorised")
+		}}}
+	})
+	e.redis.Stop(t)
+	for _, bearer := range []string{"", "wrong-1f0e2d3c4b5a69788796a5b4c3d2e1f0"} {
+		e.bearer = bearer
+		w := e.get(t, "/readyz", http.StatusServiceUnavailable, nil)
+		var got readyOut
+		decodeStrict(t, w.Body.Bytes(), &got)
+		want := readyOut{"not_ready", map[string]string{"redis": "failed", "mqtt": "failed"}}
+		if got.Status != want.Status || len(got.Checks) != 2 || got.Checks["redis"] != "failed" || got.Checks["mqtt"] != "failed" {
+			t.Errorf("public readyz (bearer %q) = %+v, want %+v", bearer, got, want)
+		}
+		for _, leak := range []string{"127.0.0.1", "10.0.0.5", "S-000001", "dial", "ping"} {
+			if strings.Contains(w.Body.String(), leak) {
+				t.Errorf("public readyz shows %q: %s", leak, w.Body)
+			}
+		}
+	}
 }

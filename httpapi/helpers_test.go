@@ -57,9 +57,9 @@ type env struct {
 
 // Staff tokens every test router knows (newEnv sets them).
 const (
-	viewerToken   = "viewer-token-0123456789"
-	operatorToken = "operator-token-0123456789"
-	adminToken    = "admin-token-0123456789abc"
+	viewerToken   = "viewer-497f86b03af2d2c752929aea4489ca4d"
+	operatorToken = "operator-38766bdc829c6a011bfcd89e5d666b67"
+	adminToken    = "admin-c2e6b4fe247dc7ccfa7ac65f0f3df35f"
 )
 
 var testTokens = []Token{{RoleViewer, viewerToken}, {RoleOperator, operatorToken}, {RoleAdmin, adminToken}}

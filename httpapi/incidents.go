@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -107,17 +105,16 @@ type noteRequest struct {
 }
 
 // readNote reads an optional {"note": "…"} body; 400 if it is anything else
-// or the note is longer than occupancy.MaxNoteLen.
+// or the note is not a valid note (occupancy.ValidateNote), 413 and 415 as
+// readJSON says.
 func readNote(c *gin.Context) (string, bool) {
 	var req noteRequest
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		invalid(c, `the body must be {"note": "…"}: %s`, truncate(err.Error(), 200))
+	if err := readJSON(c, &req); err != nil && !errors.Is(err, errEmptyBody) {
+		fail(c, err)
 		return "", false
 	}
-	if len(req.Note) > occupancy.MaxNoteLen {
-		invalid(c, "note is longer than %d bytes", occupancy.MaxNoteLen)
+	if err := occupancy.ValidateNote(req.Note); err != nil {
+		fail(c, err)
 		return "", false
 	}
 	return req.Note, true

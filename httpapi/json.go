@@ -4,6 +4,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -46,7 +48,9 @@ func newZoneJSON(z occupancy.Zone, st occupancy.ZoneState) zoneJSON {
 }
 
 // spaceJSON is a space as the contract shows it: static fields from the
-// registry, live ones from the store.
+// registry, live ones from the store. The sensor's health (battery,
+// temperature, firmware, reset cause, radio) is for staff only: a public
+// answer leaves it out, as /api/v1/sensors needs a token.
 type spaceJSON struct {
 	ID         string           `json:"id"`
 	ZoneID     string           `json:"zone_id"`
@@ -59,23 +63,31 @@ type spaceJSON struct {
 	MaxStayMin int              `json:"max_stay_min"`
 	SensorID   string           `json:"sensor_id"`
 	Phase      int              `json:"phase,omitempty"`
-	BatteryMV  int              `json:"battery_mv,omitempty"`
-	// Sensor model and health: each left out when unknown.
-	Model      occupancy.Model `json:"model,omitempty"`
-	TempC      *float64        `json:"temp_c,omitempty"`
-	Firmware   string          `json:"firmware,omitempty"`
-	ResetCause string          `json:"reset_cause,omitempty"`
-	RSSI       *int            `json:"rssi,omitempty"`
-	SNR        *float64        `json:"snr,omitempty"`
+	Model      occupancy.Model  `json:"model,omitempty"`
+	// Staff only; each left out when unknown.
+	BatteryMV  int      `json:"battery_mv,omitempty"`
+	TempC      *float64 `json:"temp_c,omitempty"`
+	Firmware   string   `json:"firmware,omitempty"`
+	ResetCause string   `json:"reset_cause,omitempty"`
+	RSSI       *int     `json:"rssi,omitempty"`
+	SNR        *float64 `json:"snr,omitempty"`
 }
 
-func newSpaceJSON(sp occupancy.Space, st occupancy.SpaceState) spaceJSON {
-	return spaceJSON{ID: sp.ID, ZoneID: sp.ZoneID, Kind: sp.Kind, Lat: sp.Lat, Lon: sp.Lon,
+// newSpaceJSON builds a space's answer; staff (a caller with a valid
+// token) also get its sensor's health.
+func newSpaceJSON(sp occupancy.Space, st occupancy.SpaceState, staff bool) spaceJSON {
+	j := spaceJSON{ID: sp.ID, ZoneID: sp.ZoneID, Kind: sp.Kind, Lat: sp.Lat, Lon: sp.Lon,
 		Status: st.Status, Since: jsonTime(st.Since), LastSeen: jsonTime(st.LastSeen),
-		MaxStayMin: sp.MaxStayMin, SensorID: sp.SensorID, Phase: sp.Phase, BatteryMV: st.BatteryMV,
-		Model: sp.Model, TempC: st.Health.TempC, Firmware: st.Health.Firmware, ResetCause: st.Health.ResetCause,
-		RSSI: st.Health.RSSI, SNR: st.Health.SNR}
+		MaxStayMin: sp.MaxStayMin, SensorID: sp.SensorID, Phase: sp.Phase, Model: sp.Model}
+	if staff {
+		j.BatteryMV, j.TempC, j.Firmware, j.ResetCause = st.BatteryMV, st.Health.TempC, st.Health.Firmware, st.Health.ResetCause
+		j.RSSI, j.SNR = st.Health.RSSI, st.Health.SNR
+	}
+	return j
 }
+
+// isStaff reports whether the caller presented a valid staff token.
+func isStaff(c *gin.Context) bool { return callerRole(c) != "" }
 
 // nearbyJSON is a free space found near a point.
 type nearbyJSON struct {
@@ -84,8 +96,8 @@ type nearbyJSON struct {
 	ObservedAt *time.Time `json:"observed_at,omitempty"` // when the state was read from the store
 }
 
-func newNearbyJSON(n occupancy.NearbySpace) nearbyJSON {
-	j := nearbyJSON{spaceJSON: newSpaceJSON(n.Space, n.State), DistanceM: math.Round(n.DistanceM*10) / 10}
+func newNearbyJSON(n occupancy.NearbySpace, staff bool) nearbyJSON {
+	j := nearbyJSON{spaceJSON: newSpaceJSON(n.Space, n.State, staff), DistanceM: math.Round(n.DistanceM*10) / 10}
 	if !n.ObservedAt.IsZero() {
 		at := n.ObservedAt.UTC()
 		j.ObservedAt = &at

@@ -1,13 +1,18 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // unmatchedRoute labels requests that matched no route, so scans of random
@@ -77,4 +82,30 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "OTHER"
+}
+
+// MetricsHandler serves the Prometheus text of g: GET /metrics. With a
+// token, only a request bearing it ("Authorization: Bearer TOKEN") is
+// answered; any other gets 401 in the service's error shape. Router
+// mounts it, or, with Options.NoMetrics, a caller serves it on a listener
+// of its own.
+func MetricsHandler(g prometheus.Gatherer, token string) http.Handler {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		d := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(d[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parkd metrics"`)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(errorBody{Error: errorJSON{Code: eUnauthorized,
+				Message: "the metrics token is required (Authorization: Bearer …)"}})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

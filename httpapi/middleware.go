@@ -10,26 +10,30 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/qiuai/parking/occupancy"
 )
 
 // quietRoutes are polled by machines; their requests are logged at debug
-// level only.
+// level only, even with request logging on.
 var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // logMiddleware logs one line per request: method, path, route, status,
 // duration and client IP. The query string is left out: it holds drivers'
-// locations.
-func logMiddleware(log *slog.Logger) gin.HandlerFunc {
+// locations. The level: WARN for 500 and above; INFO when logRequests is
+// set, except for 429s (a client over its rate would flood the log: the
+// metrics count them) and the probes; DEBUG otherwise.
+func logMiddleware(log *slog.Logger, logRequests bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		status := c.Writer.Status()
-		level := slog.LevelInfo
+		level := slog.LevelDebug
 		switch {
 		case status >= 500:
 			level = slog.LevelWarn
-		case quietRoutes[c.FullPath()]:
-			level = slog.LevelDebug
+		case logRequests && status != http.StatusTooManyRequests && !quietRoutes[c.FullPath()]:
+			level = slog.LevelInfo
 		}
 		ctx := c.Request.Context()
 		if !log.Enabled(ctx, level) {
@@ -78,9 +82,16 @@ func noStore(c *gin.Context) {
 	c.Next()
 }
 
-// bodyLimitMiddleware caps how much of a request body handlers can read.
+// bodyLimitMiddleware caps how much of a request body handlers can read:
+// a request whose Content-Length is over n gets 413 at once; reading past
+// n of a body of unstated length fails with *http.MaxBytesError, which
+// readJSON answers with 413.
 func bodyLimitMiddleware(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			fail(c, occupancy.Errorf(eTooLarge, "the body is larger than %d bytes", n))
+			return
+		}
 		if c.Request.Body != nil {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
 		}

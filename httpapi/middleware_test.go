@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,8 +58,10 @@ func TestMetricsRegistryShared(t *testing.T) {
 	}
 }
 
+// TestRequestLog: with LogRequests, one line per request at INFO, probes
+// at DEBUG.
 func TestRequestLog(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(o *Options) { o.LogRequests = true })
 	req := httptest.NewRequest("GET", "/api/v1/nearby?lat=29.85&lon=121.64", nil)
 	req.RemoteAddr = "192.0.2.7:5555"
 	req.Header.Set("X-Forwarded-For", "203.0.113.9") // not trusted by default
@@ -95,6 +98,44 @@ func TestRequestLog(t *testing.T) {
 	}
 	if health["level"] != "DEBUG" {
 		t.Errorf("/healthz logged at %v, want DEBUG", health["level"])
+	}
+}
+
+// TestRequestLogQuiet: by default requests are logged at DEBUG only, a
+// 5xx at WARN; with LogRequests, a 429 is still not logged at INFO but
+// counted in /metrics.
+func TestRequestLogQuiet(t *testing.T) {
+	levels := func(e *env) map[string]string { // path -> level of its request line
+		out := map[string]string{}
+		sc := bufio.NewScanner(strings.NewReader(e.logs.String()))
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatalf("log line %s: %v", sc.Text(), err)
+			}
+			if m["msg"] == "request" {
+				out[fmt.Sprint(m["path"], " ", m["status"])] = fmt.Sprint(m["level"])
+			}
+		}
+		return out
+	}
+	e := newEnv(t)
+	e.get(t, "/api/v1/summary", 200, nil)
+	if got := levels(e); got["/api/v1/summary 200"] != "DEBUG" {
+		t.Errorf("default request log levels %v, want the summary at DEBUG", got)
+	}
+
+	e = newEnv(t, func(o *Options) { o.LogRequests, o.PublicRate = true, 1 })
+	for range 3 { // burst 2: the third is refused
+		e.do(t, http.MethodGet, "/api/v1/summary")
+	}
+	got := levels(e)
+	if got["/api/v1/summary 200"] != "INFO" || got["/api/v1/summary 429"] != "DEBUG" {
+		t.Errorf("request log levels %v, want 200 at INFO and 429 at DEBUG", got)
+	}
+	body := e.get(t, "/metrics", 200, nil).Body.String()
+	if want := `parkd_http_requests_total{code="429",method="GET",route="/api/v1/summary"} 1`; !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }
 

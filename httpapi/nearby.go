@@ -53,7 +53,7 @@ func (h *handler) nearby(c *gin.Context) {
 	}
 	ans := nearbyAnswer{Spaces: make([]nearbyJSON, len(found))}
 	for i, n := range found {
-		ans.Spaces[i] = newNearbyJSON(n)
+		ans.Spaces[i] = newNearbyJSON(n, isStaff(c))
 	}
 	if len(found) == 0 {
 		zones, err := h.zones.NearestFreeZones(c.Request.Context(), q, nearestZonesOffered)

@@ -22,7 +22,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -64,6 +63,17 @@ type Options struct {
 	Registry *occupancy.Registry
 	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
+	// MetricsToken, when set, is the bearer token GET /metrics requires: a
+	// scraper's own, apart from the staff tokens (see MetricsHandler).
+	// Default "": /metrics is open.
+	MetricsToken string
+	// NoMetrics leaves /metrics out of the router, for a caller that serves
+	// MetricsHandler on a listener of its own. Default false.
+	NoMetrics bool
+	// LogRequests logs every request at INFO; otherwise at DEBUG. Answers
+	// of 500 and above are logged at WARN, and 429s (rate limited) at DEBUG
+	// (parkd_http_requests_total counts them), either way. Default false.
+	LogRequests bool
 	// Registerer receives the HTTP metrics. Default
 	// prometheus.DefaultRegisterer. Collectors already registered there (a
 	// second router on the same registry) are reused.
@@ -146,7 +156,7 @@ func NewRouter(opts Options) *gin.Engine {
 	}
 	r.Use(
 		metricsMiddleware(newHTTPMetrics(opts.Registerer)),
-		logMiddleware(log),
+		logMiddleware(log, opts.LogRequests),
 		recoveryMiddleware(log),
 		errorsMiddleware(log),
 		bodyLimitMiddleware(opts.MaxBodyBytes),
@@ -163,16 +173,18 @@ func NewRouter(opts Options) *gin.Engine {
 		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
-	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	probes.GET("/readyz", auth.authenticate, readyz(opts.Checks, opts.CheckTimeout))
+	if !opts.NoMetrics {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(opts.Gatherer, opts.MetricsToken)))
+	}
 
 	public := []gin.HandlerFunc{auth.authenticate}
 	if opts.PublicRate > 0 {
 		public = append(public, newIPLimiter(opts.PublicRate, opts.Now).rateLimit)
 	}
 	r.GET("/api/openapi.json", append(public, serveOpenAPI)...)
-	h.routes(r.Group("/api/v1", append(public, noStore)...))
-	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore)...))
+	h.routes(r.Group("/api/v1", append(public, noStore, checkQuery)...))
+	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore, checkQuery)...))
 	pageRoutes(r, embeddedPages()) // the driver and staff pages: pages.go
 	return r
 }

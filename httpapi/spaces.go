@@ -31,7 +31,7 @@ func (h *handler) getSpace(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newSpaceJSON(sp, st))
+	c.JSON(http.StatusOK, newSpaceJSON(sp, st, isStaff(c)))
 }
 
 // listSpaces answers GET /api/v1/spaces?zone=&status=&limit=&cursor=: the
@@ -51,7 +51,7 @@ func (h *handler) listSpaces(c *gin.Context) {
 	page := spacesPage{Spaces: make([]spaceJSON, 0, len(states))}
 	for _, st := range states {
 		if sp, ok := h.reg.Space(st.SpaceID); ok {
-			page.Spaces = append(page.Spaces, newSpaceJSON(sp, st))
+			page.Spaces = append(page.Spaces, newSpaceJSON(sp, st, isStaff(c)))
 		}
 	}
 	if next != "" {

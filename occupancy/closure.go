@@ -2,6 +2,7 @@ package occupancy
 
 import (
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -27,18 +28,40 @@ type Closure struct {
 }
 
 // Validate checks a new closure at time now: a reason of 1 to
-// MaxClosureReason bytes of UTF-8, and Until, when set, after now. The
-// error is EINVALID.
+// MaxClosureReason bytes of UTF-8 on one line, without control characters
+// (CheckText), and Until, when set, after now. The error is EINVALID.
 func (c Closure) Validate(now time.Time) error {
-	switch {
-	case c.Reason == "":
+	if c.Reason == "" {
 		return Errorf(EINVALID, "reason is required")
-	case len(c.Reason) > MaxClosureReason:
-		return Errorf(EINVALID, "reason is longer than %d bytes", MaxClosureReason)
-	case !utf8.ValidString(c.Reason):
-		return Errorf(EINVALID, "reason is not UTF-8")
-	case !c.Until.IsZero() && !c.Until.After(now):
+	}
+	if err := CheckText("reason", c.Reason, MaxClosureReason, false); err != nil {
+		return err
+	}
+	if !c.Until.IsZero() && !c.Until.After(now) {
 		return Errorf(EINVALID, "until %s is not in the future", c.Until.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckText checks a text field that people type and others read (a
+// closure's reason, an incident note): at most max bytes of UTF-8 without
+// control characters (C0, DEL, C1: NUL, escape sequences, bidirectional
+// overrides are not text), except, when multiline, newline and tab. The
+// error is EINVALID and names the field and what is wrong.
+func CheckText(field, s string, max int, multiline bool) error {
+	switch {
+	case len(s) > max:
+		return Errorf(EINVALID, "%s is longer than %d bytes", field, max)
+	case !utf8.ValidString(s):
+		return Errorf(EINVALID, "%s is not UTF-8", field)
+	}
+	for i, r := range s {
+		if multiline && (r == '\n' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return Errorf(EINVALID, "%s holds the control character %U at byte %d", field, r, i)
+		}
 	}
 	return nil
 }

@@ -261,6 +261,11 @@ func (f IncidentFilter) Match(inc Incident) bool {
 // MaxNoteLen bounds an acknowledgement or resolution note, in bytes.
 const MaxNoteLen = 1000
 
+// ValidateNote checks an acknowledgement or resolution note: at most
+// MaxNoteLen bytes of text, lines and tabs allowed (CheckText). The error
+// is EINVALID.
+func ValidateNote(note string) error { return CheckText("note", note, MaxNoteLen, true) }
+
 // Condition is an incident's cause as the detector sees it now.
 type Condition struct {
 	Type   IncidentType

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -131,15 +132,21 @@ func KeepFree(found []NearbySpace, states []SpaceState, readAt time.Time, limit 
 
 // ListSpaces pages over reg's spaces that match f, in ID order, reading
 // their states with states (the spaces of one call are in ID order), and
-// returns them with the cursor of the next page ("" on the last page).
-// Only the spaces of the page are built: a million-space registry is never
-// copied for one request. EINVALID for a bad filter, ENOTFOUND for an
-// unknown zone; states' errors.
+// returns them with the cursor of the next page ("" on the last page): the
+// id of the page's last space. Only the spaces of the page are built: a
+// million-space registry is never copied for one request. EINVALID for a
+// bad filter or a cursor that is not a next page's (not a space of the
+// registry, or of the zone filtered on: garbage must not restart the
+// listing at its first page), ENOTFOUND for an unknown zone; states'
+// errors.
 func ListSpaces(ctx context.Context, reg *Registry, states func(context.Context, []Space) ([]SpaceState, error), f SpaceFilter) ([]SpaceState, string, error) {
 	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
 	reg = reg.Snapshot() // one version for the whole page
+	if err := checkCursor(reg, f); err != nil {
+		return nil, "", err
+	}
 	n, page := reg.NumSpaces(), reg.SpacesRange
 	i := reg.SpaceIndex(f.After)
 	if f.ZoneID != "" {
@@ -173,4 +180,30 @@ func ListSpaces(ctx context.Context, reg *Registry, states func(context.Context,
 		return out, "", nil
 	}
 	return out, last, nil
+}
+
+// checkCursor checks that f.After, when set, is a next_cursor ListSpaces
+// could have made for f from reg: a space of reg, of f's zone if any.
+func checkCursor(reg *Registry, f SpaceFilter) error {
+	if f.After == "" {
+		return nil
+	}
+	sp, ok := reg.Space(f.After)
+	if !ok || (f.ZoneID != "" && sp.ZoneID != f.ZoneID) {
+		where := "of the registry"
+		if f.ZoneID != "" {
+			where = "of zone " + f.ZoneID
+		}
+		return Errorf(EINVALID, "cursor %q is not a next_cursor of this listing (no space %s has that id; "+
+			"a space removed since is one too): start again without cursor", truncateID(f.After), where)
+	}
+	return nil
+}
+
+// truncateID shortens an id echoed in an error to 64 bytes.
+func truncateID(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:64], "") + "…"
 }

@@ -38,8 +38,11 @@ type app struct {
 	detector *jobs.Detector
 	subs     []*ingest.Subscriber // the main broker's, then the LoRaWAN network server's if it has its own
 	server   *httpapi.Server
-	metrics  *prometheus.Registry
-	ready    chan struct{} // closed once the store is initialised
+	// metricsServer serves /metrics on http.metrics_addr; nil when
+	// /metrics is on the API's listener.
+	metricsServer *httpapi.Server
+	metrics       *prometheus.Registry
+	ready         chan struct{} // closed once the store is initialised
 }
 
 // run starts parkd and blocks until ctx is done and everything has stopped.
@@ -53,6 +56,13 @@ func run(ctx context.Context, cfg Config, reg *occupancy.Registry, log *slog.Log
 	addr, err := a.server.Listen()
 	if err != nil {
 		return fmt.Errorf("http: listen on %s: %w (set PARKD_HTTP_ADDR to another address)", cfg.HTTP.Addr, err)
+	}
+	if a.metricsServer != nil {
+		maddr, err := a.metricsServer.Listen()
+		if err != nil {
+			return fmt.Errorf("http: metrics: listen on %s: %w (set PARKD_METRICS_ADDR to another address)", cfg.HTTP.MetricsAddr, err)
+		}
+		log.Info("metrics listening", "http", "http://"+maddr.String()+"/metrics")
 	}
 	log.Info("parkd listening", "http", "http://"+addr.String(), "mqtt", redisstore.RedactURL(cfg.MQTT.URL),
 		"redis", redisstore.RedactURL(cfg.Redis.URL),
@@ -93,14 +103,23 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	if a.subs, err = a.subscribers(mqttTLS); err != nil {
 		return nil, err
 	}
+	tokens, err := cfg.staffTokens()
+	if err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode) // process-wide: no route list or debug warnings on stdout
 	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Zones: a.model,
 		Closures: closures{store: a.store, model: a.model, reg: reg}, Sensors: a.store, HealthRules: rules,
 		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: jobs.NewReloader(jobs.ReloaderOptions{Store: a.store, Registry: reg, Reloaded: a.model.Rebuild, Logger: log}),
-		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
-		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
+		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: tokens,
+		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies, LogRequests: cfg.HTTP.LogRequests,
+		MetricsToken: cfg.HTTP.MetricsToken, NoMetrics: cfg.HTTP.MetricsAddr != "",
 		RegistryLoader: registryLoader(cfg, fromDir)})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{Logger: log})
+	if cfg.HTTP.MetricsAddr != "" {
+		a.metricsServer = httpapi.NewServer(cfg.HTTP.MetricsAddr, httpapi.MetricsHandler(a.metrics, cfg.HTTP.MetricsToken),
+			httpapi.ServerOptions{Logger: log})
+	}
 	return a, nil
 }
 
@@ -182,13 +201,15 @@ func (a *app) checks() []httpapi.Check {
 // finishes in-flight requests, the subscribers the messages they hold.
 func (a *app) serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(a.server.Serve)
-	g.Go(func() error {
-		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
-		defer cancel()
-		return a.server.Shutdown(sctx)
-	})
+	for _, srv := range a.servers() {
+		g.Go(srv.Serve)
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
 	g.Go(func() error {
 		if err := a.initStore(gctx); err != nil {
 			return err
@@ -207,6 +228,15 @@ func (a *app) serve(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// servers are the HTTP servers: the API's, and the metrics' own when
+// http.metrics_addr is set.
+func (a *app) servers() []*httpapi.Server {
+	if a.metricsServer == nil {
+		return []*httpapi.Server{a.server}
+	}
+	return []*httpapi.Server{a.server, a.metricsServer}
 }
 
 // runners are the long-running parts started once the store is ready:

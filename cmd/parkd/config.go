@@ -51,6 +51,12 @@ type Config struct {
 		TokensFile     string   `yaml:"tokens_file"`
 		PublicRate     float64  `yaml:"public_rate"`
 		TrustedProxies []string `yaml:"trusted_proxies"`
+		// Metrics: /metrics on a listener of its own, and its token
+		// (PARKD_METRICS_TOKEN or PARKD_METRICS_TOKEN_FILE only): staff.go.
+		MetricsAddr  string `yaml:"metrics_addr"`
+		MetricsToken string `yaml:"-"`
+		// LogRequests logs every request at INFO (httpapi.Options).
+		LogRequests bool `yaml:"log_requests"`
 	} `yaml:"http"`
 	Registry     string        `yaml:"registry"`
 	OfflineAfter time.Duration `yaml:"offline_after"`

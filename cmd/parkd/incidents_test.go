@@ -13,7 +13,7 @@ import (
 )
 
 // testOperatorToken is an operator token of the incident test.
-const testOperatorToken = "test-operator-token-0123456789"
+const testOperatorToken = "test-operator-9dbe23065eee4fe09850eaa6183003f9"
 
 // post sends POST path with a JSON body and a bearer token.
 func (p *parkd) post(t *testing.T, path, token, body string) (int, string) {

@@ -40,7 +40,7 @@ func testConfig(mqttURL, redisURL, registry string) Config {
 }
 
 // testViewerToken is the staff token p.get sends.
-const testViewerToken = "test-viewer-token-0123456789"
+const testViewerToken = "test-viewer-3872d96fb46492dec445af9d27547dae"
 
 // startParkd runs parkd with cfg until the test ends or stop is called, and
 // returns once /readyz says ready.

@@ -30,7 +30,7 @@ func TestRegistryReloadAddsTheNextPhase(t *testing.T) {
 	}
 	mosq, rds := testenv.MustStartMosquitto(t), testenv.MustStartRedis(t)
 	cfg := testConfig(mosq.URL, rds.URL, dir)
-	const admin = "test-admin-token-0123456789"
+	const admin = "test-admin-630e70c3d11688bbdc0a219aa3a47f9e"
 	cfg.HTTP.Tokens += ",admin:" + admin
 	p := startParkd(t, cfg)
 	pub := publisher(t, mosq.URL)

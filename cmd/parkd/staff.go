@@ -18,6 +18,9 @@ import (
 //	PARKD_TOKENS_FILE      a file of role:token lines (overrides http.tokens_file)
 //	PARKD_PUBLIC_RATE      requests a second per client IP on the public API; 0 disables
 //	PARKD_TRUSTED_PROXIES  comma-separated CIDRs or IPs whose X-Forwarded-For is believed
+//	PARKD_METRICS_ADDR     serve /metrics there only (overrides http.metrics_addr)
+//	PARKD_METRICS_TOKEN    the bearer token /metrics requires, or
+//	PARKD_METRICS_TOKEN_FILE a file holding it
 //
 // Errors never show a token.
 func (c *Config) applyHTTPEnv(getenv func(string) string) error {
@@ -40,7 +43,37 @@ func (c *Config) applyHTTPEnv(getenv func(string) string) error {
 	if v := getenv("PARKD_TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
 	}
+	if err := c.loadMetricsAccess(getenv); err != nil {
+		return err
+	}
 	return c.checkTrustedProxies()
+}
+
+// loadMetricsAccess reads where /metrics is served and the token it
+// requires, and checks the token as strictly as a staff token.
+func (c *Config) loadMetricsAccess(getenv func(string) string) error {
+	if v := getenv("PARKD_METRICS_ADDR"); v != "" {
+		c.HTTP.MetricsAddr = v
+	}
+	c.HTTP.MetricsToken = strings.TrimSpace(getenv("PARKD_METRICS_TOKEN"))
+	if f := getenv("PARKD_METRICS_TOKEN_FILE"); f != "" {
+		v, err := readSecretFile("PARKD_METRICS_TOKEN_FILE", f)
+		if err != nil {
+			return err
+		}
+		c.HTTP.MetricsToken = strings.TrimSpace(v)
+	}
+	if t := c.HTTP.MetricsToken; t != "" {
+		if err := httpapi.CheckToken(t); err != nil {
+			return fmt.Errorf("config: metrics token (PARKD_METRICS_TOKEN, PARKD_METRICS_TOKEN_FILE): %w", err)
+		}
+	}
+	if a := c.HTTP.MetricsAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("config: http.metrics_addr (PARKD_METRICS_ADDR) %q is not host:port", a)
+		}
+	}
+	return nil
 }
 
 // loadTokens sets c.HTTP.Tokens from env (PARKD_TOKENS) and the tokens file;
@@ -79,8 +112,13 @@ func (c *Config) checkTrustedProxies() error {
 	return nil
 }
 
-// staffTokens returns the parsed staff tokens; loadTokens has checked them.
-func (c *Config) staffTokens() []httpapi.Token {
-	toks, _ := httpapi.ParseTokens(c.HTTP.Tokens)
-	return toks
+// staffTokens returns the parsed staff tokens; loadTokens has checked
+// them, but a Config made otherwise (tests, the demo) is checked again, so
+// a weak token refuses the start rather than being dropped.
+func (c *Config) staffTokens() ([]httpapi.Token, error) {
+	toks, err := httpapi.ParseTokens(c.HTTP.Tokens)
+	if err != nil {
+		return nil, fmt.Errorf("config: staff tokens (PARKD_TOKENS, PARKD_TOKENS_FILE): %w", err)
+	}
+	return toks, nil
 }
