@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -20,17 +21,25 @@ type mqttClient struct {
 	nextID uint16
 }
 
-// mqttConn describes a connection: empty user means anonymous.
+// mqttConn describes a connection: empty user means anonymous; a TLS
+// config makes it MQTT over TLS.
 type mqttConn struct {
 	clientID, user, pass string
 	clean                bool
+	tls                  *tls.Config
 }
 
 // dialMQTT connects and returns the client and the CONNACK return code
 // (0 accepted, 4 bad user name or password, 5 not authorised).
 func dialMQTT(tb testing.TB, addr string, c mqttConn) (*mqttClient, byte) {
 	tb.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	var conn net.Conn
+	var err error
+	if c.tls != nil {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, c.tls)
+	} else {
+		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+	}
 	if err != nil {
 		tb.Fatalf("mqtt dial %s: %v", addr, err)
 	}
@@ -71,13 +80,23 @@ func (c *mqttClient) subscribe(filter string, qos byte) byte {
 // publish sends a message; at QoS 1 it waits for PUBACK.
 func (c *mqttClient) publish(topic, payload string, qos byte) {
 	c.tb.Helper()
+	c.publishFlags(topic, payload, qos, false)
+}
+
+// publishFlags is publish, with the retain flag when retain is set.
+func (c *mqttClient) publishFlags(topic, payload string, qos byte, retain bool) {
+	c.tb.Helper()
+	flags := qos << 1
+	if retain {
+		flags |= 1
+	}
 	body := mqttString(topic)
 	var id uint16
 	if qos > 0 {
 		id = c.id()
 		body = binary.BigEndian.AppendUint16(body, id)
 	}
-	c.send(0x30|qos<<1, append(body, payload...))
+	c.send(0x30|flags, append(body, payload...))
 	if qos == 0 {
 		return
 	}
@@ -136,6 +155,15 @@ func (c *mqttClient) send(typ byte, body []byte) {
 	if _, err := c.conn.Write(append(pkt, body...)); err != nil {
 		c.tb.Fatalf("mqtt: write: %v", err)
 	}
+}
+
+// closed reports whether the broker closes the connection within
+// timeout, reading and dropping whatever it sends before.
+func (c *mqttClient) closed(timeout time.Duration) bool {
+	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
+	_, err := io.Copy(io.Discard, c.r) // to EOF (nil) or a reset: closed
+	ne, ok := err.(net.Error)
+	return !ok || !ne.Timeout()
 }
 
 // read reads one packet; typ 0 means the timeout passed first.
