@@ -24,10 +24,10 @@ addStrings({
     's.f.sensor': '传感器', 's.f.battery': '电量', 's.f.maxstay': '限时',
     's.forbidden': '你的角色不能执行此操作', 's.done': '已完成', 's.new.incident': '新事件：{type} {space}',
     's.none': '没有', 's.incidents.table': '事件列表', 's.sensors.table': '传感器列表', 's.reason.default': '工作人员关闭',
-    'incident.overstay': '超时停车', 'incident.offline': '离线', 'incident.low_battery': '电量低', 'incident.flapping': '频繁跳变',
+    'incident.overstay': '超时停车', 'incident.offline': '离线', 'incident.low_battery': '电量低', 'incident.flapping': '频繁跳变', 'incident.clock_skew': '时钟错误',
     'istatus.open': '待处理', 'istatus.acknowledged': '已确认', 'istatus.resolved': '已解决',
     'detail.overstay': '自 {since} 起占用，限时 {min} 分钟', 'detail.offline': '自 {since} 起无信号', 'detail.battery': '电池 {v} V', 'detail.flapping': '过去一小时变化 {n} 次',
-    'problem.offline': '离线', 'problem.low_battery': '电量低', 'problem.flapping': '频繁跳变', 'min': '{n} 分钟', 'nolimit': '不限',
+    'problem.offline': '离线', 'problem.low_battery': '电量低', 'problem.flapping': '频繁跳变', 'problem.clock_skew': '时钟错误', 'min': '{n} 分钟', 'nolimit': '不限',
   },
   en: {
     's.title': 'Qiuai parking · staff', 's.h1': 'Qiuai parking · staff', 's.skip': 'Skip to incidents', 's.logout': 'Sign out',
@@ -45,10 +45,10 @@ addStrings({
     's.f.sensor': 'Sensor', 's.f.battery': 'Battery', 's.f.maxstay': 'Time limit',
     's.forbidden': 'Your role may not do this', 's.done': 'Done', 's.new.incident': 'New incident: {type} {space}',
     's.none': 'None', 's.incidents.table': 'Incident list', 's.sensors.table': 'Sensor list', 's.reason.default': 'closed by staff',
-    'incident.overstay': 'Overstay', 'incident.offline': 'Offline', 'incident.low_battery': 'Low battery', 'incident.flapping': 'Flapping',
+    'incident.overstay': 'Overstay', 'incident.offline': 'Offline', 'incident.low_battery': 'Low battery', 'incident.flapping': 'Flapping', 'incident.clock_skew': 'Clock skew',
     'istatus.open': 'Open', 'istatus.acknowledged': 'Acknowledged', 'istatus.resolved': 'Resolved',
     'detail.overstay': 'occupied since {since}, limit {min} min', 'detail.offline': 'silent since {since}', 'detail.battery': 'battery {v} V', 'detail.flapping': '{n} changes in the last hour',
-    'problem.offline': 'Offline', 'problem.low_battery': 'Low battery', 'problem.flapping': 'Flapping', 'min': '{n} min', 'nolimit': 'none',
+    'problem.offline': 'Offline', 'problem.low_battery': 'Low battery', 'problem.flapping': 'Flapping', 'problem.clock_skew': 'Clock skew', 'min': '{n} min', 'nolimit': 'none',
   },
 });
 
@@ -383,7 +383,7 @@ async function incidentAction(e) {
 
 async function loadSensors() {
   const h = $('sensor-health').value;
-  const kinds = h ? [h] : ['offline', 'low_battery', 'flapping'];
+  const kinds = h ? [h] : ['offline', 'low_battery', 'flapping', 'clock_skew'];
   const answers = await allDone(kinds.map((k) => api('/api/v1/sensors?health=' + k, { token: S.token })));
   const byID = new Map();
   for (const a of answers) for (const s of a.sensors) byID.set(s.sensor_id, s);
