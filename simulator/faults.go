@@ -23,7 +23,8 @@ type Faults struct {
 	// MalformedPct is the number of garbage messages per 100 real ones,
 	// published in addition to the real stream (never instead of a reading):
 	// broken JSON, a missing ts, occupied as a string, a ts far in the
-	// future, and once in a while a payload over 64 KiB.
+	// future (parkd rejects it for its clock, result clock, and takes it
+	// for a sign of life), and once in a while a payload over 64 KiB.
 	MalformedPct float64
 	// SilentPct is the share of sensors that never send anything; their
 	// spaces must stay unknown.

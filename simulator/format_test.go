@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,8 +83,9 @@ func TestFormatsDecode(t *testing.T) {
 					err = r.Validate(modelNow)
 				}
 				if err != nil {
-					if occupancy.ErrorCode(err) != occupancy.EINVALID {
-						t.Fatalf("%s: %v is not EINVALID", m.topic, err)
+					var ce *occupancy.ClockError // the garbage dated a day ahead
+					if occupancy.ErrorCode(err) != occupancy.EINVALID && !errors.As(err, &ce) {
+						t.Fatalf("%s: %v is not EINVALID nor a ClockError", m.topic, err)
 					}
 					invalid++
 					continue

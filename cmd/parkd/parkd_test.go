@@ -246,7 +246,7 @@ func TestCraftedMessagesLeaveEverySpaceHonest(t *testing.T) {
 	publish(t, pub, "S-999999", msg(false, t1, 1))                                       // unknown sensor
 	publish(t, pub, "S-000003", msg(false, t1, 1))                                       // applied: behind the bad ones
 
-	want := map[string]int{"applied": 2, "duplicate": 1, "stale": 1, "invalid": 4, "unknown_sensor": 1}
+	want := map[string]int{"applied": 2, "duplicate": 1, "stale": 1, "invalid": 4, "unknown_sensor": 1, "clock": 0, "retained": 0}
 	eventually(t, 10*time.Second, "ingest counters", func() error {
 		if got := p.ingestCounts(t); fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("got %v, want %v", got, want)
