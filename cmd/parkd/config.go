@@ -52,9 +52,11 @@ type Config struct {
 		PublicRate     float64  `yaml:"public_rate"`
 		TrustedProxies []string `yaml:"trusted_proxies"`
 		// Metrics: /metrics on a listener of its own, and its token
-		// (PARKD_METRICS_TOKEN or PARKD_METRICS_TOKEN_FILE only): staff.go.
-		MetricsAddr  string `yaml:"metrics_addr"`
-		MetricsToken string `yaml:"-"`
+		// (PARKD_METRICS_TOKEN, or the file metrics_token_file names;
+		// never the YAML file itself): staff.go.
+		MetricsAddr      string `yaml:"metrics_addr"`
+		MetricsTokenFile string `yaml:"metrics_token_file"`
+		MetricsToken     string `yaml:"-"`
 		// LogRequests logs every request at INFO (httpapi.Options).
 		LogRequests bool `yaml:"log_requests"`
 	} `yaml:"http"`

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -87,5 +88,31 @@ func TestDemoTokensAreStrong(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("demo token %s: %v", tok, err)
 		}
+	}
+}
+
+// TestMetricsTokenFromFile: http.metrics_token_file names the token's
+// file; the token is checked like a staff token.
+func TestMetricsTokenFromFile(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/metrics-token"
+	conf := dir + "/parkd.yaml"
+	for _, f := range []struct{ path, text string }{
+		{file, "metrics-2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b\n"},
+		{conf, "http:\n  metrics_token_file: " + file + "\n"},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := loadConfig(conf, true, func(string) string { return "" })
+	if err != nil || cfg.HTTP.MetricsToken != "metrics-2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b" {
+		t.Fatalf("loadConfig = %q, %v", cfg.HTTP.MetricsToken, err)
+	}
+	if err := os.WriteFile(file, []byte("aaaaaaaaaaaaaaaaaaaa\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(conf, true, func(string) string { return "" }); err == nil || strings.Contains(err.Error(), "aaaa") {
+		t.Fatalf("a weak metrics token: %v, want refused without showing it", err)
 	}
 }

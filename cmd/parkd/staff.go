@@ -20,7 +20,7 @@ import (
 //	PARKD_TRUSTED_PROXIES  comma-separated CIDRs or IPs whose X-Forwarded-For is believed
 //	PARKD_METRICS_ADDR     serve /metrics there only (overrides http.metrics_addr)
 //	PARKD_METRICS_TOKEN    the bearer token /metrics requires, or
-//	PARKD_METRICS_TOKEN_FILE a file holding it
+//	PARKD_METRICS_TOKEN_FILE a file holding it (overrides http.metrics_token_file)
 //
 // Errors never show a token.
 func (c *Config) applyHTTPEnv(getenv func(string) string) error {
@@ -55,8 +55,11 @@ func (c *Config) loadMetricsAccess(getenv func(string) string) error {
 	if v := getenv("PARKD_METRICS_ADDR"); v != "" {
 		c.HTTP.MetricsAddr = v
 	}
-	c.HTTP.MetricsToken = strings.TrimSpace(getenv("PARKD_METRICS_TOKEN"))
 	if f := getenv("PARKD_METRICS_TOKEN_FILE"); f != "" {
+		c.HTTP.MetricsTokenFile = f
+	}
+	c.HTTP.MetricsToken = strings.TrimSpace(getenv("PARKD_METRICS_TOKEN"))
+	if f := c.HTTP.MetricsTokenFile; f != "" {
 		v, err := readSecretFile("PARKD_METRICS_TOKEN_FILE", f)
 		if err != nil {
 			return err
