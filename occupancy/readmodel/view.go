@@ -34,12 +34,12 @@ type view struct {
 	keepStates bool // hold free spaces' states (not with Confirm)
 
 	mu     sync.RWMutex
-	status []byte                  // f, o, u or c; u until heard
-	free   []int32                 // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
-	states []*kept  // a free space's state as read from the store, else nil
-	readMS []int64                 // when states[n] was read (Unix ms)
-	zc     []zoneCounts            // per zone
-	pos    []string                // per zone: position of its last snapshot; events up to it are in it
+	status []byte       // f, o, u or c; u until heard
+	free   []int32      // free spaces by zone and kind: free[zone*len(occupancy.Kinds)+kind]
+	states []*kept      // a free space's state as read from the store, else nil
+	readMS []int64      // when states[n] was read (Unix ms)
+	zc     []zoneCounts // per zone
+	pos    []string     // per zone: position of its last snapshot; events up to it are in it
 }
 
 // viewZone is one zone of a view.
