@@ -186,8 +186,11 @@ func TestPagesLinkEveryAssetByVersion(t *testing.T) {
 }
 
 // allowedURLs are absolute URLs that are names, not requests: the SVG
-// namespace passed to createElementNS.
-var allowedURLs = map[string]bool{"http://www.w3.org/2000/svg": true}
+// namespace passed to createElementNS, and the map providers' pages that
+// the navigation links of nav.js lead to (followed only when a driver taps
+// one, never loaded by the page).
+var allowedURLs = map[string]bool{"http://www.w3.org/2000/svg": true,
+	"https://uri.amap.com/navigation": true, "https://api.map.baidu.com/marker": true, "https://apis.map.qq.com/uri/v1/marker": true}
 
 var (
 	absURL   = regexp.MustCompile(`(?i)https?://[^\s'"()<>]*`)
@@ -256,12 +259,12 @@ func TestDriverPageWeight(t *testing.T) {
 		return n
 	}
 	gz := "Accept-Encoding: gzip, deflate, br"
-	for _, target := range append([]string{"/", "/api/v1/map"}, pageAssets(t, e, "/")...) {
+	for _, target := range append([]string{"/", "/api/v1/map", "/manifest.webmanifest", "/sw.js"}, pageAssets(t, e, "/")...) {
 		w := e.fetch(t, target, gz)
 		if w.Code != http.StatusOK {
 			t.Fatalf("%s: status %d", target, w.Code)
 		}
-		if w.Header().Get("Content-Encoding") != "gzip" {
+		if w.Header().Get("Content-Encoding") != "gzip" && !strings.HasPrefix(w.Header().Get("Content-Type"), "image/") {
 			t.Errorf("%s is not gzipped", target)
 		}
 		t.Logf("%-40s %7d bytes", target, size(w))
@@ -309,6 +312,10 @@ func pagesOpenAPICases(t *testing.T, e *env, s *spec) {
 	}
 	s.check(t, req, w)
 	s.call(t, e, "/api/v1/map", "", 200)
+	s.call(t, e, "/manifest.webmanifest", "", 200)
+	s.call(t, e, "HEAD /manifest.webmanifest", "", 200)
+	s.call(t, e, "/sw.js", "", 200)
+	s.call(t, e, "HEAD /sw.js", "", 200)
 }
 
 // TestPagesHoldTheDOMContract checks the elements that the browser tests

@@ -99,7 +99,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: jobs.NewReloader(jobs.ReloaderOptions{Store: a.store, Registry: reg, Reloaded: a.model.Rebuild, Logger: log}),
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: cfg.staffTokens(),
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies,
-		RegistryLoader: registryLoader(cfg, fromDir)})
+		RegistryLoader: registryLoader(cfg, fromDir), Tiles: cfg.Map.Tiles.source()})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{Logger: log})
 	return a, nil
 }
