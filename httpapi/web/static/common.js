@@ -384,6 +384,7 @@ export class TownMap {
     svg.addEventListener('pointerdown', (e) => {
       pointers.set(e.pointerId, [e.clientX, e.clientY]);
       if (pointers.size === 1) { drag = { x: e.clientX, y: e.clientY, moved: false, dist: null, mid: null }; dragged = false; }
+      if (pointers.size === 2 && drag) this.pinch(drag, [...pointers.values()]); // the spread the pinch starts from
     });
     svg.addEventListener('pointermove', (e) => {
       if (!drag || !pointers.has(e.pointerId)) return;

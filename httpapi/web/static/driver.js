@@ -31,7 +31,7 @@ const LEGEND = [['swatch-here', 'd.legend.here'], ['swatch-ring', 'd.legend.ring
 const FAR = 20000; // metres: a location farther from the town is ignored
 
 const $ = (id) => document.getElementById(id);
-const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '' };
+const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '', shared: false };
 let map, card;
 
 async function main() {
@@ -75,12 +75,16 @@ async function main() {
   performance.mark('parkd-ready');
   useGeoIfGranted();
   let live = feed;
-  keepFeedAlive(() => {
-    live.close();
-    setLive(false, $('live'));
-    live = openFeed({ onLive: liveHandler($('live'), refresh), onEvent: apply });
-    refresh();
-  }, refresh);
+  keepFeedAlive({
+    reopen: () => {
+      live.close();
+      setLive(false, $('live'));
+      live = openFeed({ onLive: liveHandler($('live'), refresh), onEvent: apply });
+      refresh();
+    },
+    close: () => live.close(),
+    refresh,
+  });
   registerWorker();
 }
 
@@ -92,6 +96,7 @@ function showShared() {
   if (!s) return;
   const z = Number(q.get('z'));
   map.showAt(s.lat, s.lon, z >= 1 && z <= 22 ? z : 18);
+  state.shared = true;
   map.highlight([s.id]);
   openCard(s.id);
 }
@@ -145,7 +150,8 @@ function setPoint(lat, lon, from, quiet) {
   if (from === 'tap') safeSet(sessionStorage, 'parkd.point', JSON.stringify([lat, lon]));
   map.marker(lat, lon);
   renderNearest(!quiet);
-  if (!quiet && from !== 'tap') map.showSpace(nearestIDs()[0]);
+  if (!quiet && from !== 'tap' && !state.shared) map.showSpace(nearestIDs()[0]);
+  state.shared = false; // a shared link's view stays until the driver's next choice
 }
 
 function nearestIDs() {

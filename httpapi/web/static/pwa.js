@@ -45,17 +45,21 @@ function showStale(cachedAt) {
 }
 
 /** Keeps the live feed alive across the phone's sleep: reopen() closes
- * the feed and opens it again (then re-reads the map). It is called when
+ * the feed and opens it again (then re-reads the map), close() closes it.
+ * The feed is closed when the page is hidden away in the back-forward
+ * cache (an open stream would hold one of the browser's few connections to
+ * parkd for as long as the page stays there). reopen() is called when
  * the page comes back (resume after a freeze, visible again after a minute
  * hidden, back online, restored from the back-forward cache), when the feed
  * has been down for 15 s while visible (a browser gives up an event stream
  * for good after a refused reconnection), and, for a page showing a kept
  * copy, as soon as the feed is live again. */
-export function keepFeedAlive(reopen, refresh) {
+export function keepFeedAlive({ reopen, close, refresh }) {
   let hiddenAt = 0, downSince = 0;
   const again = () => { downSince = 0; reopen(); };
   document.addEventListener('resume', again);
   window.addEventListener('online', again);
+  window.addEventListener('pagehide', (e) => { if (e.persisted) close(); });
   window.addEventListener('pageshow', (e) => { if (e.persisted) again(); });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') { hiddenAt = Date.now(); return; }

@@ -23,6 +23,10 @@ const SHELL_FILES = [
 ];
 
 self.addEventListener('install', (e) => {
+  // The live feed goes straight to the network, past this worker, where
+  // the browser has static routes: a stream that passed through a
+  // worker's fetch event may outlive its page and hold a connection.
+  if (e.addRoutes) e.addRoutes([{ condition: { urlPattern: new URLPattern({ pathname: '/api/v1/events' }) }, source: 'network' }]).catch(() => {});
   e.waitUntil(caches.open(SHELL).then((c) => c.addAll(SHELL_FILES)).then(() => self.skipWaiting()));
 });
 
