@@ -329,7 +329,9 @@ func TestPagesHoldTheDOMContract(t *testing.T) {
 	}{
 		{"/", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<ol id="nearest"`, `<ul id="zones"`,
 			`<select id="kind">`, `<option value="any"`, `<option value="accessible"`, `<option value="ev"`,
-			`<option value="loading"`, `<option value="standard"`, `aria-live="polite"`, `<label for="kind"`}},
+			`<option value="loading"`, `<option value="standard"`, `aria-live="polite"`, `<label for="kind"`,
+			`<link rel="manifest" href="/manifest.webmanifest">`, `<section id="space-card"`, `data-card="links"`,
+			`data-card="share"`, `<p id="stale"`}},
 		{"/staff", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<form id="login">`,
 			`<label for="token"`, `<input id="token" name="token" type="password"`, `<ul id="zones"`, `<table id="incidents">`,
 			`<table id="sensors">`, `<svg id="chart"`, `<select id="chart-zone">`, `<section id="space-panel"`,

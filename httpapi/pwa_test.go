@@ -22,6 +22,7 @@ func TestTilesReachThePages(t *testing.T) {
 	src := TileSource{URL: "https://webrd0{s}.example.com/appmaptile?x={x}&y={y}&z={z}", Subdomains: "12",
 		Attribution: "© Example", CRS: geo.GCJ02, MinZoom: 3, MaxZoom: 18}
 	e := newEnv(t, func(o *Options) { o.Tiles = src })
+	loadSpec(t, e).call(t, e, "/api/v1/map", "", http.StatusOK) // tiles as the document says
 	var m struct{ Tiles *tilesJSON }
 	if err := json.Unmarshal(e.fetch(t, "/api/v1/map").Body.Bytes(), &m); err != nil {
 		t.Fatal(err)

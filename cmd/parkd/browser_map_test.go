@@ -62,8 +62,9 @@ func startMapSite(t *testing.T) *mapSite {
 // touch targets are large and text contrasted, the page installs (manifest
 // and service worker), its live feed comes back after the phone sleeps
 // through a network loss, and it opens again offline, saying its map is
-// old. Screenshots: driver-tiles-desktop, driver-tiles-mobile,
-// driver-offline-mobile.
+// old; the staff page draws its map over the tiles too. Screenshots:
+// driver-tiles-desktop, driver-tiles-mobile, driver-wechat-mobile,
+// driver-offline-mobile, staff-tiles-desktop.
 func TestBrowserDriverMap(t *testing.T) {
 	chromiumPath(t)
 	s := startMapSite(t)
@@ -80,6 +81,8 @@ func TestBrowserDriverMap(t *testing.T) {
 	sp := firstFreeNear(t, b, s.browserSite)
 	checkNavLinks(t, b, sp, false)
 	b.screenshot("driver-tiles-desktop")
+	logFrames(t, b, "desktop 1280x900 with tiles")
+	checkStaffTiles(t, b, s.browserSite)
 	b.checkClean("driver page with tiles, desktop")
 
 	b.do(10*time.Second, "emulate an Android phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
@@ -93,12 +96,30 @@ func TestBrowserDriverMap(t *testing.T) {
 	checkTouchTargets(t, b)
 	checkContrast(t, b)
 	checkGestures(t, b)
+	b.load("/?space=" + url.QueryEscape(sp.ID) + "&z=15")
+	waitTiles(t, b)
+	logFrames(t, b, "phone 390x844 with tiles, zoom 15")
 	b.checkClean("driver page with tiles, phone")
 
 	checkInstallable(t, b)
 	checkResumeAfterSleep(t, b, s)
 	checkWeChat(t, s, sp)
 	checkOffline(t, b, s)
+}
+
+// checkStaffTiles signs in to /staff: its map draws every space over the
+// tiles too. Screenshot staff-tiles-desktop.
+func checkStaffTiles(t *testing.T, b *tab, s *browserSite) {
+	t.Helper()
+	b.open("/staff")
+	b.do(10*time.Second, "login form", chromedp.WaitVisible(chromedp.CSS("form#login input#token")))
+	b.mustWaitJS(10*time.Second, "the page's scripts loaded", `document.readyState === 'complete'`)
+	staffLogin(b, testViewerToken)
+	b.mustWaitJS(15*time.Second, "staff page ready", `document.body.dataset.ready === '1'`)
+	checkMap(t, b, s)
+	waitTiles(t, b)
+	b.screenshot("staff-tiles-desktop")
+	b.checkClean("staff page with tiles")
 }
 
 // setUA makes the tab identify as ua.

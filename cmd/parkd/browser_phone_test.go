@@ -282,3 +282,36 @@ func checkWeChat(t *testing.T, s *mapSite, sp occupancy.Space) {
 	b.checkClean("driver page in WeChat")
 	b.do(10*time.Second, "leave the page", chromedp.Navigate("about:blank")) // its feed would fail when the test takes the network away
 }
+
+// framesJS pans the map n times with its arrow keys (then zooms out and in
+// with -/+), waiting for the frame after each, and returns the time each
+// step took to draw, sorted, in ms.
+const framesJS = `(async () => {
+  const m = document.querySelector('#map'), keys = [];
+  for (let i = 0; i < 30; i++) keys.push(i % 2 ? 'ArrowRight' : 'ArrowLeft');
+  for (let i = 0; i < 10; i++) keys.push(i % 2 ? '+' : '-');
+  const out = [];
+  for (const key of keys) {
+    const t0 = performance.now();
+    m.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    out.push(performance.now() - t0);
+  }
+  return out.sort((a, b) => a - b);
+})()`
+
+// logFrames measures how smoothly the map moves with every space drawn
+// (a figure for docs/web.md, not a pass/fail check: it depends on the
+// machine's load).
+func logFrames(t *testing.T, b *tab, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](framesJS, chromedp.EvalAwaitPromise))
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("frames: %v", err)
+	}
+	n := eval[int](b, `[...document.querySelectorAll('#map .space')].length`)
+	t.Logf("%s, %d spaces: a pan or zoom step is drawn in %.1f ms (median), %.1f ms (90th percentile), %.1f ms (worst) of %d (two frames each; load %s)",
+		what, n, ms[len(ms)/2], ms[len(ms)*9/10], ms[len(ms)-1], len(ms), loadavg())
+}
