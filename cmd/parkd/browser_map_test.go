@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/qiuai/parking/occupancy"
@@ -90,7 +91,7 @@ func TestBrowserDriverMap(t *testing.T) {
 	for _, zoom := range []int{14, 16, 18, 19} {
 		checkTilesAt(t, b, s, sp, zoom)
 	}
-	checkSpacesOnTiles(t, b, s, sp)
+	checkSpacesOnTiles(t, b, s, sp, z)
 	checkNavLinks(t, b, sp, true)
 	b.screenshot("driver-tiles-mobile")
 	checkTouchTargets(t, b)
@@ -246,10 +247,12 @@ func checkTilesAt(t *testing.T, b *tab, s *mapSite, sp occupancy.Space, zoom int
 func atof(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
 
 // checkSpacesOnTiles opens sp's shared link at zoom 18 and checks, for sp
-// and the spaces drawn near it, that each sits on its tile at the pixel
-// of its GCJ-02 position (within 1 px); the same spaces drawn at their
-// WGS-84 positions would be hundreds of pixels off.
-func checkSpacesOnTiles(t *testing.T, b *tab, s *mapSite, sp occupancy.Space) {
+// and the spaces drawn near it, and for the driver's position (the
+// browser's, at here), that each sits on its tile at the pixel of its
+// GCJ-02 position (within 1 px); drawn at their WGS-84 positions they would
+// be hundreds of pixels off. Then a tap on one of those spaces opens its
+// card.
+func checkSpacesOnTiles(t *testing.T, b *tab, s *mapSite, sp occupancy.Space, here occupancy.Zone) {
 	t.Helper()
 	b.load(fmt.Sprintf("/?space=%s&z=18", url.QueryEscape(sp.ID)))
 	waitTiles(t, b)
@@ -265,26 +268,48 @@ func checkSpacesOnTiles(t *testing.T, b *tab, s *mapSite, sp occupancy.Space) {
 			}
 		}
 	}
+	b.mustWaitJS(5*time.Second, "the driver's position drawn", `document.querySelector('#map .here') !== null`)
+	checkOnTile(t, b, "the driver's position", `#map .here`, here.Lat, here.Lon)
 	for _, id := range ids {
 		o := s.space(t, id)
-		glat, glon := geo.WGS84ToGCJ02(o.Lat, o.Lon)
+		checkOnTile(t, b, id, fmt.Sprintf(`#map .space[data-id=%q]`, id), o.Lat, o.Lon)
+	}
+	checkTapSpace(t, b, ids[len(ids)-1])
+}
+
+// checkOnTile checks that the element sel is drawn at the pixel of the
+// GCJ-02 position of lat, lon on its zoom-18 tile, within 1 px.
+func checkOnTile(t *testing.T, b *tab, what, sel string, lat, lon float64) {
+	t.Helper()
+	{
+		glat, glon := geo.WGS84ToGCJ02(lat, lon)
 		px, py := worldPixel(glat, glon, 18)
 		tx, ty := math.Floor(px/256), math.Floor(py/256)
 		got := eval[[4]float64](b, fmt.Sprintf(`(() => {
 		  const tile = document.querySelector('#map image.tile[data-z="18"][data-x="%d"][data-y="%d"]');
-		  const dot = document.querySelector('#map .space[data-id=%q]');
+		  const dot = document.querySelector(%q);
 		  if (!tile || !dot) return [NaN, NaN, NaN, NaN];
 		  const a = tile.getBoundingClientRect(), d = dot.getBoundingClientRect();
 		  return [a.left + (%f) * a.width / 256, a.top + (%f) * a.height / 256, d.left + d.width / 2, d.top + d.height / 2];
-		})()`, int(tx), int(ty), id, px-tx*256, py-ty*256))
+		})()`, int(tx), int(ty), sel, px-tx*256, py-ty*256))
 		off := math.Hypot(got[2]-got[0], got[3]-got[1])
-		wx, wy := worldPixel(o.Lat, o.Lon, 18)
+		wx, wy := worldPixel(lat, lon, 18)
 		if math.IsNaN(off) || off > 1 {
 			t.Errorf("%s is drawn at (%.1f, %.1f), its GCJ-02 pixel on tile 18/%v/%v is (%.1f, %.1f): %.1f px off",
-				id, got[2], got[3], tx, ty, got[0], got[1], off)
+				what, got[2], got[3], tx, ty, got[0], got[1], off)
 		}
-		t.Logf("%s drawn %.2f px from its GCJ-02 pixel (its WGS-84 pixel is %.0f px away)", id, off, math.Hypot(wx-px, wy-py))
+		t.Logf("%s drawn %.2f px from its GCJ-02 pixel (its WGS-84 pixel is %.0f px away)", what, off, math.Hypot(wx-px, wy-py))
 	}
+}
+
+// checkTapSpace taps space id on the map with a finger: its card opens.
+func checkTapSpace(t *testing.T, b *tab, id string) {
+	t.Helper()
+	at := eval[[2]float64](b, fmt.Sprintf(`(() => { const r = document.querySelector('#map .space[data-id=%q]').getBoundingClientRect();
+	  return [r.left + r.width / 2, r.top + r.height / 2]; })()`, id))
+	touch(b, input.DispatchTouchEventTypeTouchStart, at)
+	touch(b, input.DispatchTouchEventTypeTouchEnd)
+	b.mustWaitJS(5*time.Second, "the card of the tapped space "+id, fmt.Sprintf(`document.querySelector('#space-card').dataset.id === %q && !document.querySelector('#space-card').hidden`, id))
 }
 
 // checkNavLinks opens sp's card from #nearest (or uses the one the shared
@@ -294,7 +319,10 @@ func checkSpacesOnTiles(t *testing.T, b *tab, s *mapSite, sp occupancy.Space) {
 func checkNavLinks(t *testing.T, b *tab, sp occupancy.Space, phone bool) {
 	t.Helper()
 	card := `document.querySelector('#space-card')`
-	if eval[string](b, card+`.hidden ? '' : `+card+`.dataset.id`) != sp.ID {
+	if open := eval[string](b, card+`.hidden ? '' : `+card+`.dataset.id`); open != sp.ID {
+		if open != "" { // on a phone the card covers the list: close it first
+			b.do(5*time.Second, "close the card", chromedp.Click(chromedp.CSS(`#space-card [data-card="close"]`)))
+		}
 		b.do(5*time.Second, "tap 导航 of "+sp.ID, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#nearest li[data-id=%q] button[data-nav-open]`, sp.ID))))
 	}
 	b.mustWaitJS(5*time.Second, "the card of "+sp.ID, card+fmt.Sprintf(`.dataset.id === %q && !`, sp.ID)+card+`.hidden`)
