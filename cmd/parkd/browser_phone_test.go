@@ -123,12 +123,23 @@ func checkGestures(t *testing.T, b *tab) {
 	if dz := pinched[4] - after[4]; abs(dz-1) > 0.1 { // the fingers went from 80 to 160 px apart
 		t.Errorf("spreading two fingers from 80 to 160 px zoomed by %.2f levels, want 1", dz)
 	}
-	for range 2 {
-		touch(b, input.DispatchTouchEventTypeTouchStart, [2]float64{cx, cy})
-		touch(b, input.DispatchTouchEventTypeTouchEnd)
-	}
-	if _, err := b.waitJS(2*time.Second, fmt.Sprintf(`Math.abs(Number(document.querySelector('#map').dataset.zoom) - %f) < 0.05`, pinched[4]+1)); err != nil {
-		t.Errorf("a double tap left the zoom at %.2f, want %.2f", eval[[5]float64](b, viewJS)[4], pinched[4]+1)
+	// The two taps must reach the page within 300 ms, as a finger's do; on
+	// a machine too busy to deliver them that fast, a try may come as two
+	// single taps, so up to three tries.
+	want := pinched[4] + 1
+	for try := 0; ; try++ {
+		for range 2 {
+			touch(b, input.DispatchTouchEventTypeTouchStart, [2]float64{cx, cy})
+			touch(b, input.DispatchTouchEventTypeTouchEnd)
+		}
+		_, err := b.waitJS(2*time.Second, fmt.Sprintf(`Math.abs(Number(document.querySelector('#map').dataset.zoom) - %f) < 0.05`, want))
+		if err == nil {
+			break
+		}
+		if got := eval[[5]float64](b, viewJS)[4]; try == 2 || abs(got-pinched[4]) > 0.05 {
+			t.Errorf("a double tap left the zoom at %.2f, want %.2f", got, want)
+			break
+		}
 	}
 	t.Logf("gestures: drag, pinch %.2f → %.2f, double tap → %.2f", after[4], pinched[4], eval[[5]float64](b, viewJS)[4])
 }
