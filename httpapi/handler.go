@@ -63,6 +63,8 @@ type handler struct {
 	log               *slog.Logger
 	// loadRegistry re-reads the registry files (nil: none to re-read).
 	loadRegistry func() (*occupancy.Registry, error)
+	// tiles is the pages' base map, given in /api/v1/map (nil: none).
+	tiles *tilesJSON
 }
 
 // missing reports a 404 for an optional part the router was built without.

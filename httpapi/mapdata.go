@@ -24,6 +24,8 @@ type mapJSON struct {
 	Zones  []zoneJSON `json:"zones"`
 	// Spaces are [id, zone_id, lat, lon, kind, status], in registry order.
 	Spaces [][6]any `json:"spaces"`
+	// Tiles is the base map to draw under the spaces; absent without one.
+	Tiles *tilesJSON `json:"tiles,omitempty"`
 }
 
 // mapFields are the columns of mapJSON.Spaces.
@@ -47,6 +49,7 @@ func (h *handler) mapData(c *gin.Context) {
 		return
 	}
 	out := newMapJSON(reg.Zones(), zones, spaces, states)
+	out.Tiles = h.tiles
 	body, err := json.Marshal(out)
 	if err != nil {
 		fail(c, fmt.Errorf("map: %w", err))

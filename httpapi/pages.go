@@ -28,11 +28,13 @@ import (
 // versionMarker stands for the assets' version in the HTML and JS files.
 const versionMarker = "__V__"
 
+// manifestType is the content type of a web app manifest.
+const manifestType = "application/manifest+json"
+
 // Cache policies of the pages and their assets.
 const (
 	cacheImmutable   = "public, max-age=31536000, immutable"
 	cacheRevalidate  = "no-cache"
-	pageSecurityCSP  = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 	minGzipSavedFrac = 10 // gzip only when it saves at least 1/10 of the bytes
 )
 
@@ -87,7 +89,7 @@ func (ps *pageSet) newAsset(name string, b []byte) (*asset, error) {
 	if ctype == "" {
 		return nil, fmt.Errorf("pages: %s: unknown file type", name)
 	}
-	if strings.HasPrefix(ctype, "text/") {
+	if strings.HasPrefix(ctype, "text/") || ctype == manifestType {
 		b = bytes.ReplaceAll(b, []byte(versionMarker), []byte(ps.version))
 	}
 	h := sha256.Sum256(b)
@@ -115,26 +117,38 @@ func contentType(name string) string {
 		return "text/javascript; charset=utf-8"
 	case ".svg":
 		return "image/svg+xml"
+	case ".webmanifest":
+		return manifestType
 	}
 	return mime.TypeByExtension(path.Ext(name))
 }
 
 // pageRoutes registers GET and HEAD / (driver page), /staff (staff
-// dashboard) and /static/:name (their assets). The staff page itself is public:
-// it asks for a token and sends it with its API calls.
-func pageRoutes(r *gin.Engine, ps *pageSet) {
+// dashboard), /static/:name (their assets), and the driver page's web app
+// manifest and service worker, which must sit at the root to control
+// the page. The staff page itself is public: it asks for a token and
+// sends it with its API calls. csp is the pages' Content-Security-Policy.
+func pageRoutes(r *gin.Engine, ps *pageSet, csp string) {
 	for _, method := range []string{http.MethodGet, http.MethodHead} { // HEAD: net/http drops the body
-		r.Handle(method, "/", ps.page("index.html"))
-		r.Handle(method, "/staff", ps.page("staff.html"))
+		r.Handle(method, "/", ps.page("index.html", csp))
+		r.Handle(method, "/staff", ps.page("staff.html", csp))
 		r.Handle(method, "/static/:name", ps.static)
+		r.Handle(method, "/manifest.webmanifest", ps.root("manifest.webmanifest"))
+		r.Handle(method, "/sw.js", ps.root("sw.js"))
 	}
+}
+
+// root serves an asset that lives at the root, revalidated on each load:
+// browsers look for a new service worker there on every visit.
+func (ps *pageSet) root(name string) gin.HandlerFunc {
+	return func(c *gin.Context) { ps.serve(c, ps.files[name], cacheRevalidate) }
 }
 
 // page serves one HTML page: revalidated on each load, so a new parkd's
 // pages (and through them new asset URLs) are seen at once.
-func (ps *pageSet) page(name string) gin.HandlerFunc {
+func (ps *pageSet) page(name, csp string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Content-Security-Policy", pageSecurityCSP)
+		c.Header("Content-Security-Policy", csp)
 		c.Header("X-Frame-Options", "DENY")
 		c.Header("Referrer-Policy", "no-referrer")
 		ps.serve(c, ps.files[name], cacheRevalidate)

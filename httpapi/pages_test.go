@@ -186,8 +186,11 @@ func TestPagesLinkEveryAssetByVersion(t *testing.T) {
 }
 
 // allowedURLs are absolute URLs that are names, not requests: the SVG
-// namespace passed to createElementNS.
-var allowedURLs = map[string]bool{"http://www.w3.org/2000/svg": true}
+// namespace passed to createElementNS, and the map providers' pages that
+// the navigation links of nav.js lead to (followed only when a driver taps
+// one, never loaded by the page).
+var allowedURLs = map[string]bool{"http://www.w3.org/2000/svg": true,
+	"https://uri.amap.com/navigation": true, "https://api.map.baidu.com/marker": true, "https://apis.map.qq.com/uri/v1/marker": true}
 
 var (
 	absURL   = regexp.MustCompile(`(?i)https?://[^\s'"()<>]*`)
@@ -256,12 +259,12 @@ func TestDriverPageWeight(t *testing.T) {
 		return n
 	}
 	gz := "Accept-Encoding: gzip, deflate, br"
-	for _, target := range append([]string{"/", "/api/v1/map"}, pageAssets(t, e, "/")...) {
+	for _, target := range append([]string{"/", "/api/v1/map", "/manifest.webmanifest", "/sw.js"}, pageAssets(t, e, "/")...) {
 		w := e.fetch(t, target, gz)
 		if w.Code != http.StatusOK {
 			t.Fatalf("%s: status %d", target, w.Code)
 		}
-		if w.Header().Get("Content-Encoding") != "gzip" {
+		if w.Header().Get("Content-Encoding") != "gzip" && !strings.HasPrefix(w.Header().Get("Content-Type"), "image/") {
 			t.Errorf("%s is not gzipped", target)
 		}
 		t.Logf("%-40s %7d bytes", target, size(w))
@@ -309,6 +312,10 @@ func pagesOpenAPICases(t *testing.T, e *env, s *spec) {
 	}
 	s.check(t, req, w)
 	s.call(t, e, "/api/v1/map", "", 200)
+	s.call(t, e, "/manifest.webmanifest", "", 200)
+	s.call(t, e, "HEAD /manifest.webmanifest", "", 200)
+	s.call(t, e, "/sw.js", "", 200)
+	s.call(t, e, "HEAD /sw.js", "", 200)
 }
 
 // TestPagesHoldTheDOMContract checks the elements that the browser tests
@@ -322,7 +329,9 @@ func TestPagesHoldTheDOMContract(t *testing.T) {
 	}{
 		{"/", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<ol id="nearest"`, `<ul id="zones"`,
 			`<select id="kind">`, `<option value="any"`, `<option value="accessible"`, `<option value="ev"`,
-			`<option value="loading"`, `<option value="standard"`, `aria-live="polite"`, `<label for="kind"`}},
+			`<option value="loading"`, `<option value="standard"`, `aria-live="polite"`, `<label for="kind"`,
+			`<link rel="manifest" href="/manifest.webmanifest">`, `<section id="space-card"`, `data-card="links"`,
+			`data-card="share"`, `<p id="stale"`}},
 		{"/staff", []string{`<html lang="zh-CN">`, `<button id="lang"`, `<svg id="map"`, `<form id="login">`,
 			`<label for="token"`, `<input id="token" name="token" type="password"`, `<ul id="zones"`, `<table id="incidents">`,
 			`<table id="sensors">`, `<svg id="chart"`, `<select id="chart-zone">`, `<section id="space-panel"`,

@@ -97,6 +97,10 @@ type Options struct {
 	// of twice that. Callers with a valid staff token, probes and /metrics
 	// are not limited. Default 0: no limit (parkd's configuration sets 20).
 	PublicRate float64
+	// Tiles is the raster map the web pages draw the spaces over (tiles.go).
+	// Default none: the pages draw a schematic and load nothing from
+	// outside parkd.
+	Tiles TileSource
 	// RegistryLoader re-reads the registry for POST
 	// /api/v1/admin/registry/reload. Default nil: that endpoint answers 404.
 	RegistryLoader func() (*occupancy.Registry, error)
@@ -136,16 +140,20 @@ func (o *Options) ensureDefaults() {
 		o.EventWriteTimeout = 30 * time.Second
 	}
 	o.HealthRules = o.HealthRules.WithDefaults()
+	o.Tiles = o.Tiles.WithDefaults()
 }
 
 // NewRouter returns the service's HTTP handler. It panics if Store, Zones
-// or Registry is nil or a trusted proxy does not parse: both are wiring
-// bugs. Gin's mode (gin.SetMode) is process-wide and left to the caller.
+// or Registry is nil, a trusted proxy does not parse or Tiles is not valid:
+// all are wiring bugs. Gin's mode (gin.SetMode) is process-wide and left to the caller.
 func NewRouter(opts Options) *gin.Engine {
 	if opts.Store == nil || opts.Zones == nil || opts.Registry == nil {
 		panic("httpapi: Options.Store, Options.Zones and Options.Registry are required")
 	}
 	opts.ensureDefaults()
+	if err := opts.Tiles.Validate(); err != nil {
+		panic("httpapi: " + err.Error())
+	}
 	log := opts.Logger.With("component", "http")
 
 	r := gin.New()
@@ -170,7 +178,7 @@ func NewRouter(opts Options) *gin.Engine {
 	h := &handler{store: opts.Store, zones: opts.Zones, closures: opts.Closures, sensors: opts.Sensors,
 		rules: opts.HealthRules, historyR: opts.History, feed: opts.Events, hub: opts.Hub,
 		eventWriteTimeout: opts.EventWriteTimeout, checker: opts.Checker, reloader: opts.Reloader,
-		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader}
+		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader, tiles: newTilesJSON(opts.Tiles)}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
 	probes.GET("/readyz", auth.authenticate, readyz(opts.Checks, opts.CheckTimeout))
@@ -185,7 +193,7 @@ func NewRouter(opts Options) *gin.Engine {
 	r.GET("/api/openapi.json", append(public, serveOpenAPI)...)
 	h.routes(r.Group("/api/v1", append(public, noStore, checkQuery)...))
 	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore, checkQuery)...))
-	pageRoutes(r, embeddedPages()) // the driver and staff pages: pages.go
+	pageRoutes(r, embeddedPages(), pagesCSP(opts.Tiles)) // the driver and staff pages: pages.go
 	return r
 }
 

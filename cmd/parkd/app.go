@@ -114,7 +114,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: tokens,
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies, LogRequests: cfg.HTTP.LogRequests,
 		MetricsToken: cfg.HTTP.MetricsToken, NoMetrics: cfg.HTTP.MetricsAddr != "",
-		RegistryLoader: registryLoader(cfg, fromDir)})
+		RegistryLoader: registryLoader(cfg, fromDir), Tiles: cfg.Map.Tiles.source()})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{Logger: log})
 	if cfg.HTTP.MetricsAddr != "" {
 		a.metricsServer = httpapi.NewServer(cfg.HTTP.MetricsAddr, httpapi.MetricsHandler(a.metrics, cfg.HTTP.MetricsToken),

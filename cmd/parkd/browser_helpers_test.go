@@ -75,6 +75,7 @@ type tab struct {
 	t      *testing.T
 	ctx    context.Context
 	origin string
+	others []string // other origins the page may load from (a tile server)
 
 	mu       sync.Mutex
 	problems []string
@@ -197,7 +198,8 @@ func (b *tab) listen(ev any) {
 	case *network.EventRequestWillBeSent:
 		u := ev.Request.URL
 		b.urls[ev.RequestID] = u
-		if !strings.HasPrefix(u, b.origin+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+		if !strings.HasPrefix(u, b.origin+"/") && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") &&
+			!slices.ContainsFunc(b.others, func(o string) bool { return strings.HasPrefix(u, o+"/") }) {
 			b.problems = append(b.problems, "request to another origin: "+u)
 		}
 	case *network.EventResponseReceived:
@@ -209,6 +211,13 @@ func (b *tab) listen(ev any) {
 			b.problems = append(b.problems, fmt.Sprintf("request failed: %s: %s %s", b.urls[ev.RequestID], ev.ErrorText, ev.BlockedReason))
 		}
 	}
+}
+
+// allow lets the page load from origin too (a tile server).
+func (b *tab) allow(origin string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.others = append(b.others, origin)
 }
 
 // takeProblems returns the problems recorded so far and forgets them.

@@ -192,6 +192,7 @@ func TestBrowserDriverPage(t *testing.T) {
 	}
 	publishAndWatch(t, b, s, sp, false, 3, "free")
 	b.screenshot("driver-desktop")
+	logFrames(t, b, "desktop 1280x900, schematic")
 	checkNearest(t, b, s, z, "accessible")
 	b.checkClean("driver page /")
 

@@ -76,6 +76,10 @@ type Config struct {
 		LowBatteryMV int `yaml:"low_battery_mv"` // default 3000
 		FlapChanges  int `yaml:"flap_changes"`   // default 10 per hour
 	} `yaml:"health"`
+	// Map is the web pages' base map (mapconfig.go).
+	Map struct {
+		Tiles TilesConfig `yaml:"tiles"`
+	} `yaml:"map"`
 	Log struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
@@ -122,6 +126,7 @@ func defaultConfig() Config {
 	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
 	c.Health.LowBatteryMV = 3000
 	c.Health.FlapChanges = 10
+	c.Map.Tiles = defaultTiles()
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.LoRaWAN.TTSTopic = "v3/+/devices/+/up"
@@ -207,6 +212,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if err := c.applyHTTPEnv(getenv); err != nil {
 		return err
 	}
+	if err := c.Map.Tiles.applyEnv(getenv); err != nil {
+		return err
+	}
 	if err := durationEnv(getenv, "PARKD_MQTT_BATCH_WAIT", "1ms", &c.MQTT.BatchWait); err != nil {
 		return err
 	}
@@ -235,6 +243,9 @@ const maxBatchWait = 100 * time.Millisecond
 func (c *Config) validate() error {
 	if err := validLevels(c.Levels); err != nil {
 		return err
+	}
+	if err := c.Map.Tiles.source().Validate(); err != nil {
+		return fmt.Errorf("config: map.%w", err)
 	}
 	switch {
 	case c.MQTT.ClientID == "":

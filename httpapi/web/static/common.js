@@ -1,6 +1,9 @@
 // Shared by the driver page and the staff dashboard: translations, API
-// calls, the town map (SVG) and the live feed (Server-Sent Events).
+// calls, the town map (SVG, over raster tiles when parkd has a tile source)
+// and the live feed (Server-Sent Events).
 // Plain ES module, no dependencies; served by parkd from the binary.
+import { crsOf, mercator, unmercator } from './geo.js?v=__V__';
+import { TileLayer } from './tiles.js?v=__V__';
 
 const SVGNS = 'http://www.w3.org/2000/svg'; // a namespace name, not a fetch
 
@@ -142,19 +145,23 @@ export function esc(s) {
 }
 
 /** The town map: zones as light blocks with labels, every space as one
- * circle.space[data-id][data-status], pan (drag, arrows) and zoom (wheel,
- * pinch, +/-). Coordinates are metres east/north of the town's centre. */
+ * circle.space[data-id][data-status], over raster tiles when the map data
+ * names a tile source; pan (drag, arrows) and zoom (wheel, pinch, double
+ * tap, +/-). Coordinates are Web Mercator, in units of about a metre at the
+ * town (the world is C units wide), from the town's centre, in the tiles'
+ * coordinate system (WGS-84 or GCJ-02). */
 export class TownMap {
-  constructor(svg, { focusable = false, onPoint = null, onSpace = null } = {}) {
+  constructor(svg, { focusable = false, onPoint = null, onSpace = null, spaceTapZoomed = false } = {}) {
     this.svg = svg;
     this.focusable = focusable;
     this.onPoint = onPoint;
     this.onSpace = onSpace;
+    this.spaceTapZoomed = spaceTapZoomed; // a tap picks a space only once zoomed in (else a point)
     this.els = new Map(); // space id -> element
     this.spaces = new Map(); // space id -> {id, zone, lat, lon, kind, status, x, y}
     this.zones = [];
     this.layers = {};
-    for (const name of ['blocks', 'spaces', 'labels', 'overlay']) {
+    for (const name of ['tiles', 'blocks', 'spaces', 'labels', 'overlay']) {
       const g = document.createElementNS(SVGNS, 'g');
       g.setAttribute('class', 'layer-' + name);
       svg.appendChild(g);
@@ -172,7 +179,7 @@ export class TownMap {
     const median = (k) => { const v = sp.map((s) => s[k]).sort((a, b) => a - b); return v.length ? v[v.length >> 1] : 0; };
     const lat0 = median(2), lon0 = median(3);
     this.lat0 = lat0; this.lon0 = lon0;
-    this.kx = 111320 * Math.cos(lat0 * Math.PI / 180); this.ky = 110540;
+    this.setProjection(data.tiles);
     // One string parsed once is several times faster than 3718 createElementNS.
     const html = [];
     const byZone = new Map();
@@ -226,8 +233,37 @@ export class TownMap {
     this.layers.labels.replaceChildren(labels);
   }
 
-  project(lat, lon) { return [(lon - this.lon0) * this.kx, -(lat - this.lat0) * this.ky]; }
-  unproject(x, y) { return [this.lat0 - y / this.ky, this.lon0 + x / this.kx]; }
+  /** Sets the map's units from the town's centre and the tile source
+   * (null: a schematic, in WGS-84), and starts drawing the tiles. */
+  setProjection(tiles) {
+    this.crs = crsOf(tiles ? tiles.crs : 'wgs84');
+    const [clat, clon] = this.crs.from(this.lat0, this.lon0);
+    const C = 2 * Math.PI * 6378137 * Math.cos(clat * Math.PI / 180); // a unit is about a metre here
+    const [mx, my] = mercator(clat, clon);
+    this.world = { C, x0: mx * C, y0: my * C };
+    this.layers.tiles.replaceChildren();
+    this.tiles = tiles ? new TileLayer(this.layers.tiles, tiles, this.world) : null;
+    this.svg.classList.toggle('tiled', !!tiles);
+    const wrap = this.svg.parentElement;
+    let credit = wrap.querySelector('.attribution');
+    if (tiles && !credit) {
+      credit = document.createElement('p');
+      credit.className = 'attribution';
+      this.svg.after(credit);
+    }
+    if (credit) { credit.textContent = tiles ? tiles.attribution : ''; credit.hidden = !tiles; }
+  }
+
+  /** Map units of a WGS-84 position. */
+  project(lat, lon) {
+    const [x, y] = mercator(...this.crs.from(lat, lon));
+    return [x * this.world.C - this.world.x0, y * this.world.C - this.world.y0];
+  }
+
+  /** The WGS-84 position of map units. */
+  unproject(x, y) {
+    return this.crs.to(...unmercator((x + this.world.x0) / this.world.C, (y + this.world.y0) / this.world.C));
+  }
 
   /** The centre of the map's data, as [lat, lon]. */
   centre() { return [this.lat0, this.lon0]; }
@@ -253,6 +289,10 @@ export class TownMap {
     this.svg.style.setProperty('--label-size', (13 * px).toFixed(2) + 'px');
     this.svg.style.setProperty('--px', px.toFixed(3));
     this.svg.classList.toggle('zoomed', px < 1.2);
+    // The zoom level of 256-pixel tiles this scale matches (tests and tiles).
+    const pxPerUnit = rect.width > 0 ? rect.width / w : 0.5;
+    this.svg.dataset.zoom = Math.log2(pxPerUnit * this.world.C / 256).toFixed(3);
+    if (this.tiles) this.tiles.update(this.view, pxPerUnit);
     const m = this.layers.overlay.querySelector('.here');
     if (m) m.setAttribute('r', Math.max(6, 7 * px).toFixed(1));
     for (const r of this.layers.overlay.querySelectorAll('.ring')) r.setAttribute('r', Math.max(7, 5 * px).toFixed(1));
@@ -283,6 +323,15 @@ export class TownMap {
   showAround(lat, lon, w) {
     const [x, y] = this.project(lat, lon);
     this.setView({ x: x - w / 2, y: y - w / 2, w, h: w });
+  }
+
+  /** Centres the map on a WGS-84 position at the scale of tile zoom z. */
+  showAt(lat, lon, z) {
+    const rect = this.svg.getBoundingClientRect();
+    const [x, y] = this.project(lat, lon);
+    const k = this.world.C / (256 * 2 ** z); // map units per CSS pixel
+    const w = (rect.width || 400) * k, h = (rect.height || 300) * k;
+    this.setView({ x: x - w / 2, y: y - h / 2, w, h });
   }
 
   /** Centres the map on a space, zoomed in. */
@@ -329,26 +378,19 @@ export class TownMap {
   wire() {
     const svg = this.svg;
     let drag = null;
-    let dragged = false; // the click that ends a drag is not a tap
+    let dragged = false; // the click that ends a drag (or a double tap) is not a tap
+    let lastTap = null; // {t, x, y} of a touch tap, for the double tap
     const pointers = new Map();
     svg.addEventListener('pointerdown', (e) => {
       pointers.set(e.pointerId, [e.clientX, e.clientY]);
-      if (pointers.size === 1) { drag = { x: e.clientX, y: e.clientY, moved: false, dist: null }; dragged = false; }
+      if (pointers.size === 1) { drag = { x: e.clientX, y: e.clientY, moved: false, dist: null, mid: null }; dragged = false; }
+      if (pointers.size === 2 && drag) this.pinch(drag, [...pointers.values()]); // the spread the pinch starts from
     });
     svg.addEventListener('pointermove', (e) => {
       if (!drag || !pointers.has(e.pointerId)) return;
       const prev = pointers.get(e.pointerId);
       pointers.set(e.pointerId, [e.clientX, e.clientY]);
-      if (pointers.size === 2) { // pinch
-        const [a, b] = [...pointers.values()];
-        const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
-        if (drag.dist) {
-          const [cx, cy] = this.toMap((a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
-          this.zoom(drag.dist / d, cx, cy);
-        }
-        drag.dist = d; drag.moved = true;
-        return;
-      }
+      if (pointers.size === 2) { this.pinch(drag, [...pointers.values()]); return; }
       if (!drag.moved && Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 6) {
         drag.moved = true;
         // Captured only once it is a drag, so that a plain click keeps its
@@ -361,16 +403,28 @@ export class TownMap {
     });
     const end = (e) => {
       pointers.delete(e.pointerId);
-      if (pointers.size === 0) {
-        if (drag && drag.moved) dragged = true;
-        drag = null;
+      if (pointers.size > 0) { if (drag) drag.dist = null; return; } // one finger of a pinch left: no jump
+      if (drag && drag.moved) dragged = true;
+      else if (e.type === 'pointerup' && e.pointerType === 'touch') {
+        // A second tap within 300 ms and 30 px of the first zooms in there
+        // (timed by the touches themselves, not by a busy page's handling).
+        const now = e.timeStamp;
+        if (lastTap && now - lastTap.t < 300 && Math.hypot(e.clientX - lastTap.x, e.clientY - lastTap.y) < 30) {
+          this.zoom(0.5, ...this.toMap(e.clientX, e.clientY));
+          dragged = true; lastTap = null; this.touchZoomAt = now;
+        } else lastTap = { t: now, x: e.clientX, y: e.clientY };
       }
+      drag = null;
     };
     svg.addEventListener('pointerup', end);
     svg.addEventListener('pointercancel', end);
     svg.addEventListener('click', (e) => {
       if (dragged) { dragged = false; return; }
       this.tap(e);
+    });
+    svg.addEventListener('dblclick', (e) => { // a mouse's double click; a touch's was handled above
+      e.preventDefault();
+      if (e.timeStamp - (this.touchZoomAt || -1e9) > 600) this.zoom(0.5, ...this.toMap(e.clientX, e.clientY));
     });
     svg.addEventListener('wheel', (e) => {
       e.preventDefault();
@@ -381,8 +435,21 @@ export class TownMap {
     window.addEventListener('resize', () => { if (this.view) this.setView(this.view); });
   }
 
+  /** Two fingers: zoom by their spread around their middle, and pan as
+   * the middle moves. */
+  pinch(drag, [a, b]) {
+    const d = Math.hypot(a[0] - b[0], a[1] - b[1]);
+    const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    if (drag.dist) {
+      const r = this.svg.getBoundingClientRect();
+      this.pan(-(mid[0] - drag.mid[0]) / r.width * this.view.w, -(mid[1] - drag.mid[1]) / r.height * this.view.h);
+      this.zoom(drag.dist / d, ...this.toMap(mid[0], mid[1]));
+    }
+    drag.dist = d; drag.mid = mid; drag.moved = true;
+  }
+
   tap(e) {
-    if (this.onSpace) {
+    if (this.onSpace && (!this.spaceTapZoomed || this.px < 1.2)) {
       // Spaces are a few pixels wide at the town's scale: a click within
       // 12 px of one picks the nearest (a click made without a pointer, on
       // the space itself).

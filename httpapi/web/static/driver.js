@@ -1,9 +1,11 @@
 // The driver page: the town map, the nearest free spaces to a point (the
 // browser's location, a tapped point or the town centre) and the zones.
 import {
-  addStrings, initLang, onLang, lang, t, api, distance, fmtDistance, TownMap, drawLegend,
-  wireZoomButtons, openFeed, liveHandler, announce, safeGet, safeSet,
+  addStrings, initLang, onLang, lang, t, distance, fmtDistance, TownMap, drawLegend,
+  wireZoomButtons, openFeed, liveHandler, announce, safeGet, safeSet, setLive,
 } from './common.js?v=__V__';
+import { SpaceCard } from './nav.js?v=__V__';
+import { registerWorker, loadMap, keepFeedAlive } from './pwa.js?v=__V__';
 
 addStrings({
   zh: {
@@ -29,13 +31,14 @@ const LEGEND = [['swatch-here', 'd.legend.here'], ['swatch-ring', 'd.legend.ring
 const FAR = 20000; // metres: a location farther from the town is ignored
 
 const $ = (id) => document.getElementById(id);
-const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '' };
-let map;
+const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '', shared: false };
+let map, card;
 
 async function main() {
   initLang();
   drawLegend($('legend'), LEGEND);
-  map = new TownMap($('map'), { onPoint: (lat, lon) => setPoint(lat, lon, 'tap') });
+  map = new TownMap($('map'), { onPoint: (lat, lon) => setPoint(lat, lon, 'tap'), onSpace: openCard, spaceTapZoomed: true });
+  card = new SpaceCard($('space-card'));
   wireZoomButtons(document, map);
 
   // The map is read once the feed is open: the events from then on arrive
@@ -48,7 +51,7 @@ async function main() {
   let data;
   try {
     await feed.opened;
-    data = await api('/api/v1/map');
+    data = await loadMap();
   } catch (e) {
     showError(t('error.load', { msg: e.message }));
     return;
@@ -64,12 +67,46 @@ async function main() {
   const [lat, lon] = saved ? JSON.parse(saved) : map.centre();
   setPoint(lat, lon, saved ? 'tap' : 'centre', true);
   if ($('map').clientWidth < 600) map.showAround(lat, lon, 900); // a phone: the neighbourhood, not the town
+  showShared();
   renderZones();
   wire();
   onLang(() => { drawLegend($('legend'), LEGEND); renderZones(); renderNearest(); });
   document.body.dataset.ready = '1';
   performance.mark('parkd-ready');
   useGeoIfGranted();
+  let live = feed;
+  keepFeedAlive({
+    reopen: () => {
+      live.close();
+      setLive(false, $('live'));
+      live = openFeed({ onLive: liveHandler($('live'), refresh), onEvent: apply });
+      refresh();
+    },
+    close: () => live.close(),
+    refresh,
+  });
+  registerWorker();
+}
+
+/** A shared link (/?space=ID[&z=ZOOM]) opens the map centred on its space,
+ * at tile zoom ZOOM (default 18), with its card. */
+function showShared() {
+  const q = new URLSearchParams(location.search);
+  const s = map.spaces.get(q.get('space') || '');
+  if (!s) return;
+  const z = Number(q.get('z'));
+  map.showAt(s.lat, s.lon, z >= 1 && z <= 22 ? z : 18);
+  state.shared = true;
+  map.highlight([s.id]);
+  openCard(s.id);
+}
+
+/** Opens the card of a space: where it is, navigate, share. */
+function openCard(id) {
+  const s = map.spaces.get(id);
+  if (!s) return;
+  const z = state.zones.get(s.zone);
+  card.open(s, z ? z.name : s.zone, map.els.get(id));
 }
 
 function wire() {
@@ -93,7 +130,7 @@ function apply(type, e) {
 /** Re-reads every space's status and the zones after the feed reopened. */
 async function refresh() {
   try {
-    const data = await api('/api/v1/map');
+    const data = await loadMap();
     for (const [id, , , , , status] of data.spaces) map.setStatus(id, status);
     for (const z of data.zones) { state.zones.set(z.id, z); updateZone(z); }
     renderNearest();
@@ -113,7 +150,8 @@ function setPoint(lat, lon, from, quiet) {
   if (from === 'tap') safeSet(sessionStorage, 'parkd.point', JSON.stringify([lat, lon]));
   map.marker(lat, lon);
   renderNearest(!quiet);
-  if (!quiet && from !== 'tap') map.showSpace(nearestIDs()[0]);
+  if (!quiet && from !== 'tap' && !state.shared) map.showSpace(nearestIDs()[0]);
+  state.shared = false; // a shared link's view stays until the driver's next choice
 }
 
 function nearestIDs() {
@@ -159,7 +197,14 @@ function renderNearest(say = false) {
     const where = document.createElement('span'); where.className = 'where'; where.textContent = `${z ? z.name : s.zone} · ${s.id}`;
     b.append(dist, kind, where);
     b.addEventListener('click', () => { map.showSpace(s.id); revealMap(); });
-    li.appendChild(b);
+    const nav = document.createElement('button');
+    nav.type = 'button';
+    nav.className = 'go';
+    nav.dataset.navOpen = s.id;
+    nav.textContent = t('nav.go');
+    nav.setAttribute('aria-label', `${t('nav.go')}: ${s.id}`);
+    nav.addEventListener('click', () => openCard(s.id));
+    li.append(b, nav);
     return li;
   });
   if (!items.length) {
