@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+
+	"github.com/qiuai/parking/occupancy"
+)
+
+// Plan answers what a reload to next would do, changing nothing: the
+// difference from the running registry, the stored states it would delete
+// (an HSCAN of every zone's states), by zone, and whether the guard needs
+// confirm_remove. ECONFLICT when next adds or removes a zone.
+func (r *Reloader) Plan(ctx context.Context, next *occupancy.Registry) (occupancy.ReloadPlan, error) {
+	cur := r.opts.Registry.Snapshot()
+	if err := occupancy.SameZones(cur, next); err != nil {
+		return occupancy.ReloadPlan{}, err
+	}
+	rec, err := r.store.RegistryRecord(ctx)
+	if err != nil {
+		return occupancy.ReloadPlan{}, err
+	}
+	p := occupancy.ReloadPlan{ReloadReport: occupancy.DiffRegistries(cur, next), Running: cur.Version(),
+		InForce: rec.Version, Pending: rec.Target, DeletesByZone: map[string]int{}, MaxRemoveShare: r.opts.MaxRemoveShare}
+	for _, z := range next.Zones() {
+		stored, orphans, err := r.store.CountStored(ctx, z.ID, next)
+		if err != nil {
+			return p, err
+		}
+		p.Stored, p.Deletes, p.DeletesByZone[z.ID] = p.Stored+stored, p.Deletes+orphans, orphans
+	}
+	p.ConfirmNeeded = occupancy.NeedsConfirm(p.Deletes, p.Stored, p.MaxRemoveShare) &&
+		(p.Pending == "" || p.Pending != p.Version)
+	return p, nil
+}
+
+// Start begins a reload to next as a background job (Run runs it) and
+// returns the job. It is refused with ECONFLICT when next adds or removes
+// a zone, when the guard refuses it (occupancy.ReloadPlan.Guard: confirm,
+// when confirmed, must be the number of states it deletes), when this
+// instance runs a job to another version, or when another instance holds
+// the reload lease. Asking again for the version a job here is putting in
+// force returns that job.
+func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm int, confirmed bool) (occupancy.ReloadJob, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.current; cur != nil {
+		if cur.job.Version == next.Version() {
+			return r.recent[cur.job.ID], nil
+		}
+		return occupancy.ReloadJob{}, occupancy.Errorf(occupancy.ECONFLICT,
+			"reload job %s to registry version %s is running on this instance: wait for it to end", cur.job.ID, cur.job.Version)
+	}
+	plan, err := r.Plan(ctx, next)
+	if err != nil {
+		return occupancy.ReloadJob{}, err
+	}
+	if err := plan.Guard(confirm, confirmed); err != nil {
+		return occupancy.ReloadJob{}, err
+	}
+	now := r.opts.Now().UTC()
+	job := occupancy.ReloadJob{ID: newJobID(now), Status: occupancy.ReloadRunning, Instance: r.opts.Instance,
+		Version: next.Version(), Step: "queued", Diff: &plan.ReloadReport, StartedAt: now, UpdatedAt: now}
+	if job.Previous, err = r.store.BeginReload(ctx, job.ID, r.opts.Instance, job.Version, r.opts.Lease); err != nil {
+		return occupancy.ReloadJob{}, err
+	}
+	run := &reloadRun{job: job, next: next, done: make(chan struct{})}
+	r.current, r.recent[job.ID], r.done[job.ID] = run, job, run.done
+	r.queue <- run // room: a run is queued only while current is nil
+	r.log.Info("registry reload queued", "job", job.ID, "version", job.Version, "previous", job.Previous,
+		"added", plan.Counts.Added, "removed", plan.Counts.Removed, "changed", plan.Counts.Changed, "deletes", plan.Deletes)
+	return job, nil
+}
+
+// Job returns a reload job, this instance's or another's. A job that says
+// running but no longer holds the reload lease (its instance stopped or
+// died) is answered as interrupted. ENOTFOUND for an unknown id.
+func (r *Reloader) Job(ctx context.Context, id string) (occupancy.ReloadJob, error) {
+	r.mu.Lock()
+	job, ok := r.recent[id]
+	mine := ok && r.current != nil && r.current.job.ID == id
+	r.mu.Unlock()
+	if !ok {
+		var err error
+		if job, err = r.store.ReloadJob(ctx, id); err != nil {
+			return job, err
+		}
+	}
+	if job.Status == occupancy.ReloadRunning && !mine {
+		rec, err := r.store.RegistryRecord(ctx)
+		if err != nil {
+			return job, err
+		}
+		if rec.Job != id || !rec.Leased(r.opts.Now()) {
+			job.Status = occupancy.ReloadInterrupted
+		}
+	}
+	return job, nil
+}
+
+// Wait waits until job id ends (or ctx does) and returns it. It waits on
+// this instance's jobs directly, and reads another instance's every
+// FollowInterval.
+func (r *Reloader) Wait(ctx context.Context, id string) (occupancy.ReloadJob, error) {
+	r.mu.Lock()
+	done := r.done[id]
+	r.mu.Unlock()
+	for {
+		if done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return occupancy.ReloadJob{}, ctx.Err()
+			}
+		}
+		job, err := r.Job(ctx, id)
+		if err != nil || job.Status != occupancy.ReloadRunning {
+			return job, err
+		}
+		if !sleep(ctx, r.opts.FollowInterval) {
+			return job, ctx.Err()
+		}
+	}
+}
