@@ -7,13 +7,12 @@ import (
 
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/jobs"
-	"github.com/qiuai/parking/occupancy/redisstore"
 )
 
 // Reloader returns a jobs.Reloader of s, whose registry is reg, looking at
 // Redis's registry record every 20 ms, with Run running until the test
 // ends; opts change its options first.
-func Reloader(tb testing.TB, s *redisstore.Store, reg *occupancy.Registry, opts ...func(*jobs.ReloaderOptions)) *jobs.Reloader {
+func Reloader(tb testing.TB, s jobs.RegistryStore, reg *occupancy.Registry, opts ...func(*jobs.ReloaderOptions)) *jobs.Reloader {
 	tb.Helper()
 	o := jobs.ReloaderOptions{Store: s, Registry: reg, FollowInterval: 20 * time.Millisecond, Instance: "test"}
 	for _, f := range opts {

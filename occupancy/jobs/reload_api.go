@@ -41,15 +41,16 @@ func (r *Reloader) Plan(ctx context.Context, next *occupancy.Registry) (occupanc
 // the reload lease. Asking again for the version a job here is putting in
 // force returns that job.
 func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm int, confirmed bool) (occupancy.ReloadJob, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cur := r.current; cur != nil {
-		if cur.job.Version == next.Version() {
-			return r.recent[cur.job.ID], nil
-		}
-		return occupancy.ReloadJob{}, occupancy.Errorf(occupancy.ECONFLICT,
-			"reload job %s to registry version %s is running on this instance: wait for it to end", cur.job.ID, cur.job.Version)
+	run, err := r.reserve(next)
+	if err != nil || run.job.ID != "" {
+		return run.job, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			r.release(run)
+		}
+	}()
 	plan, err := r.Plan(ctx, next)
 	if err != nil {
 		return occupancy.ReloadJob{}, err
@@ -57,18 +58,48 @@ func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm 
 	if err := plan.Guard(confirm, confirmed); err != nil {
 		return occupancy.ReloadJob{}, err
 	}
-	now := r.opts.Now().UTC()
-	job := occupancy.ReloadJob{ID: newJobID(now), Status: occupancy.ReloadRunning, Instance: r.opts.Instance,
-		Version: next.Version(), Step: "queued", Diff: &plan.ReloadReport, StartedAt: now, UpdatedAt: now}
+	job := &run.job
+	job.ID, job.Diff = newJobID(job.StartedAt), &plan.ReloadReport
 	if job.Previous, err = r.store.BeginReload(ctx, job.ID, r.opts.Instance, job.Version, r.opts.Lease); err != nil {
 		return occupancy.ReloadJob{}, err
 	}
-	run := &reloadRun{job: job, next: next, done: make(chan struct{})}
-	r.current, r.recent[job.ID], r.done[job.ID] = run, job, run.done
-	r.queue <- run // room: a run is queued only while current is nil
+	r.mu.Lock()
+	r.recent[job.ID], r.done[job.ID] = *job, run.done
+	r.mu.Unlock()
+	started = true
+	r.queue <- run // room: a run is queued only while none is current
 	r.log.Info("registry reload queued", "job", job.ID, "version", job.Version, "previous", job.Previous,
 		"added", plan.Counts.Added, "removed", plan.Counts.Removed, "changed", plan.Counts.Changed, "deletes", plan.Deletes)
-	return job, nil
+	return *job, nil
+}
+
+// reserve makes a new run to next this instance's current one. If a run
+// is current already it returns that run's job when it puts next in force
+// (the job has an id), and ECONFLICT otherwise.
+func (r *Reloader) reserve(next *occupancy.Registry) (*reloadRun, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.current; cur != nil {
+		if cur.job.ID != "" && cur.job.Version == next.Version() {
+			return &reloadRun{job: r.recent[cur.job.ID]}, nil
+		}
+		return nil, occupancy.Errorf(occupancy.ECONFLICT,
+			"a reload to registry version %s is starting or running on this instance (job %q): wait for it to end",
+			cur.job.Version, cur.job.ID)
+	}
+	now := r.opts.Now().UTC()
+	r.current = &reloadRun{next: next, done: make(chan struct{}), job: occupancy.ReloadJob{Status: occupancy.ReloadRunning,
+		Instance: r.opts.Instance, Version: next.Version(), Step: "queued", StartedAt: now, UpdatedAt: now}}
+	return r.current, nil
+}
+
+// release undoes reserve for a run that did not start.
+func (r *Reloader) release(run *reloadRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current == run {
+		r.current = nil
+	}
 }
 
 // Job returns a reload job, this instance's or another's. A job that says
@@ -77,6 +108,7 @@ func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm 
 func (r *Reloader) Job(ctx context.Context, id string) (occupancy.ReloadJob, error) {
 	r.mu.Lock()
 	job, ok := r.recent[id]
+	ok = ok && id != ""
 	mine := ok && r.current != nil && r.current.job.ID == id
 	r.mu.Unlock()
 	if !ok {

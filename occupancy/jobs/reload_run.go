@@ -108,23 +108,25 @@ func (r *Reloader) follow(ctx context.Context, want string) {
 // resume finishes the unfinished reload rec records, to this instance's
 // registry, as a new job.
 func (r *Reloader) resume(ctx context.Context, rec occupancy.RegistryRecord) {
-	now := r.opts.Now().UTC()
-	job := occupancy.ReloadJob{ID: newJobID(now), Status: occupancy.ReloadRunning, Instance: r.opts.Instance,
-		Version: rec.Target, Resumes: rec.Job, Step: "queued", StartedAt: now, UpdatedAt: now}
-	var err error
+	run, err := r.reserve(r.opts.Registry.Snapshot())
+	if err != nil || run.job.ID != "" {
+		return // a job of this instance is starting
+	}
+	job := &run.job
+	job.ID, job.Resumes = newJobID(job.StartedAt), rec.Job
 	if job.Previous, err = r.store.BeginReload(ctx, job.ID, r.opts.Instance, job.Version, r.opts.Lease); err != nil {
+		r.release(run)
 		r.log.Info("unfinished reload not taken over", "job", rec.Job, "err", err)
 		return
 	}
-	if old, err := r.store.ReloadJob(ctx, rec.Job); err == nil && old.Status == occupancy.ReloadRunning {
-		old.Status, old.ResumedBy, old.UpdatedAt = occupancy.ReloadInterrupted, job.ID, now
+	if old, err := r.store.ReloadJob(ctx, rec.Job); err == nil && old.Status != occupancy.ReloadDone {
+		old.Status, old.ResumedBy, old.UpdatedAt = occupancy.ReloadInterrupted, job.ID, r.opts.Now().UTC()
 		_ = r.store.SaveReloadJob(ctx, old)
 	}
 	r.log.Warn("finishing an unfinished registry reload", "job", job.ID, "resumes", rec.Job, "version", job.Version,
 		"previous_owner", rec.Owner)
-	run := &reloadRun{job: job, next: r.opts.Registry.Snapshot(), done: make(chan struct{})}
 	r.mu.Lock()
-	r.current, r.recent[job.ID], r.done[job.ID] = run, job, run.done
+	r.recent[job.ID], r.done[job.ID] = *job, run.done
 	r.mu.Unlock()
 	r.execute(ctx, run)
 }

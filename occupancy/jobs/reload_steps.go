@@ -44,7 +44,7 @@ func (r *Reloader) execute(ctx context.Context, run *reloadRun) {
 		j.Status, j.Error = occupancy.ReloadInterrupted, "parkd stopped during the reload: it is finished at the next start"
 		r.log.Warn("registry reload interrupted", "job", j.ID, "step", j.Step)
 	default:
-		j.Status, j.Error = occupancy.ReloadFailed, occupancy.ErrorMessage(err)
+		j.Status, j.Error = occupancy.ReloadFailed, err.Error()+": repeat the reload to finish it"
 		r.log.Error("registry reload failed: repeat it to finish it", "job", j.ID, "step", j.Step, "err", err)
 	}
 	r.save(context.WithoutCancel(ctx), run, true)
