@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,11 @@ type RegistryReloader interface {
 	// Job returns a job. ENOTFOUND for an unknown id.
 	Job(ctx context.Context, id string) (occupancy.ReloadJob, error)
 }
+
+// startTimeout bounds the start of a reload (its plan reads every stored
+// state: about a second at a million spaces), whether or not the client
+// waits for it.
+const startTimeout = time.Minute
 
 // reloadJobsPath is where a reload job is read: reloadJobsPath + id.
 const reloadJobsPath = "/api/v1/admin/registry/reload/jobs/"
@@ -70,7 +76,11 @@ func (h *handler) reloadRegistry(c *gin.Context) {
 		c.JSON(http.StatusOK, plan)
 		return
 	}
-	job, err := h.reloader.Start(c.Request.Context(), next, confirm, confirm >= 0)
+	// Once the request is read, the client going away changes nothing: the
+	// reload is refused or started as if it had stayed.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), startTimeout)
+	defer cancel()
+	job, err := h.reloader.Start(ctx, next, confirm, confirm >= 0)
 	if err != nil {
 		fail(c, err)
 		return

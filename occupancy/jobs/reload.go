@@ -33,6 +33,9 @@ type RegistryStore interface {
 	// the version in force; ECONFLICT when the job lost the lease.
 	RenewReload(ctx context.Context, job string, lease time.Duration) error
 	FinishReload(ctx context.Context, job string) error
+	// ReleaseReload ends job's lease, leaving the reload unfinished for
+	// any instance to finish. ECONFLICT when the job lost the lease.
+	ReleaseReload(ctx context.Context, job string) error
 	// Fence lets only holders of version write to the zone's state.
 	Fence(ctx context.Context, zoneID, version string) error
 	// SyncSpaces stores the given spaces of a zone that have no state and

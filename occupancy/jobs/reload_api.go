@@ -41,9 +41,12 @@ func (r *Reloader) Plan(ctx context.Context, next *occupancy.Registry) (occupanc
 // the reload lease. Asking again for the version a job here is putting in
 // force returns that job.
 func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm int, confirmed bool) (occupancy.ReloadJob, error) {
-	run, err := r.reserve(next)
-	if err != nil || run.job.ID != "" {
-		return run.job, err
+	run, running, err := r.reserve(next)
+	if err != nil {
+		return occupancy.ReloadJob{}, err
+	}
+	if running != nil {
+		return *running, nil
 	}
 	started := false
 	defer func() {
@@ -59,38 +62,42 @@ func (r *Reloader) Start(ctx context.Context, next *occupancy.Registry, confirm 
 		return occupancy.ReloadJob{}, err
 	}
 	job := &run.job
-	job.ID, job.Diff = newJobID(job.StartedAt), &plan.ReloadReport
+	job.Diff = &plan.ReloadReport
 	if job.Previous, err = r.store.BeginReload(ctx, job.ID, r.opts.Instance, job.Version, r.opts.Lease); err != nil {
 		return occupancy.ReloadJob{}, err
 	}
+	out := *job // run.job is the job's own once queued
 	r.mu.Lock()
-	r.recent[job.ID], r.done[job.ID] = *job, run.done
+	r.recent[job.ID], r.done[job.ID] = out, run.done
 	r.mu.Unlock()
 	started = true
-	r.queue <- run // room: a run is queued only while none is current
-	r.log.Info("registry reload queued", "job", job.ID, "version", job.Version, "previous", job.Previous,
+	r.log.Info("registry reload queued", "job", out.ID, "version", out.Version, "previous", out.Previous,
 		"added", plan.Counts.Added, "removed", plan.Counts.Removed, "changed", plan.Counts.Changed, "deletes", plan.Deletes)
-	return *job, nil
+	r.queue <- run // room: a run is queued only while none is current
+	return out, nil
 }
 
 // reserve makes a new run to next this instance's current one. If a run
-// is current already it returns that run's job when it puts next in force
-// (the job has an id), and ECONFLICT otherwise.
-func (r *Reloader) reserve(next *occupancy.Registry) (*reloadRun, error) {
+// is current already it returns that run's job instead when the job is
+// started and puts next in force, and ECONFLICT otherwise.
+func (r *Reloader) reserve(next *occupancy.Registry) (*reloadRun, *occupancy.ReloadJob, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cur := r.current; cur != nil {
-		if cur.job.ID != "" && cur.job.Version == next.Version() {
-			return &reloadRun{job: r.recent[cur.job.ID]}, nil
+		for id, job := range r.recent {
+			if job.Version == next.Version() && r.done[id] == cur.done {
+				return nil, &job, nil
+			}
 		}
-		return nil, occupancy.Errorf(occupancy.ECONFLICT,
-			"a reload to registry version %s is starting or running on this instance (job %q): wait for it to end",
-			cur.job.Version, cur.job.ID)
+		return nil, nil, occupancy.Errorf(occupancy.ECONFLICT,
+			"a reload to registry version %s is starting or running on this instance: wait for it to end", next.Version())
 	}
 	now := r.opts.Now().UTC()
-	r.current = &reloadRun{next: next, done: make(chan struct{}), job: occupancy.ReloadJob{Status: occupancy.ReloadRunning,
-		Instance: r.opts.Instance, Version: next.Version(), Step: "queued", StartedAt: now, UpdatedAt: now}}
-	return r.current, nil
+	run := &reloadRun{next: next, done: make(chan struct{}), job: occupancy.ReloadJob{ID: newJobID(now),
+		Status: occupancy.ReloadRunning, Instance: r.opts.Instance, Version: next.Version(), Step: "queued",
+		StartedAt: now, UpdatedAt: now}}
+	r.current, r.recent[run.job.ID], r.done[run.job.ID] = run, run.job, run.done
+	return run, nil, nil
 }
 
 // release undoes reserve for a run that did not start.
@@ -100,6 +107,9 @@ func (r *Reloader) release(run *reloadRun) {
 	if r.current == run {
 		r.current = nil
 	}
+	delete(r.recent, run.job.ID)
+	delete(r.done, run.job.ID)
+	close(run.done)
 }
 
 // Job returns a reload job, this instance's or another's. A job that says

@@ -119,7 +119,9 @@ func TestReloadRerunFinishesIt(t *testing.T) {
 	rdb := storetest.Backends[0].Start(t)
 	s, reg := newStore(t, rdb, clk)
 	storetest.MustApply(t, s, storetest.Reading("S2", false, storetest.T0, 1), occupancy.ResultApplied)
-	rl := storetest.Reloader(t, failingStore{s}, reg, func(o *jobs.ReloaderOptions) { o.RetryFor = 200 * time.Millisecond })
+	rl := storetest.Reloader(t, failingStore{s}, reg, func(o *jobs.ReloaderOptions) {
+		o.RetryFor, o.FollowInterval, o.Instance = 200*time.Millisecond, time.Hour, "parkd-0" // no second look: no finishing by itself
+	})
 	job, err := rl.Start(ctx, nextRegistry(t), 2, true)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +133,7 @@ func TestReloadRerunFinishesIt(t *testing.T) {
 		t.Fatalf("B-2.s state in zone B deleted although the orphans step failed: %v %v", n, err)
 	}
 
-	rl = storetest.Reloader(t, s, reg)
+	rl = storetest.Reloader(t, s, reg, func(o *jobs.ReloaderOptions) { o.Instance = "parkd-1" }) // not waiting for parkd-0's lease
 	plan, err := rl.Plan(ctx, nextRegistry(t))
 	if err != nil || plan.Counts != (occupancy.ReloadCounts{Unchanged: 6}) || plan.Deletes != 1 || plan.ConfirmNeeded {
 		t.Errorf("plan of the re-run %+v %v: want nothing changed, B-2's state in B to delete, no confirm needed", plan, err)

@@ -108,12 +108,12 @@ func (r *Reloader) follow(ctx context.Context, want string) {
 // resume finishes the unfinished reload rec records, to this instance's
 // registry, as a new job.
 func (r *Reloader) resume(ctx context.Context, rec occupancy.RegistryRecord) {
-	run, err := r.reserve(r.opts.Registry.Snapshot())
-	if err != nil || run.job.ID != "" {
+	run, running, err := r.reserve(r.opts.Registry.Snapshot())
+	if err != nil || running != nil {
 		return // a job of this instance is starting
 	}
 	job := &run.job
-	job.ID, job.Resumes = newJobID(job.StartedAt), rec.Job
+	job.Resumes = rec.Job
 	if job.Previous, err = r.store.BeginReload(ctx, job.ID, r.opts.Instance, job.Version, r.opts.Lease); err != nil {
 		r.release(run)
 		r.log.Info("unfinished reload not taken over", "job", rec.Job, "err", err)

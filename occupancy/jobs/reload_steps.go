@@ -46,6 +46,9 @@ func (r *Reloader) execute(ctx context.Context, run *reloadRun) {
 	default:
 		j.Status, j.Error = occupancy.ReloadFailed, err.Error()+": repeat the reload to finish it"
 		r.log.Error("registry reload failed: repeat it to finish it", "job", j.ID, "step", j.Step, "err", err)
+		if err := r.store.ReleaseReload(context.WithoutCancel(ctx), j.ID); err != nil {
+			r.log.Warn("reload lease not released", "job", j.ID, "err", err)
+		}
 	}
 	r.save(context.WithoutCancel(ctx), run, true)
 	if r.opts.Reloaded != nil {

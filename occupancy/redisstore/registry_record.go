@@ -77,6 +77,12 @@ func (s *Store) RenewReload(ctx context.Context, job string, lease time.Duration
 	return s.leaseOp(ctx, "renew", job, lease)
 }
 
+// ReleaseReload ends job's lease now and keeps the reload unfinished, so
+// that any instance may finish it. ECONFLICT when the job lost the lease.
+func (s *Store) ReleaseReload(ctx context.Context, job string) error {
+	return s.leaseOp(ctx, "release", job, 0)
+}
+
 // FinishReload records job's target as the version in force and ends its
 // lease. ECONFLICT when the job lost the lease.
 func (s *Store) FinishReload(ctx context.Context, job string) error {

@@ -8,6 +8,8 @@
 --          holds a lease that has not ended: then {'busy', target, job,
 --          owner, lease_until}. Otherwise {'ok', version in force}.
 --   renew: extend the lease if job still holds it: {'ok'} or {'lost'}.
+--   release: end job's lease now, keeping target (a failed job: any
+--          instance may finish it): {'ok'} or {'lost'}.
 --   finish: if job holds the lease, make target the version in force and
 --          drop the lease: {'ok'} or {'lost'}.
 --   adopt: record version as in force if none is: {'ok', version in force}.
@@ -26,7 +28,7 @@ if op == 'begin' then
   return {'ok', cur[1] or ''}
 end
 if cur[3] ~= job then return {'lost'} end
-if op == 'renew' then
+if op == 'renew' or op == 'release' then
   redis.call('HSET', KEYS[1], 'lease_until', ARGV[6])
   return {'ok'}
 end
