@@ -93,8 +93,8 @@ func (r *rig) startReload(i int) occupancy.ReloadJob {
 	return job
 }
 
-// midJob waits until job, on instance i, is in its spaces or orphans step
-// (the long ones), and fails the test if it ended first.
+// midJob waits until job, on instance i, is deleting the orphans (the
+// long step) and has deleted some, and fails the test if it ended first.
 func (r *rig) midJob(i int, job occupancy.ReloadJob) {
 	t := r.t
 	t.Helper()
@@ -103,8 +103,8 @@ func (r *rig) midJob(i int, job occupancy.ReloadJob) {
 		switch {
 		case j.Status != occupancy.ReloadRunning:
 			t.Fatalf("reload job ended (%s) before the fault: make extraSpaces larger", j.Status)
-		case j.Step == "spaces" && j.Progress.SpacesDone > 0, j.Step == "orphans":
-			t.Logf("fault at step %s, %d of %d spaces done", j.Step, j.Progress.SpacesDone, j.Progress.Spaces)
+		case j.Step == "orphans" && j.Result.Deleted > 0:
+			t.Logf("fault at step %s, %d states deleted", j.Step, j.Result.Deleted)
 			return
 		case time.Now().After(deadline):
 			t.Fatalf("reload job still at step %s", j.Step)
@@ -187,15 +187,22 @@ func TestFaultReloadClientGone(t *testing.T) {
 func TestFaultReloadRedisRestarted(t *testing.T) {
 	dir := bigRegistry(t)
 	r := newRigIn(t, 1, false, dir)
+	var job occupancy.ReloadJob
 	st := r.stream(22, streamFor, func() {
 		r.at(faultAt)
 		copyQiuai(t, dir)
-		r.midJob(0, r.startReload(0))
+		job = r.startReload(0)
+		r.midJob(0, job)
 		r.redis.Stop(t)
 		r.faults.redisRestarts++
 		time.Sleep(time.Second)
 		r.redis.Start(t)
 	})
+	j := waitJob(t, r.parkds[0].base, faultAdminToken, job.ID, time.Minute)
+	t.Logf("the job hit by the restart: %s, result %+v, error %q", j.Status, j.Result, j.Error)
+	if j.Status != occupancy.ReloadDone {
+		t.Errorf("the job hit by a 1 s Redis restart ended %s: its steps retry for 2 minutes", j.Status)
+	}
 	r.finishReload()
 	r.check("Redis stopped and started in the middle of a reload", st)
 }

@@ -88,6 +88,7 @@ func (r *Reloader) steps(ctx context.Context, run *reloadRun) error {
 		if err != nil {
 			return err
 		}
+		r.save(ctx, run, false)
 	}
 	return r.finish(ctx, run)
 }
