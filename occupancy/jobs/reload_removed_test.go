@@ -42,6 +42,9 @@ func TestReloadRemovedSpacesTakeTheirState(t *testing.T) {
 			got[0].ResolvedBy != occupancy.SystemActor || got[0].ResolveNote != redisstore.RemovedNote {
 			t.Errorf("incidents after the reload: %+v %v, want A-2's resolved by the system", got, err)
 		}
+		if _, err := s.ResolveIncident(ctx, inc.ID, "staff", "again"); occupancy.ErrorCode(err) != occupancy.ECONFLICT {
+			t.Errorf("resolving the removed space's incident again: %v, want conflict (it is resolved), not not-found", err)
+		}
 		expectGone(t, rdb, "A-2")
 		noDrift(t, s)
 

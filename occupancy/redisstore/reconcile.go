@@ -22,7 +22,7 @@ import (
 
 // ReconcileChunk is the most spaces one sync or retire script call takes:
 // at a million spaces each call stays around a millisecond (docs/operations.md).
-const ReconcileChunk = 500
+const ReconcileChunk = 200
 
 // scanCount is the COUNT hint of the HSCAN and ZSCAN calls that look for
 // orphans.

@@ -31,7 +31,7 @@ var (
 // loaded are the scripts loadScripts loads at start and after Redis lost
 // them: those run in pipelines (EVALSHA has no fallback there) and the
 // frequent ones.
-var loaded = []*redis.Script{applyScript, sweepScript, initScript, checkScript}
+var loaded = []*redis.Script{applyScript, sweepScript, initScript, checkScript, syncScript, retireScript}
 
 // stateScript is lua/common.lua followed by lua/NAME.lua.
 func stateScript(name string) *redis.Script {
