@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qiuai/parking/internal/storetest"
+	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/jobs"
 )
@@ -89,4 +90,34 @@ func TestStartWithOtherFilesWaits(t *testing.T) {
 		t.Errorf("problem after the reload: %s", p)
 	}
 	noDrift(t, s1)
+}
+
+// TestReloadOnCluster: the reload's record, fence, scans and scripts work
+// on a 3-master Redis Cluster (every zone's keys in their slot, the record
+// in its own), with zones on every master.
+func TestReloadOnCluster(t *testing.T) {
+	clk := storetest.NewClock(storetest.T0)
+	reg := storetest.ClusterRegistry(t)
+	s := storetest.NewStore(t, testenv.MustStartRedisCluster(t, 3).Client(t), reg, clk.Now)
+	storetest.MustApply(t, s, storetest.Reading("S7", false, storetest.T0, 1), occupancy.ResultApplied) // C-1 free, removed
+	var spaces []occupancy.Space
+	for _, sp := range reg.Spaces() {
+		if sp.ID != "C-1" {
+			spaces = append(spaces, sp)
+		}
+	}
+	spaces = append(spaces, occupancy.Space{ID: "D-2", ZoneID: "D", SensorID: "S9", Lat: 29.8561, Lon: 121.639,
+		Kind: occupancy.KindStandard})
+	next, err := occupancy.NewRegistry(reg.Zones(), spaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := storetest.Reload(t, storetest.Reloader(t, s, reg), next)
+	if job.Result.Created != 1 || job.Result.Deleted != 1 || job.Result.Reindexed != 1 {
+		t.Errorf("job result %+v", job.Result)
+	}
+	noDrift(t, s)
+	if rec, err := s.RegistryRecord(context.Background()); err != nil || rec.Version != next.Version() {
+		t.Errorf("record %+v %v", rec, err)
+	}
 }

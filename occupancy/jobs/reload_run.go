@@ -56,7 +56,7 @@ func (r *Reloader) tick(ctx context.Context) {
 			return
 		}
 	}
-	r.follow(ctx, want)
+	r.follow(want)
 	mine := r.opts.Registry.Version()
 	if mine != want {
 		r.setProblem(fmt.Sprintf("this instance's registry files (version %s) are not the registry in force (%s)%s: "+
@@ -70,6 +70,7 @@ func (r *Reloader) tick(ctx context.Context) {
 	}
 }
 
+// pendingText says which reload, if any, rec records as unfinished.
 func pendingText(rec occupancy.RegistryRecord) string {
 	if rec.Target == "" {
 		return ""
@@ -80,7 +81,7 @@ func pendingText(rec occupancy.RegistryRecord) string {
 // follow reads the registry files again when want is not this instance's
 // registry (at most once a minute for the same want) and swaps them in if
 // they hold it.
-func (r *Reloader) follow(ctx context.Context, want string) {
+func (r *Reloader) follow(want string) {
 	if r.opts.Load == nil || want == r.opts.Registry.Version() ||
 		(want == r.followed && r.opts.Now().Sub(r.followAt) < time.Minute) {
 		return
@@ -102,7 +103,6 @@ func (r *Reloader) follow(ctx context.Context, want string) {
 	if r.opts.Reloaded != nil {
 		r.opts.Reloaded()
 	}
-	_ = ctx
 }
 
 // resume finishes the unfinished reload rec records, to this instance's
@@ -120,7 +120,10 @@ func (r *Reloader) resume(ctx context.Context, rec occupancy.RegistryRecord) {
 		return
 	}
 	if old, err := r.store.ReloadJob(ctx, rec.Job); err == nil && old.Status != occupancy.ReloadDone {
-		old.Status, old.ResumedBy, old.UpdatedAt = occupancy.ReloadInterrupted, job.ID, r.opts.Now().UTC()
+		if old.Status == occupancy.ReloadRunning { // its instance died with it
+			old.Status = occupancy.ReloadInterrupted
+		}
+		old.ResumedBy, old.UpdatedAt = job.ID, r.opts.Now().UTC()
 		_ = r.store.SaveReloadJob(ctx, old)
 	}
 	r.log.Warn("finishing an unfinished registry reload", "job", job.ID, "resumes", rec.Job, "version", job.Version,

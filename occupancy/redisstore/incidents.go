@@ -163,25 +163,6 @@ func (s *Store) incidentKeys(ctx context.Context, id string) (*zoneKeys, error) 
 	return nil, occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
 }
 
-// incidentZone returns the keys of the zone whose incidents hold id, nil
-// if none does (or Redis fails: the caller answers not found).
-func (s *Store) incidentZone(ctx context.Context, id string) *zoneKeys {
-	zones := s.reg.Zones()
-	cmds := make([]*redis.BoolCmd, len(zones))
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, z := range zones {
-			cmds[i] = p.HExists(ctx, s.zones[z.ID].incidents, id)
-		}
-		return nil
-	})
-	for i, cmd := range cmds {
-		if cmd.Val() {
-			return s.zones[zones[i].ID]
-		}
-	}
-	return nil
-}
-
 // Incident returns one incident. ENOTFOUND if there is none with that id.
 func (s *Store) Incident(ctx context.Context, id string) (occupancy.Incident, error) {
 	k, err := s.incidentKeys(ctx, id)

@@ -124,3 +124,22 @@ func (s *Store) ResolveOrphanIncidents(ctx context.Context, zoneID string) (int,
 	}
 	return s.EndOrphanIncidents(ctx, zoneID, o)
 }
+
+// incidentZone returns the keys of the zone whose incidents hold id, nil
+// if none does (or Redis fails: the caller answers not found).
+func (s *Store) incidentZone(ctx context.Context, id string) *zoneKeys {
+	zones := s.reg.Zones()
+	cmds := make([]*redis.BoolCmd, len(zones))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, z := range zones {
+			cmds[i] = p.HExists(ctx, s.zones[z.ID].incidents, id)
+		}
+		return nil
+	})
+	for i, cmd := range cmds {
+		if cmd.Val() {
+			return s.zones[zones[i].ID]
+		}
+	}
+	return nil
+}
