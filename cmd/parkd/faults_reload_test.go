@@ -30,8 +30,8 @@ const faultAdminToken = "fault-admin-token-0123456789abcdef"
 
 // extraSpaces is how many spaces the reload scenarios' first registry holds
 // beyond Qiuai's, spread over its zones: enough that the reload deleting
-// them runs long enough (about a second) to be hit in the middle.
-const extraSpaces = 100_000
+// them runs long enough (about half a second) to be hit in the middle.
+const extraSpaces = 50_000
 
 // bigRegistry writes the Qiuai registry plus extraSpaces silent spaces into
 // a new folder and returns it.
