@@ -122,6 +122,7 @@ func TestReloadRerunFinishesIt(t *testing.T) {
 	rl := storetest.Reloader(t, failingStore{s}, reg, func(o *jobs.ReloaderOptions) {
 		o.RetryFor, o.FollowInterval, o.Instance = 200*time.Millisecond, time.Hour, "parkd-0" // no second look: no finishing by itself
 	})
+	<-rl.Usable() // its first look at the record is over
 	job, err := rl.Start(ctx, nextRegistry(t), 2, true)
 	if err != nil {
 		t.Fatal(err)
