@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 )
 
@@ -18,7 +21,7 @@ func TestRegistryReload(t *testing.T) {
 	cur := e.reg.Snapshot()
 	var spaces []occupancy.Space
 	for _, sp := range cur.Spaces() {
-		if sp.ID != "ZB-03" {
+		if sp.ID != "ZB-03" && sp.ID != "ZB-02" {
 			spaces = append(spaces, sp)
 		}
 	}
@@ -33,17 +36,35 @@ func TestRegistryReload(t *testing.T) {
 	e.bearer = operatorToken
 	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload"), 403, "forbidden")
 	e.bearer = adminToken
-	w := e.do(t, http.MethodPost, "/api/v1/admin/registry/reload")
-	var rep struct {
-		Added, Removed, Changed []string
-		Unchanged               int
+	var plan occupancy.ReloadPlan
+	if w := e.do(t, http.MethodPost, "/api/v1/admin/registry/reload?dry_run=true"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &plan) != nil {
+		t.Fatalf("dry run: %d %s", w.Code, w.Body)
 	}
-	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &rep) != nil {
-		t.Fatalf("reload: %d %s", w.Code, w.Body)
+	if !plan.DryRun || strings.Join(plan.Added, ",") != "ZB-09" || strings.Join(plan.Removed, ",") != "ZB-02,ZB-03" ||
+		plan.Deletes != 2 || plan.Stored != 10 || !plan.ConfirmNeeded || plan.ByZone["ZB"] != (occupancy.ReloadCounts{Added: 1, Removed: 2, Unchanged: 1}) {
+		t.Errorf("dry run %+v", plan)
 	}
-	if len(rep.Added) != 1 || rep.Added[0] != "ZB-09" || len(rep.Removed) != 1 || rep.Removed[0] != "ZB-03" ||
-		len(rep.Changed) != 0 || rep.Unchanged != len(spaces)-1 {
-		t.Errorf("report %s", w.Body)
+	expectError(t, e.do(t, http.MethodGet, "/api/v1/spaces/ZB-09"), 404, "not_found") // the dry run changed nothing
+	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload"), 409, "conflict", "confirm_remove=2", "ZB 2")
+	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload?confirm_remove=1"), 409, "conflict", "deletes 2")
+	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload?confirm_remove=x"), 400, "invalid", "confirm_remove")
+	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload?dry_run=yes"), 400, "invalid", "dry_run")
+
+	w := e.do(t, http.MethodPost, "/api/v1/admin/registry/reload?confirm_remove=2")
+	var job occupancy.ReloadJob
+	if w.Code != 202 || json.Unmarshal(w.Body.Bytes(), &job) != nil || w.Header().Get("Location") != reloadJobsPath+job.ID {
+		t.Fatalf("reload: %d %s %v", w.Code, w.Body, w.Header())
+	}
+	storetest.Eventually(t, 30*time.Second, func() string {
+		e.get(t, reloadJobsPath+job.ID, 200, &job)
+		if job.Status != occupancy.ReloadDone {
+			return "job " + string(job.Status) + " at " + job.Step
+		}
+		return ""
+	})
+	if job.Diff == nil || job.Diff.Counts != (occupancy.ReloadCounts{Added: 1, Removed: 2, Unchanged: 8}) ||
+		job.Result.Created != 1 || job.Result.Deleted != 2 || job.Progress.SpacesDone != 9 || job.FinishedAt == nil {
+		t.Errorf("job %+v", job)
 	}
 	var sp map[string]any
 	e.get(t, "/api/v1/spaces/ZB-09", 200, &sp)
@@ -57,9 +78,10 @@ func TestRegistryReload(t *testing.T) {
 	expectError(t, e.do(t, http.MethodGet, "/api/v1/spaces/ZB-03"), 404, "not_found")
 	var zb map[string]any
 	e.get(t, "/api/v1/zones/ZB", 200, &zb)
-	if zb["total"] != 3.0 {
-		t.Errorf("zone ZB total %v, want 3", zb["total"])
+	if zb["total"] != 2.0 {
+		t.Errorf("zone ZB total %v, want 2", zb["total"])
 	}
+	expectError(t, e.do(t, http.MethodGet, reloadJobsPath+"nope"), 404, "not_found")
 
 	loadErr = errors.New("spaces.csv line 4: bad")
 	expectError(t, e.do(t, http.MethodPost, "/api/v1/admin/registry/reload"), 409, "conflict")

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/internal/testenv"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/jobs"
@@ -102,7 +103,7 @@ func newEnvReg(tb testing.TB, reg *occupancy.Registry, edit ...func(*Options)) *
 	}
 	opts := Options{Store: e.store, Zones: e.store, Closures: e.store, Sensors: e.store, History: e.store,
 		Events: e.store, Checker: e.store, Registry: e.reg,
-		Reloader: jobs.NewReloader(jobs.ReloaderOptions{Store: e.store, Registry: e.reg, Now: e.clk.Now}), Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
+		Reloader: storetest.Reloader(tb, e.store, e.reg, func(o *jobs.ReloaderOptions) { o.Now, o.FollowInterval = e.clk.Now, time.Second }), Gatherer: e.prom, Registerer: e.prom, Now: e.clk.Now, Tokens: testTokens,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&opts)

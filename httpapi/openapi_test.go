@@ -172,7 +172,10 @@ func TestOpenAPI(t *testing.T) {
 		{"POST /api/v1/admin/check?repair=maybe", adminToken, 400},
 		{"POST /api/v1/admin/check", operatorToken, 403},
 		{"POST /api/v1/admin/check", "", 401},
-		{"POST /api/v1/admin/registry/reload", adminToken, 200},
+		{"POST /api/v1/admin/registry/reload?dry_run=true", adminToken, 200},
+		{"POST /api/v1/admin/registry/reload?confirm_remove=-1", adminToken, 400},
+		{"POST /api/v1/admin/registry/reload", adminToken, 202},
+		{"/api/v1/admin/registry/reload/jobs/nope", adminToken, 404},
 		{"POST /api/v1/admin/registry/reload", operatorToken, 403},
 		{"/healthz", "", 200},
 		{"/readyz", "", 200},
@@ -181,6 +184,13 @@ func TestOpenAPI(t *testing.T) {
 	for _, tc := range ok {
 		t.Run(tc.target, func(t *testing.T) { s.call(t, e, tc.target, tc.token, tc.want) })
 	}
+
+	t.Run("a reload job", func(t *testing.T) {
+		e.bearer = adminToken
+		loc := e.do(t, http.MethodPost, "/api/v1/admin/registry/reload").Header().Get("Location")
+		e.bearer = ""
+		s.call(t, e, loc, adminToken, 200)
+	})
 
 	t.Run("paths and methods outside the document", func(t *testing.T) {
 		s.checkError(t, expectErrorW(t, e.do(t, http.MethodGet, "/api/v1/nowhere"), 404))

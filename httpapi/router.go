@@ -55,8 +55,8 @@ type Options struct {
 	// Checker runs the consistency check. Default nil: the check endpoint
 	// answers 404.
 	Checker Checker
-	// Reloader swaps the registry, with RegistryLoader. Default nil: the
-	// reload endpoint answers 404.
+	// Reloader puts a registry read by RegistryLoader in force, as a job.
+	// Default nil: the reload endpoints answer 404.
 	Reloader RegistryReloader
 	// Registry lists the zones and spaces: the static fields of every answer.
 	// Required.
@@ -240,4 +240,5 @@ func guardAdminPaths(c *gin.Context) {
 func (h *handler) adminRoutes(admin *gin.RouterGroup) {
 	admin.POST("/check", h.check)                    // consistency check and repair: admin.go
 	admin.POST("/registry/reload", h.reloadRegistry) // admin_registry.go
+	admin.GET("/registry/reload/jobs/:id", h.reloadJob)
 }

@@ -36,8 +36,8 @@ type Drift struct {
 	// Expected is what the spaces' states imply; Found is what was stored.
 	Expected string `json:"expected"`
 	Found    string `json:"found"`
-	// Fixed is true when the repair corrected it. Some kinds are only
-	// reported (DriftUnregistered, DriftBadState).
+	// Fixed is true when the repair corrected it. DriftBadState is only
+	// reported.
 	Fixed bool `json:"fixed"`
 }
 
@@ -57,9 +57,17 @@ const (
 	// unknown).
 	DriftMissing = "missing_state"
 	// DriftUnregistered: a stored state belongs to no registry space of the
-	// zone. Reported only: its index entries are removed by repair, the
-	// state itself is kept for an operator to look at.
+	// zone (an orphan: Found is the packed state). Repair deletes it, with
+	// its free-set entries, and corrects the counters.
 	DriftUnregistered = "unregistered_state"
+	// DriftUnregisteredClosure: a closure of a space that is not in the
+	// zone. Repair ends it.
+	DriftUnregisteredClosure = "unregistered_closure"
+	// DriftUnregisteredIncident: an open incident (What its id, Found its
+	// status) or an active condition (What "type|space") of a space that is
+	// not in the zone. Repair resolves the incident as the system with the
+	// note "space removed from the registry" and forgets the condition.
+	DriftUnregisteredIncident = "unregistered_incident"
 	// DriftBadState: a stored state does not parse. Reported only; it counts
 	// as unknown.
 	DriftBadState = "bad_state"

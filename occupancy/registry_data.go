@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // registryData is one immutable version of a Registry, in a compact form:
@@ -27,6 +28,9 @@ type registryData struct {
 	models    []Model        // spaceRec.model indexes it
 	byID      strIndex       // space ID -> record
 	bySensor  strIndex       // sensor ID -> record
+
+	versionOnce sync.Once // Version computes version once
+	version     string
 }
 
 // spaceRec is one space. Its field order keeps it at 40 bytes.

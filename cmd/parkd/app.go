@@ -36,6 +36,7 @@ type app struct {
 	hub      *feed.Hub        // the live feed's fan-out to the SSE streams
 	tailer   *feed.Tailer     // the one reader of the zones' change streams
 	detector *jobs.Detector
+	reloader *jobs.Reloader       // registry reloads; decides when this instance's registry may be used
 	subs     []*ingest.Subscriber // the main broker's, then the LoRaWAN network server's if it has its own
 	server   *httpapi.Server
 	// metricsServer serves /metrics on http.metrics_addr; nil when
@@ -97,6 +98,8 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a.wireLive()
+	a.reloader = jobs.NewReloader(jobs.ReloaderOptions{Store: a.store, Registry: reg, Load: registryLoader(cfg, fromDir),
+		Instance: cfg.MQTT.ClientID, MaxRemoveShare: cfg.Reload.MaxRemoveShare, Reloaded: a.model.Rebuild, Logger: log})
 	rules := cfg.healthRules()
 	a.detector = jobs.NewDetector(jobs.DetectorOptions{Store: a.store, Registry: reg, Rules: rules,
 		Interval: cfg.DetectInterval, Logger: log})
@@ -110,7 +113,7 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 	gin.SetMode(gin.ReleaseMode) // process-wide: no route list or debug warnings on stdout
 	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Zones: a.model,
 		Closures: closures{store: a.store, model: a.model, reg: reg}, Sensors: a.store, HealthRules: rules,
-		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: jobs.NewReloader(jobs.ReloaderOptions{Store: a.store, Registry: reg, Reloaded: a.model.Rebuild, Logger: log}),
+		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: a.reloader,
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: tokens,
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies, LogRequests: cfg.HTTP.LogRequests,
 		MetricsToken: cfg.HTTP.MetricsToken, NoMetrics: cfg.HTTP.MetricsAddr != "",
@@ -171,8 +174,9 @@ func (a *app) subscribers(mqttTLS *tls.Config) ([]*ingest.Subscriber, error) {
 	return subs, nil
 }
 
-// checks are the readiness checks: the registry is loaded (it is, once the
-// app exists), the store is initialised and answers, the broker is connected.
+// checks are the readiness checks: the registry is the one in force (the
+// reloader has no problem with it), the store is initialised and answers,
+// the broker is connected.
 func (a *app) checks() []httpapi.Check {
 	return []httpapi.Check{
 		{Name: "redis", Func: func(ctx context.Context) error {
@@ -191,11 +195,17 @@ func (a *app) checks() []httpapi.Check {
 			}
 			return nil
 		}},
-		{Name: "registry", Func: func(context.Context) error { return nil }},
+		{Name: "registry", Func: func(context.Context) error {
+			if p := a.reloader.Problem(); p != "" {
+				return errors.New(p)
+			}
+			return nil
+		}},
 	}
 }
 
-// serve runs the HTTP server, the store's set-up, the feed reader, the
+// serve runs the HTTP server, the registry reloader, the store's set-up
+// (once the reloader finds the registry in force), the feed reader, the
 // periodic jobs and the subscribers, each under one errgroup, until ctx is
 // done; then it shuts them down and waits for every one: the server
 // finishes in-flight requests, the subscribers the messages they hold.
@@ -210,7 +220,13 @@ func (a *app) serve(ctx context.Context) error {
 			return srv.Shutdown(sctx)
 		})
 	}
+	g.Go(func() error { return a.reloader.Run(gctx) }) // first of all: it says when the registry may be used
 	g.Go(func() error {
+		select { // the registry is in force, or being put in force (jobs.Reloader.Run)
+		case <-gctx.Done():
+			return gctx.Err()
+		case <-a.reloader.Usable():
+		}
 		if err := a.initStore(gctx); err != nil {
 			return err
 		}

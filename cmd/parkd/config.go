@@ -67,6 +67,10 @@ type Config struct {
 	MaxReadingAge  time.Duration `yaml:"max_reading_age"`
 	SweepInterval  time.Duration `yaml:"sweep_interval"`
 	DetectInterval time.Duration `yaml:"detect_interval"`
+	// Reload holds the registry reload's guard (docs/operations.md).
+	Reload struct {
+		MaxRemoveShare float64 `yaml:"max_remove_share"` // default 0.1
+	} `yaml:"reload"`
 	// Levels are the zone level thresholds per zone type over
 	// occupancy.DefaultLevelThresholds (levels.go).
 	Levels map[occupancy.ZoneType]occupancy.LevelThresholds `yaml:"levels"`
@@ -123,6 +127,7 @@ func defaultConfig() Config {
 	c.MaxReadingAge = occupancy.DefaultMaxReadingAge
 	c.SweepInterval = 30 * time.Second
 	c.DetectInterval = jobs.DetectInterval
+	c.Reload.MaxRemoveShare = occupancy.DefaultMaxRemoveShare
 	c.Levels = maps.Clone(occupancy.DefaultLevelThresholds)
 	c.Health.LowBatteryMV = 3000
 	c.Health.FlapChanges = 10
@@ -256,6 +261,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: max_reading_age %s is under 1m", c.MaxReadingAge)
 	case c.SweepInterval <= 0 || c.DetectInterval <= 0:
 		return fmt.Errorf("config: sweep_interval %s and detect_interval %s must be positive", c.SweepInterval, c.DetectInterval)
+	case !(c.Reload.MaxRemoveShare > 0 && c.Reload.MaxRemoveShare <= 1):
+		return fmt.Errorf("config: reload.max_remove_share %g must be above 0 and at most 1 (1 turns the guard off)", c.Reload.MaxRemoveShare)
 	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
 		return fmt.Errorf("config: health.low_battery_mv %d must be at least 1 and health.flap_changes %d at least 2",
 			c.Health.LowBatteryMV, c.Health.FlapChanges)

@@ -89,14 +89,25 @@ type rig struct {
 // subscription when n > 1), each ready.
 func newRig(t *testing.T, n int, cluster bool) *rig {
 	t.Helper()
+	return newRigIn(t, n, cluster, "")
+}
+
+// newRigIn is newRig with parkd reading its registry from the folder dir
+// ("" for the Qiuai registry); the simulator, the truth and the check use
+// the Qiuai registry whatever dir holds.
+func newRigIn(t *testing.T, n int, cluster bool, dir string) *rig {
+	t.Helper()
 	requireFaultTests(t)
-	dir, err := filepath.Abs("../../configs/qiuai")
+	qiuai, err := filepath.Abs("../../configs/qiuai")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{t: t}
-	if r.reg, err = occupancy.LoadRegistry(dir); err != nil {
+	if r.reg, err = occupancy.LoadRegistry(qiuai); err != nil {
 		t.Fatal(err)
+	}
+	if dir == "" {
+		dir = qiuai
 	}
 	r.mosq = testenv.MustStartMosquitto(t)
 	var client redis.UniversalClient
@@ -116,6 +127,7 @@ func newRig(t *testing.T, n int, cluster bool) *rig {
 			"PARKD_MQTT_CLIENT_ID": fmt.Sprintf("parkd-faults-%d", i),
 			"PARKD_REDIS_URL":      r.redisURL,
 			"PARKD_REGISTRY":       dir,
+			"PARKD_TOKENS":         "admin:" + faultAdminToken,
 		}
 		if n > 1 {
 			env["PARKD_MQTT_SHARED_GROUP"] = "parkd"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qiuai/parking/internal/testenv"
+	"github.com/qiuai/parking/occupancy"
 )
 
 // TestRegistryReloadAddsTheNextPhase: a running parkd re-reads its registry
@@ -56,18 +58,15 @@ func TestRegistryReloadAddsTheNextPhase(t *testing.T) {
 		return nil
 	})
 
-	req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/admin/registry/reload", nil)
-	req.Header.Set("Authorization", "Bearer "+admin)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	code, body := postReload(t, p.base, admin, "?dry_run=true")
+	var plan occupancy.ReloadPlan
+	if code != 200 || json.Unmarshal(body, &plan) != nil || strings.Join(plan.Added, ",") != "QA-Z01-0099" ||
+		strings.Join(plan.Removed, ",") != "QA-Z01-0002" || plan.Deletes != 1 {
+		t.Fatalf("dry run: %d %s", code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var rep struct{ Added, Removed []string }
-	if resp.StatusCode != 200 || json.Unmarshal(body, &rep) != nil ||
-		strings.Join(rep.Added, ",") != "QA-Z01-0099" || strings.Join(rep.Removed, ",") != "QA-Z01-0002" {
-		t.Fatalf("reload: %d %s", resp.StatusCode, body)
+	job := reload(t, p.base, admin, fmt.Sprintf("?confirm_remove=%d", plan.Deletes), 30*time.Second)
+	if job.Status != occupancy.ReloadDone || job.Result.Created != 1 || job.Result.Deleted != 1 {
+		t.Fatalf("reload job %+v", job)
 	}
 
 	live, _ := p.subscribe(t, "")
@@ -79,4 +78,54 @@ func TestRegistryReloadAddsTheNextPhase(t *testing.T) {
 		t.Errorf("removed space: %d %s", code, body)
 	}
 	p.checkCountersAddUp(t)
+}
+
+// postReload posts a registry reload to the parkd at base with an admin
+// token and query ("?dry_run=true", ...), and returns the status and body.
+func postReload(t *testing.T, base, admin, query string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/admin/registry/reload"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST reload: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// reload posts a reload (202 expected) and follows its job until it ends,
+// within timeout, and returns it.
+func reload(t *testing.T, base, admin, query string, timeout time.Duration) occupancy.ReloadJob {
+	t.Helper()
+	code, body := postReload(t, base, admin, query)
+	var job occupancy.ReloadJob
+	if code != http.StatusAccepted || json.Unmarshal(body, &job) != nil || job.ID == "" {
+		t.Fatalf("POST reload%s: %d %s", query, code, body)
+	}
+	return waitJob(t, base, admin, job.ID, timeout)
+}
+
+// waitJob follows reload job id at base until it is not running.
+func waitJob(t *testing.T, base, admin, id string, timeout time.Duration) occupancy.ReloadJob {
+	t.Helper()
+	var job occupancy.ReloadJob
+	eventually(t, timeout, "reload job "+id+" ends", func() error {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/admin/registry/reload/jobs/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&job); err != nil || resp.StatusCode != 200 {
+			return fmt.Errorf("GET job: %d %v", resp.StatusCode, err)
+		}
+		if job.Status == occupancy.ReloadRunning {
+			return fmt.Errorf("at step %s, %+v", job.Step, job.Progress)
+		}
+		return nil
+	})
+	return job
 }

@@ -219,10 +219,8 @@ func TestModelRebuildsOnRegistryReload(t *testing.T) {
 	}
 	waitStatus(t, m, 'f', "A-1", "A-2", "A-3")
 
-	rl := jobs.NewReloader(jobs.ReloaderOptions{Store: s, Registry: reg, RetireGrace: 10 * time.Millisecond, Reloaded: m.Rebuild})
-	if _, err := rl.Reload(context.Background(), reloaded(t, reg)); err != nil {
-		t.Fatal(err)
-	}
+	rl := storetest.Reloader(t, s, reg, func(o *jobs.ReloaderOptions) { o.Reloaded = m.Rebuild })
+	storetest.Reload(t, rl, reloaded(t, reg))
 	storetest.MustApply(t, s, storetest.Reading("S9", false, t0, 1), occupancy.ResultApplied)
 	waitStatus(t, m, 'f', "A-9", "A-3")
 	if _, ok := m.StatusOf("A-1"); ok {

@@ -43,6 +43,7 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 		return nil
 	})
 	reloaded := false
+	version := s.reg.Version()
 	for _, c := range calls {
 		res, err := c.cmd.Text()
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
@@ -57,6 +58,11 @@ func (s *Store) ApplyBatch(ctx context.Context, rs []occupancy.Reading) ([]occup
 		for j, i := range c.at {
 			if err != nil {
 				errs[i] = fmt.Errorf("redis store: apply reading of sensor %s: %w", rs[i].SensorID, err)
+				continue
+			}
+			if res[j] == 'v' {
+				errs[i] = occupancy.Errorf(occupancy.ECONFLICT, "redis store: apply reading of sensor %s: "+
+					"zone %s is fenced for another registry version than this parkd's %s: it must reload", rs[i].SensorID, c.zone, version)
 				continue
 			}
 			results[i] = resultCodes[res[j]]
@@ -94,7 +100,7 @@ type zoneCall struct {
 func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []*zoneCall {
 	var calls []*zoneCall
 	now := s.opts.Now()
-	nowMS, evMS := now.UnixMilli(), eventMS(now)
+	nowMS, evMS, version := now.UnixMilli(), eventMS(now), s.reg.Version()
 	for i, r := range rs {
 		sp, ok := s.reg.SpaceBySensor(r.SensorID)
 		if !ok {
@@ -112,7 +118,7 @@ func (s *Store) zoneCalls(rs []occupancy.Reading, results []occupancy.Result) []
 		if c == nil || len(c.at) == maxZoneCall {
 			k := s.zones[sp.ZoneID]
 			c = &zoneCall{zone: sp.ZoneID, keys: append([]string{k.states, k.counters, s.eventsKey(sp.ZoneID)}, k.freeAll...)}
-			c.args = append(make([]any, 0, 3+applyFields*min(len(rs)-i, maxZoneCall)), nowMS, s.eventCap(sp.ZoneID), evMS)
+			c.args = append(make([]any, 0, 4+applyFields*min(len(rs)-i, maxZoneCall)), nowMS, s.eventCap(sp.ZoneID), evMS, version)
 			calls = append(calls, c)
 		}
 		c.at = append(c.at, i)

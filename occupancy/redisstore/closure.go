@@ -180,7 +180,7 @@ func (s *Store) runClosure(ctx context.Context, zoneID, op, target, body, until 
 	now := s.opts.Now()
 	keys := append([]string{k.states, k.counters, k.closures(), k.until(), s.eventsKey(zoneID)}, k.freeAll...)
 	args := []any{op, target, body, until, strconv.FormatInt(now.UnixMilli(), 10),
-		strconv.FormatInt(now.Add(-s.opts.OfflineAfter).UnixMilli(), 10), s.eventCap(zoneID), eventMS(now)}
+		strconv.FormatInt(now.Add(-s.opts.OfflineAfter).UnixMilli(), 10), s.eventCap(zoneID), eventMS(now), s.reg.Version()}
 	for _, sp := range spaces {
 		args = append(args, sp.ID, strconv.Itoa(slices.Index(occupancy.Kinds, sp.Kind)+1),
 			strconv.FormatFloat(sp.Lon, 'f', -1, 64), strconv.FormatFloat(sp.Lat, 'f', -1, 64))
@@ -188,6 +188,10 @@ func (s *Store) runClosure(ctx context.Context, zoneID, op, target, body, until 
 	res, err := closureScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("redis store: %s %s: %w", op, target, err)
+	}
+	if res == "fenced" {
+		return "", occupancy.Errorf(occupancy.ECONFLICT, "zone %s is fenced for another registry version than this parkd's: "+
+			"a registry reload is under way, retry once it is over", zoneID)
 	}
 	if res == "ok" {
 		s.publishZone(ctx, zoneID) // the zone's new counters for the live feed: events.go

@@ -147,12 +147,17 @@ func decodeIncident(id, v string) (occupancy.Incident, error) {
 }
 
 // incidentKeys returns the keys of the zone of an incident id; ENOTFOUND if
-// the id cannot be one of ours.
-func (s *Store) incidentKeys(id string) (*zoneKeys, error) {
+// the id cannot be one of ours. The zone is its space's, or, for a space no
+// longer in the registry (its incidents stay in the history), the zone
+// whose incidents hold the id.
+func (s *Store) incidentKeys(ctx context.Context, id string) (*zoneKeys, error) {
 	_, spaceID, _, ok := occupancy.ParseIncidentID(id)
 	if ok {
 		if sp, found := s.reg.Space(spaceID); found {
 			return s.zones[sp.ZoneID], nil
+		}
+		if k := s.incidentZone(ctx, id); k != nil {
+			return k, nil
 		}
 	}
 	return nil, occupancy.Errorf(occupancy.ENOTFOUND, "incident %s not found", id)
@@ -160,7 +165,7 @@ func (s *Store) incidentKeys(id string) (*zoneKeys, error) {
 
 // Incident returns one incident. ENOTFOUND if there is none with that id.
 func (s *Store) Incident(ctx context.Context, id string) (occupancy.Incident, error) {
-	k, err := s.incidentKeys(id)
+	k, err := s.incidentKeys(ctx, id)
 	if err != nil {
 		return occupancy.Incident{}, err
 	}
@@ -197,7 +202,7 @@ func (s *Store) ResolveIncident(ctx context.Context, id, by, note string) (occup
 // zone's incidents hash, retried on a concurrent write). change returns
 // whether it changed anything.
 func (s *Store) updateIncident(ctx context.Context, id string, change func(*occupancy.Incident) (bool, error)) (occupancy.Incident, error) {
-	k, err := s.incidentKeys(id)
+	k, err := s.incidentKeys(ctx, id)
 	if err != nil {
 		return occupancy.Incident{}, err
 	}

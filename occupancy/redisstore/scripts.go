@@ -21,7 +21,8 @@ var (
 	closureScript       = stateScript("closure")
 	levelScript         = stateScript("level")
 	retireScript        = stateScript("retire")
-	reindexScript       = stateScript("reindex")
+	syncScript          = redis.NewScript(luaSource("sync"))
+	registryScript      = redis.NewScript(luaSource("registry"))
 	checkScript         = stateScript("check")
 	clockScript         = stateScript("clock")
 	initScript          = redis.NewScript(luaSource("init"))
@@ -31,7 +32,7 @@ var (
 // loaded are the scripts loadScripts loads at start and after Redis lost
 // them: those run in pipelines (EVALSHA has no fallback there) and the
 // frequent ones.
-var loaded = []*redis.Script{applyScript, sweepScript, initScript, checkScript}
+var loaded = []*redis.Script{applyScript, sweepScript, initScript, checkScript, syncScript, retireScript}
 
 // stateScript is lua/common.lua followed by lua/NAME.lua.
 func stateScript(name string) *redis.Script {

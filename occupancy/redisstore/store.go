@@ -108,6 +108,7 @@ func New(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis store: Client and Registry are required")
 	}
 	opts.ensureDefaults()
+	opts.Registry.Version() // computed once here, not by the first apply
 	s := &Store{opts: opts, rdb: opts.Client, reg: opts.Registry,
 		zones: map[string]*zoneKeys{}, rejected: opts.Prefix + ":rejected"}
 	for _, z := range opts.Registry.Zones() {

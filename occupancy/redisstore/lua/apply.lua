@@ -8,19 +8,22 @@
 -- of status appends its space entry with the zone's counters after it),
 -- 4.. the zone's free geo sets (one per kind, in occupancy.Kinds order).
 -- ARGV: 1 now_ms, 2 the event stream's cap, 3 the entries' ms (empty when
--- their id says when), then R per reading: space id, occupied (1|0), ts_us,
--- seq, ts_ms, battery_mv ('' if not reported), lon, lat, the KEYS index of
+-- their id says when), 4 the caller's registry version, then R per reading:
+-- space id, occupied (1|0), ts_us, seq, ts_ms, battery_mv ('' if not reported), lon, lat, the KEYS index of
 -- the space's free set, temp_c, firmware, reset_cause, rssi, snr ('' if not
 -- reported). R is applyFields in apply.go (a test holds them equal).
 -- Returns one letter per reading, in one string: a applied, d duplicate,
--- s stale. A stale reading still shows the sensor alive (its clock went
--- back, or the message waited on the way): the space's seen_ms moves to
--- now, never back, and nothing else changes. An applied one clears the
+-- s stale, v for every reading when the zone's counters name another
+-- registry version in force (rv, set by a reload: the caller's registry is
+-- not the one in force, and nothing is written). A stale reading still
+-- shows the sensor alive (its clock went back, or the message waited on
+-- the way): the space's seen_ms moves to now, never back, and nothing else
+-- changes. An applied one clears the
 -- rejected clock (clock_ms, clock_ts_ms) that clock.lua noted.
 --
 -- It is the hot path of the ingest, so it costs few commands whatever the
--- number of readings: one HMGET of their states, one of the counters (only
--- when a status changes or a space is new), then one HSET of the states,
+-- number of readings: one HGET of the fence, one HMGET of their states, one
+-- of the counters (only when a status changes or a space is new), then one HSET of the states,
 -- one of the counters, one GEOADD or ZREM per free set that changes, and
 -- one XADD of the call's changes of status. Every write comes after every
 -- read, so an error part-way (a bug; Redis does not roll a script back)
@@ -29,9 +32,11 @@
 local pos = {f = 2, o = 3, u = 4, c = 5}
 local R = 14
 local now, cap, evms = ARGV[1], ARGV[2], ARGV[3]
-local nr = (#ARGV - 3) / R
+local nr = (#ARGV - 4) / R
+local rv = redis.call('HGET', KEYS[2], 'rv')
+if rv and rv ~= ARGV[4] then return string.rep('v', nr) end
 local ids = {}
-for i = 1, nr do ids[i] = ARGV[3 + (i - 1) * R + 1] end
+for i = 1, nr do ids[i] = ARGV[4 + (i - 1) * R + 1] end
 local curs = redis.call('HMGET', KEYS[1], unpack(ids))
 local c, cv
 local cdirty = false
@@ -46,7 +51,7 @@ local function counters()
 end
 local states, first, where, order, chIDs, chSt, out = {}, {}, {}, {}, {}, {}, {}
 for i = 1, nr do
-  local b = 3 + (i - 1) * R
+  local b = 4 + (i - 1) * R
   local id = ARGV[b + 1]
   local t = states[id]
   if not t then

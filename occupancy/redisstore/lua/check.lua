@@ -3,10 +3,20 @@
 --
 -- KEYS: 1 states hash, 2 counters hash, 3.. the zone's free geo sets in
 -- occupancy.Kinds order, last the closures hash. ARGV: 1 repair (1|0), 2
--- now_ms, then per registry space of the zone: id, kind (1-based index into
--- the free sets), lon, lat. Returns drift items flattened as kind, what,
--- expected, found, fixed (1|0); the kinds are occupancy's Drift* values.
+-- now_ms, 3 the caller's registry version, then per registry space of the
+-- zone: id, kind (1-based index into the free sets), lon, lat. Returns drift
+-- items flattened as kind, what, expected, found, fixed (1|0); the kinds
+-- are occupancy's Drift* values. The states of spaces not in the registry
+-- and their free-set entries are found and deleted by the caller (check.go),
+-- not here. A repair is
+-- refused (error FENCED) when the zone's counters name another registry
+-- version in force (rv): a check holding an old registry must not rewrite
+-- the zone.
 local repair = ARGV[1] == '1'
+local rv = redis.call('HGET', KEYS[2], 'rv')
+if repair and rv and rv ~= ARGV[3] then
+  return redis.error_reply('FENCED registry version ' .. rv .. ' is in force, not ' .. ARGV[3])
+end
 local fixed = '0'
 if repair then fixed = '1' end
 local out = {}
@@ -27,7 +37,7 @@ for j = 1, nsets do
 end
 local counts = {total = 0, free = 0, occupied = 0, unknown = 0, closed = 0}
 local registered = {}
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local id, kind, lon, lat = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
   registered[id] = true
   local cur = states[id]
@@ -71,18 +81,6 @@ for i = 3, #ARGV, 4 do
         drift('free_set_position', id, lon .. ',' .. lat, found, fixed)
         if repair then redis.call('GEOADD', KEYS[2 + j], lon, lat, id) end
       end
-    end
-  end
-end
-for id, v in pairs(states) do
-  if not registered[id] then drift('unregistered_state', id, '', v, '0') end
-end
-local function unregistered(id) return not registered[id] end
-for j = 1, nsets do
-  for id in pairs(sets[j]) do
-    if unregistered(id) then
-      drift('free_set', id, '', string.match(KEYS[2 + j], 'free:.*$'), fixed)
-      if repair then redis.call('ZREM', KEYS[2 + j], id) end
     end
   end
 end

@@ -13,10 +13,12 @@
 -- order. ARGV: 1 op (close|open|expire), 2 target (space id or *), 3
 -- closure JSON (close), 4 until_ms ('' for none), 5 now_ms, 6 cutoff_ms (a
 -- sensor last seen before it is silent), 7 the event stream's cap, 8 the
--- entries' ms, then per space to close or open: id, kind (1-based index
--- into the free sets), lon, lat. Returns ok, zone_closed (open of a space
--- whose zone is closed: nothing done) or not_due (expire of a closure that
--- has no until in the past: nothing done).
+-- entries' ms, 9 the caller's registry version, then per space to close or
+-- open: id, kind (1-based index into the free sets), lon, lat. Returns ok,
+-- zone_closed (open of a space whose zone is closed: nothing done), not_due
+-- (expire of a closure that has no until in the past: nothing done) or
+-- fenced (the zone's counters name another registry version in force, rv:
+-- nothing done).
 --
 -- Each space whose status it changes gets its space entry in the same
 -- step, as the apply and sweep scripts do, so every reader of the stream
@@ -24,6 +26,8 @@
 -- written as a word (closed, free, ...), not apply.lua's letter, so a
 -- sensor's flip count leaves closures out.
 local op, target, now = ARGV[1], ARGV[2], ARGV[5]
+local rv = redis.call('HGET', KEYS[2], 'rv')
+if rv and rv ~= ARGV[9] then return 'fenced' end
 local function changed(id, st)
   local ev = {'t', 'space', 's', id, 'st', names[st]}
   if ARGV[8] ~= '' then ev[7], ev[8] = 'ms', ARGV[8] end
@@ -69,13 +73,13 @@ end
 if op == 'close' then
   redis.call('HSET', KEYS[3], target, ARGV[3])
   if ARGV[4] == '' then redis.call('ZREM', KEYS[4], target) else redis.call('ZADD', KEYS[4], ARGV[4], target) end
-  for i = 9, #ARGV, 4 do closeOne(ARGV[i]) end
+  for i = 10, #ARGV, 4 do closeOne(ARGV[i]) end
   return 'ok'
 end
 if target ~= '*' and redis.call('HEXISTS', KEYS[3], '*') == 1 then return 'zone_closed' end
 redis.call('HDEL', KEYS[3], target)
 redis.call('ZREM', KEYS[4], target)
-for i = 9, #ARGV, 4 do
+for i = 10, #ARGV, 4 do
   local id = ARGV[i]
   if target ~= '*' or redis.call('HEXISTS', KEYS[3], id) == 0 then
     openOne(id, tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3])
