@@ -26,7 +26,7 @@ import (
 )
 
 // faultAdminToken is every fault-suite parkd's admin token.
-const faultAdminToken = "fault-admin-token-0123456789abcdef"
+const faultAdminToken = "8250b8472b90bf5d80c8b81827d7f11b0e4437769bbcc875" // random: tokens need 128 bits of apparent entropy
 
 // extraSpaces is how many spaces the reload scenarios' first registry holds
 // beyond Qiuai's, spread over its zones: enough that the reload deleting
