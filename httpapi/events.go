@@ -26,6 +26,9 @@ type EventSource interface {
 	// ReadEvents returns the events after c, oldest first, and moves c;
 	// block 0 answers at once.
 	ReadEvents(ctx context.Context, c *occupancy.EventCursor, max int64, block time.Duration) ([]occupancy.Event, []string, error)
+	// TrimmedZones returns the zones whose stream was trimmed past c's
+	// position: events after c are gone from them.
+	TrimmedZones(ctx context.Context, c *occupancy.EventCursor) ([]string, error)
 }
 
 // EventSubscriber shares the process's one reader of the feed among the
@@ -52,20 +55,36 @@ const (
 // with its id. A client resumes after a disconnect by sending the last id it
 // saw as the Last-Event-ID header (browsers' EventSource does that by
 // itself) or the last_event_id query parameter; without either it gets the
-// events from now on. With a shared reader (EventSubscriber) the stream
-// catches up from Redis and then follows that reader (follow); without one
-// it polls Redis itself (stream). Each write of the stream has a deadline
-// of its own (Options.EventWriteTimeout) instead of the server's write timeout. The
-// stream ends when the client goes, stops reading (a write misses its
-// deadline) or the server shuts down, and, with a shared reader, when the
-// client does not keep up.
+// events from now on. A resume replays a bounded history (replay.go): past
+// the bound the stream starts with a reset event and goes on from now. The
+// streams open at once are limited (streams.go). With a shared reader
+// (EventSubscriber) the stream catches up from Redis and then follows that
+// reader (follow); without one it polls Redis itself (stream). Where the
+// stream starts is read from Redis within StoreTimeout, before answering:
+// with Redis sick the answer is 503 unavailable, not an empty stream. Each
+// write of the stream has a deadline of its own (Options.EventWriteTimeout)
+// instead of the server's write timeout. The stream ends when the client
+// goes, stops reading (a write misses its deadline) or the server shuts
+// down, and, with a shared reader, when the client does not keep up.
 func (h *handler) events(c *gin.Context) {
 	src := h.feed
 	if src == nil {
 		fail(c, missing("event feed"))
 		return
 	}
-	cur, err := h.eventCursor(c, src)
+	release, err := h.streams.acquire(c, c.ClientIP())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	defer release()
+	var live *feed.Sub // subscribed before the start is read: nothing falls between
+	if h.hub != nil {
+		if live = h.hub.Subscribe(); live != nil {
+			defer live.Close()
+		}
+	}
+	st, err := h.eventStart(c, src)
 	if err != nil {
 		fail(c, err)
 		return
@@ -79,14 +98,14 @@ func (h *handler) events(c *gin.Context) {
 	if err := out.comment("retry: 1000"); err != nil {
 		return
 	}
-	if h.hub != nil {
-		if live := h.hub.Subscribe(); live != nil {
-			defer live.Close()
-			h.follow(c, src, cur, live, out)
-			return
-		}
+	if st.reset != "" && h.sendReset(out, st.cur, st.reset) != nil {
+		return
 	}
-	h.stream(c, src, cur, out)
+	if live != nil {
+		h.follow(c, src, st.cur, live, out)
+		return
+	}
+	h.stream(c, src, st.cur, out)
 }
 
 // sseOut writes an event stream, each write with a deadline of its own
@@ -143,27 +162,24 @@ func (o *sseOut) events(evs []occupancy.Event) error {
 	})
 }
 
-// eventCursor is where the client resumes: after its Last-Event-ID (header
-// first, then the last_event_id parameter), or now.
-func (h *handler) eventCursor(c *gin.Context, src EventSource) (*occupancy.EventCursor, error) {
-	last := c.GetHeader("Last-Event-ID")
-	if last == "" {
-		q, _, err := param(c.Request.URL.Query(), "last_event_id")
-		if err != nil {
-			return nil, err
-		}
-		last = q
+// lastEventID is the id the client resumes after: the Last-Event-ID
+// header, else the last_event_id parameter, else "".
+func lastEventID(c *gin.Context) (string, error) {
+	if last := c.GetHeader("Last-Event-ID"); last != "" {
+		return truncate(last, 200), nil
 	}
-	if last != "" {
-		return src.EventsAfter(truncate(last, 200))
-	}
-	return src.EventsNow(c.Request.Context())
+	q, _, err := param(c.Request.URL.Query(), "last_event_id")
+	return truncate(q, 200), err
 }
 
-// stream polls the feed and writes its events until the client or the
-// server goes.
+// stream catches up from the client's cursor, then polls the feed and
+// writes its events until the client or the server goes.
 func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCursor, out *sseOut) {
 	ctx := c.Request.Context()
+	cur, ok := h.catchUp(ctx, src, cur, out)
+	if !ok {
+		return
+	}
 	poll, alive := time.NewTicker(eventPoll), time.NewTicker(eventKeepAlive)
 	defer poll.Stop()
 	defer alive.Stop()
@@ -198,20 +214,9 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCu
 // stops: the client reconnects with its last id and misses nothing.
 func (h *handler) follow(c *gin.Context, src EventSource, cur *occupancy.EventCursor, live *feed.Sub, out *sseOut) {
 	ctx := c.Request.Context()
-	for {
-		evs, _, err := src.ReadEvents(ctx, cur, eventBatch, 0)
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("events: catch-up read failed", "err", err)
-			}
-			return // the client reconnects from the last id it got
-		}
-		if len(evs) == 0 {
-			break
-		}
-		if out.events(evs) != nil {
-			return
-		}
+	cur, ok := h.catchUp(ctx, src, cur, out)
+	if !ok {
+		return
 	}
 	alive := time.NewTicker(eventKeepAlive)
 	defer alive.Stop()

@@ -56,11 +56,15 @@ type handler struct {
 	hub      EventSubscriber
 	// eventWriteTimeout bounds each write of an event stream.
 	eventWriteTimeout time.Duration
-	checker           Checker
-	reloader          RegistryReloader
-	reg               *occupancy.Registry
-	now               func() time.Time
-	log               *slog.Logger
+	streams           *streamLimits // how many event streams may be open
+	replay            replayBounds  // what a resuming stream may replay
+	// storeWait bounds a public read's wait for the store.
+	storeWait time.Duration
+	checker   Checker
+	reloader  RegistryReloader
+	reg       *occupancy.Registry
+	now       func() time.Time
+	log       *slog.Logger
 	// loadRegistry re-reads the registry files (nil: none to re-read).
 	loadRegistry func() (*occupancy.Registry, error)
 }

@@ -24,6 +24,7 @@ type mapJSON struct {
 	Zones  []zoneJSON `json:"zones"`
 	// Spaces are [id, zone_id, lat, lon, kind, status], in registry order.
 	Spaces [][6]any `json:"spaces"`
+	staleJSON
 }
 
 // mapFields are the columns of mapJSON.Spaces.
@@ -47,6 +48,7 @@ func (h *handler) mapData(c *gin.Context) {
 		return
 	}
 	out := newMapJSON(reg.Zones(), zones, spaces, states)
+	out.staleJSON = staleOf(c)
 	body, err := json.Marshal(out)
 	if err != nil {
 		fail(c, fmt.Errorf("map: %w", err))
