@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/feed"
 )
@@ -253,12 +255,15 @@ func TestEventsSlowClient(t *testing.T) {
 
 // TestEventsStalledClientEnds: a client that stops reading has its stream
 // ended once a write has waited EventWriteTimeout (its TCP window full),
-// instead of holding the handler and its subscription for as long as the
-// connection lives. The hub's buffer is large, so it is the write deadline
-// that ends it, not the hub dropping a slow subscriber.
+// instead of holding the handler, its subscription and its stream slot for
+// as long as the connection lives. The hub's buffer is large, so it is the
+// write deadline that ends it, not the hub dropping a slow subscriber. With
+// one stream allowed per client address, the client gets a new one once
+// the stalled one has ended.
 func TestEventsStalledClientEnds(t *testing.T) {
 	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{Buffer: 1 << 16}, func(o *Options) {
 		o.EventWriteTimeout = 300 * time.Millisecond
+		o.EventMaxPerIP = 1
 	})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -294,4 +299,10 @@ func TestEventsStalledClientEnds(t *testing.T) {
 	if d := hub.Stats().Dropped; d != 0 {
 		t.Errorf("the hub dropped %d subscribers: the write deadline should have ended the stream", d)
 	}
+	storetest.Eventually(t, 5*time.Second, func() string {
+		if s := openStream(t, http.DefaultClient, srv.URL); s.status != http.StatusOK {
+			return fmt.Sprintf("a new stream after the stalled one ended: %d", s.status)
+		}
+		return ""
+	})
 }

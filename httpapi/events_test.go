@@ -19,6 +19,7 @@ import (
 type sseMsg struct {
 	id, event string
 	data      occupancy.Event
+	raw       string // the data line as sent
 }
 
 // openEvents connects to the event feed of the server at base, with the given headers, and
@@ -62,6 +63,7 @@ func openEvents(t *testing.T, base string, headers ...string) <-chan sseMsg {
 			case strings.HasPrefix(line, "event: "):
 				m.event = line[7:]
 			case strings.HasPrefix(line, "data: "):
+				m.raw = line[6:]
 				if err := json.Unmarshal([]byte(line[6:]), &m.data); err != nil {
 					t.Errorf("data %q: %v", line, err)
 				}
