@@ -220,4 +220,3 @@ func TestEventsOutliveTheWriteTimeout(t *testing.T) {
 	for range ch {
 	}
 }
-

@@ -58,4 +58,3 @@ func TestStaleness(t *testing.T) {
 		t.Errorf("Stale() = %v, %v; want the oldest mark %v", at, stale, t0.Add(time.Second))
 	}
 }
-

@@ -228,7 +228,6 @@ func (f *fakeStore) asked() int {
 	return n
 }
 
-
 // TestModelConfirmWithTheStoreDown: a model with Confirm holds no states;
 // with the store down, nearby offers the spaces it holds free, with their
 // status only, observed when the model last heard from the store.

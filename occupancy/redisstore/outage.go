@@ -85,4 +85,3 @@ func (outageHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 		return coded(err)
 	}
 }
-
