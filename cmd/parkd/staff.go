@@ -18,6 +18,7 @@ import (
 //	PARKD_TOKENS_FILE      a file of role:token lines (overrides http.tokens_file)
 //	PARKD_PUBLIC_RATE      requests a second per client IP on the public API; 0 disables
 //	PARKD_TRUSTED_PROXIES  comma-separated CIDRs or IPs whose X-Forwarded-For is believed
+//	PARKD_EVENTS_MAX_STREAMS, PARKD_EVENTS_MAX_PER_IP  live event streams in all, and per client IP
 //
 // Errors never show a token.
 func (c *Config) applyHTTPEnv(getenv func(string) string) error {
@@ -39,6 +40,12 @@ func (c *Config) applyHTTPEnv(getenv func(string) string) error {
 	}
 	if v := getenv("PARKD_TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
+	}
+	if err := intEnv(getenv, "PARKD_EVENTS_MAX_STREAMS", "streams", &c.HTTP.EventsMaxStreams); err != nil {
+		return err
+	}
+	if err := intEnv(getenv, "PARKD_EVENTS_MAX_PER_IP", "streams", &c.HTTP.EventsMaxPerIP); err != nil {
+		return err
 	}
 	return c.checkTrustedProxies()
 }
