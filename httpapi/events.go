@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -41,13 +38,15 @@ type EventSubscriber interface {
 }
 
 // The feed's timing: how often a stream without a shared reader polls Redis
-// (so a change reaches a client within about this long), how often an idle
+// (so a change reaches a client within about this long), how often a
+// stream following the shared reader writes at most, how often an idle
 // stream sends a comment (so proxies and clients see it alive), and how
 // many entries per zone one read takes (a poll, or a step of a catch-up).
 const (
-	eventPoll      = 200 * time.Millisecond
-	eventKeepAlive = 15 * time.Second
-	eventBatch     = 500
+	eventPoll       = 200 * time.Millisecond
+	eventWriteEvery = 100 * time.Millisecond
+	eventKeepAlive  = 15 * time.Second
+	eventBatch      = 500
 )
 
 // events answers GET /api/v1/events with Server-Sent Events: space, zone
@@ -94,7 +93,8 @@ func (h *handler) events(c *gin.Context) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	out := &sseOut{w: w, rc: http.NewResponseController(w), timeout: h.eventWriteTimeout, staff: callerRole(c) != ""}
+	out := &sseOut{ctx: c.Request.Context(), w: w, rc: http.NewResponseController(w), timeout: h.eventWriteTimeout,
+		staff: callerRole(c) != "", joins: &h.joins, turns: h.writeTurns}
 	if err := out.comment("retry: 1000"); err != nil {
 		return
 	}
@@ -102,64 +102,10 @@ func (h *handler) events(c *gin.Context) {
 		return
 	}
 	if live != nil {
-		h.follow(c, src, st.cur, live, out)
+		h.follow(c, src, st, live, out)
 		return
 	}
-	h.stream(c, src, st.cur, out)
-}
-
-// sseOut writes an event stream, each write with a deadline of its own
-// (Options.EventWriteTimeout). The server's write timeout does not apply to
-// a stream (it would end it); this one ends the stream of a client that
-// stopped reading (its TCP window full), which would otherwise hold its
-// handler, and its subscription, for as long as the connection lives. A
-// failed write ends the stream: the client reconnects with its last id.
-type sseOut struct {
-	w       gin.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	staff   bool // incidents are written too
-}
-
-// send runs write with a fresh deadline and flushes.
-func (o *sseOut) send(write func() error) error {
-	err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
-	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without deadlines: no limit
-		return err
-	}
-	if err := write(); err != nil {
-		return err
-	}
-	return o.rc.Flush()
-}
-
-// comment writes an SSE field line of its own (a keep-alive comment, the
-// retry delay).
-func (o *sseOut) comment(line string) error {
-	return o.send(func() error {
-		_, err := fmt.Fprintf(o.w, "%s\n\n", line)
-		return err
-	})
-}
-
-// events writes evs, leaving out incidents unless the caller is staff.
-// Events of one stream entry share its id (a call's space changes and the
-// zone's counts after them) and come together: only the last of them
-// carries the SSE id, so a client cut off inside an entry resumes before
-// it (its Last-Event-ID is the entry before) and gets it whole again.
-func (o *sseOut) events(evs []occupancy.Event) error {
-	return o.send(func() error {
-		for i, e := range evs {
-			if e.Type == occupancy.EventIncident && !o.staff {
-				continue
-			}
-			last := i == len(evs)-1 || evs[i+1].ID != e.ID
-			if err := writeEvent(o.w, e, last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	h.stream(c, src, st, out)
 }
 
 // lastEventID is the id the client resumes after: the Last-Event-ID
@@ -174,9 +120,9 @@ func lastEventID(c *gin.Context) (string, error) {
 
 // stream catches up from the client's cursor, then polls the feed and
 // writes its events until the client or the server goes.
-func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCursor, out *sseOut) {
+func (h *handler) stream(c *gin.Context, src EventSource, st streamStart, out *sseOut) {
 	ctx := c.Request.Context()
-	cur, ok := h.catchUp(ctx, src, cur, out)
+	cur, ok := h.catchUp(ctx, src, st.cur, st.end, out)
 	if !ok {
 		return
 	}
@@ -207,17 +153,23 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCu
 }
 
 // follow catches up from the client's cursor with its own reads of Redis,
-// then writes the shared reader's batches, less what the catch-up read,
-// until the client or the server goes. live was subscribed before the
-// catch-up starts, so nothing falls between the two. It ends the stream,
-// too, when live is dropped (the client did not keep up) or its reader
-// stops: the client reconnects with its last id and misses nothing.
-func (h *handler) follow(c *gin.Context, src EventSource, cur *occupancy.EventCursor, live *feed.Sub, out *sseOut) {
+// then writes the shared reader's deliveries, less what the catch-up
+// read, until the client or the server goes. live was subscribed before
+// the catch-up starts, so nothing falls between the two. A stream writes
+// at most every eventWriteEvery, the deliveries gathered meanwhile in one
+// write: with thousands of streams open, parkd makes a few writes a second
+// for each rather than one per read of the feed. It ends
+// the stream, too, when live is dropped (the client did not keep up) or
+// its reader stops: the client reconnects with its last id and misses
+// nothing.
+func (h *handler) follow(c *gin.Context, src EventSource, st streamStart, live *feed.Sub, out *sseOut) {
 	ctx := c.Request.Context()
-	cur, ok := h.catchUp(ctx, src, cur, out)
+	cur, ok := h.catchUp(ctx, src, st.cur, st.end, out)
 	if !ok {
 		return
 	}
+	f := newFollower(cur, out.staff)
+	var last time.Time // of the last write of events
 	alive := time.NewTicker(eventKeepAlive)
 	defer alive.Stop()
 	for {
@@ -230,33 +182,61 @@ func (h *handler) follow(c *gin.Context, src EventSource, cur *occupancy.EventCu
 			if out.comment(": keep-alive") != nil {
 				return
 			}
-		case evs, ok := <-live.Events():
+		case d, ok := <-live.Deliveries():
 			if !ok {
 				if live.Overflowed() {
 					h.log.Info("events: client too slow, stream ended for it to resume")
 				}
 				return
 			}
-			if out.events(cur.Unseen(evs)) != nil {
+			live.Took(d)
+			if !pause(ctx, time.Until(last.Add(eventWriteEvery))) {
 				return
 			}
+			ds, open := waiting(live, d)
+			if out.chunks(f.chunks(ds)) != nil || !open {
+				return
+			}
+			last = time.Now()
 		}
 	}
 }
 
-// writeEvent writes e as one SSE message: id (when withID), event (its
-// type) and data (the event as JSON, on one line, with its id).
-func writeEvent(w gin.ResponseWriter, e occupancy.Event, withID bool) error {
-	e = e.WithData()
-	e.Time = e.Time.UTC()
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil // not an event to send; the others are
+// pause waits d, or until the request or the server ends (then false).
+func pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
 	}
-	if withID {
-		_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
-	} else {
-		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-shuttingDown(ctx):
+		return false
+	case <-t.C:
+		return true
 	}
-	return err
+}
+
+// maxCoalesced bounds the deliveries one write of a stream takes.
+const maxCoalesced = 64
+
+// waiting returns d and the deliveries waiting after it (at most
+// maxCoalesced in all), and false if the subscription ended meanwhile.
+func waiting(live *feed.Sub, d *feed.Delivery) ([]*feed.Delivery, bool) {
+	ds := []*feed.Delivery{d}
+	for len(ds) < maxCoalesced {
+		select {
+		case d, ok := <-live.Deliveries():
+			if !ok {
+				return ds, false
+			}
+			live.Took(d)
+			ds = append(ds, d)
+		default:
+			return ds, true
+		}
+	}
+	return ds, true
 }

@@ -306,3 +306,33 @@ func TestEventsStalledClientEnds(t *testing.T) {
 		return ""
 	})
 }
+
+// TestEventsSharedReaderIncidentsForStaff: the shared reader's batches are
+// rendered once for the public streams and once for the staff's: an
+// incident reaches a staff stream only, both get the space events around
+// it, in order.
+func TestEventsSharedReaderIncidentsForStaff(t *testing.T) {
+	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{})
+	public := openEvents(t, srv.URL)
+	staff := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken)
+	waitSubscribers(t, hub, 2)
+	e.apply(t, "ZA-01", true, t0)
+	inc, _ := json.Marshal(map[string]string{"id": "overstay|ZA-01|1"})
+	if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventIncident,
+		ZoneID: "ZA", SpaceID: "ZA-01", Status: "open", Data: inc}); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(t, "ZA-02", true, t0)
+	for name, tc := range map[string]struct {
+		ch   <-chan sseMsg
+		want string
+	}{"public": {public, "[space zone space zone]"}, "staff": {staff, "[space zone incident space zone]"}} {
+		var got []string
+		for range strings.Count(tc.want, " ") + 1 {
+			got = append(got, next(t, tc.ch).event)
+		}
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("%s stream got %v, want %s", name, got, tc.want)
+		}
+	}
+}

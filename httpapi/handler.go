@@ -3,7 +3,10 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -60,11 +63,15 @@ type handler struct {
 	replay            replayBounds  // what a resuming stream may replay
 	// storeWait bounds a public read's wait for the store.
 	storeWait time.Duration
-	checker   Checker
-	reloader  RegistryReloader
-	reg       *occupancy.Registry
-	now       func() time.Time
-	log       *slog.Logger
+	// joins holds the buffers the streams join their writes in (*[]byte).
+	joins sync.Pool
+	// writeTurns lets only a few streams write at once (events.go).
+	writeTurns *semaphore.Weighted
+	checker    Checker
+	reloader   RegistryReloader
+	reg        *occupancy.Registry
+	now        func() time.Time
+	log        *slog.Logger
 	// loadRegistry re-reads the registry files (nil: none to re-read).
 	loadRegistry func() (*occupancy.Registry, error)
 }

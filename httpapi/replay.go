@@ -35,7 +35,11 @@ type replayBounds struct {
 
 // streamStart is where a new stream starts.
 type streamStart struct {
-	cur   *occupancy.EventCursor
+	cur *occupancy.EventCursor
+	// end is the feed's end when the stream starts, read after it
+	// subscribed to the shared reader: its catch-up reads up to there, and
+	// the shared reader delivers what follows.
+	end   *occupancy.EventCursor
 	reset string // why the stream starts with a reset event; "" if it does not
 }
 
@@ -57,16 +61,16 @@ func (h *handler) eventStart(c *gin.Context, src EventSource) (streamStart, erro
 	defer cancel()
 	now, err := src.EventsNow(ctx)
 	if err != nil || cur == nil {
-		return streamStart{cur: now}, err
+		return streamStart{cur: now, end: now}, err
 	}
 	why, err := h.replay.beyond(ctx, src, last, cur, now)
 	if err != nil {
 		return streamStart{}, err
 	}
 	if why != "" {
-		return streamStart{cur: now, reset: why}, nil
+		return streamStart{cur: now, end: now, reset: why}, nil
 	}
-	return streamStart{cur: cur}, nil
+	return streamStart{cur: cur, end: now}, nil
 }
 
 // beyond says why a resume after the event id last (cursor cur) is past
@@ -94,14 +98,17 @@ func (b replayBounds) beyond(ctx context.Context, src EventSource, last string, 
 	return "", nil
 }
 
-// catchUp writes the events from cur until the feed has nothing more, and
-// returns the cursor to go on from (cur, or the feed's end after a reset)
-// and whether the stream goes on. A catch-up that would write more than
-// the replay bound's events, or finds a stream trimmed past its position
-// (events lost to it), sends a reset and goes on from the feed's end.
-func (h *handler) catchUp(ctx context.Context, src EventSource, cur *occupancy.EventCursor, out *sseOut) (*occupancy.EventCursor, bool) {
+// catchUp writes the events from cur up to end (the feed's end when the
+// stream started: what follows comes from the shared reader, or the
+// stream's polls; a catch-up that read on until the feed is empty would
+// chase a busy feed for as long as changes keep coming), and returns the
+// cursor to go on from (cur, or the feed's end after a reset) and whether
+// the stream goes on. A catch-up that would write more than the replay
+// bound's events, or finds a stream trimmed past its position (events
+// lost to it), sends a reset and goes on from the feed's end.
+func (h *handler) catchUp(ctx context.Context, src EventSource, cur, end *occupancy.EventCursor, out *sseOut) (*occupancy.EventCursor, bool) {
 	written := 0
-	for {
+	for !cur.Reached(end) {
 		evs, gaps, err := src.ReadEvents(ctx, cur, eventBatch, 0)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -124,13 +131,13 @@ func (h *handler) catchUp(ctx context.Context, src EventSource, cur *occupancy.E
 			if h.sendReset(out, cur, why) != nil {
 				return nil, false
 			}
-			written = 0
-			continue
+			return cur, true
 		}
 		if out.events(evs) != nil {
 			return nil, false
 		}
 	}
+	return cur, true
 }
 
 // resetJSON is the data of a reset event.

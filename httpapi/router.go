@@ -17,12 +17,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -191,7 +194,8 @@ func NewRouter(opts Options) *gin.Engine {
 		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader,
 		streams:   newStreamLimits(opts.EventMaxStreams, opts.EventMaxPerIP, metrics),
 		replay:    replayBounds{window: opts.EventReplayWindow, max: opts.EventReplayMax, resets: metrics.eventResets},
-		storeWait: opts.StoreTimeout}
+		storeWait: opts.StoreTimeout, joins: sync.Pool{New: func() any { return new([]byte) }},
+		writeTurns: semaphore.NewWeighted(int64(max(2, runtime.GOMAXPROCS(0))))}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
 	probes.GET("/readyz", readyz(opts.Checks, opts.CheckTimeout))

@@ -79,6 +79,17 @@ func (c *EventCursor) Pos(zone string) string {
 // Set moves the cursor to pos in zone.
 func (c *EventCursor) Set(zone, pos string) { c.pos[zone] = pos }
 
+// Reached reports whether c is at or past end's position in every zone end
+// has one: a reader at c has read everything end marks.
+func (c *EventCursor) Reached(end *EventCursor) bool {
+	for zone, pos := range end.pos {
+		if ComparePositions(c.Pos(zone), pos) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Newest returns the event id of the cursor's newest position, over the
 // zones it has a position for (ties go to the first zone in ID order), or
 // "" when it has none past StartPosition.

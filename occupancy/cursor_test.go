@@ -27,3 +27,22 @@ func TestEventCursorNewest(t *testing.T) {
 		t.Errorf("PositionTime of a bad position %v", at)
 	}
 }
+
+// TestEventCursorReached: a cursor has reached another when it is at or
+// past it in every zone the other has a position for.
+func TestEventCursorReached(t *testing.T) {
+	end := occupancy.NewEventCursor(occupancy.StartPosition)
+	end.Set("A", "100-1")
+	end.Set("B", "90-0")
+	c := occupancy.NewEventCursor("95-0") // B at 95-0 by default
+	if c.Reached(end) {
+		t.Error("reached with A behind")
+	}
+	c.Set("A", "100-1")
+	if !c.Reached(end) {
+		t.Error("not reached with A at and B past the end")
+	}
+	if !c.Reached(occupancy.NewEventCursor(occupancy.StartPosition)) {
+		t.Error("not reached an end without positions")
+	}
+}
