@@ -171,7 +171,9 @@ func (s *streamSet) openOne(ctx context.Context, host string, src net.IP) {
 // the total one (its message names the streams), anything else (a 503
 // because Redis did not answer in time) as failed.
 func (s *streamSet) refused(resp *http.Response) {
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&body)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
