@@ -44,7 +44,7 @@ type EventSubscriber interface {
 // many entries per zone one read takes (a poll, or a step of a catch-up).
 const (
 	eventPoll       = 200 * time.Millisecond
-	eventWriteEvery = 100 * time.Millisecond
+	eventWriteEvery = 250 * time.Millisecond
 	eventKeepAlive  = 15 * time.Second
 	eventBatch      = 500
 )
@@ -156,32 +156,33 @@ func (h *handler) stream(c *gin.Context, src EventSource, st streamStart, out *s
 // then writes the shared reader's deliveries, less what the catch-up
 // read, until the client or the server goes. live was subscribed before
 // the catch-up starts, so nothing falls between the two. A stream writes
-// at most every eventWriteEvery, the deliveries gathered meanwhile in one
-// write: with thousands of streams open, parkd makes a few writes a second
-// for each rather than one per read of the feed. It ends
-// the stream, too, when live is dropped (the client did not keep up) or
-// its reader stops: the client reconnects with its last id and misses
-// nothing.
+// at most every eventWriteEvery: a delivery after a quiet spell goes out at
+// once, those that come within the interval after a write together at its
+// end, so that with thousands of streams open parkd makes a few writes a
+// second for each rather than one per read of the feed. It ends the
+// stream, too, when live is dropped (the client did not keep up: a write
+// that blocks leaves the hub's deliveries waiting) or its reader stops:
+// the client reconnects with its last id and misses nothing.
 func (h *handler) follow(c *gin.Context, src EventSource, st streamStart, live *feed.Sub, out *sseOut) {
 	ctx := c.Request.Context()
 	cur, ok := h.catchUp(ctx, src, st.cur, st.end, out)
 	if !ok {
 		return
 	}
-	f := newFollower(cur, out.staff)
-	var last time.Time // of the last write of events
+	p := &pacer{f: newFollower(cur, out.staff), out: out, due: time.NewTimer(time.Hour)}
+	p.due.Stop()
+	defer p.due.Stop()
 	alive := time.NewTicker(eventKeepAlive)
 	defer alive.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return
 		case <-shuttingDown(ctx):
 			return
 		case <-alive.C:
-			if out.comment(": keep-alive") != nil {
-				return
-			}
+			err = out.comment(": keep-alive")
 		case d, ok := <-live.Deliveries():
 			if !ok {
 				if live.Overflowed() {
@@ -190,53 +191,42 @@ func (h *handler) follow(c *gin.Context, src EventSource, st streamStart, live *
 				return
 			}
 			live.Took(d)
-			if !pause(ctx, time.Until(last.Add(eventWriteEvery))) {
-				return
-			}
-			ds, open := waiting(live, d)
-			if out.chunks(f.chunks(ds)) != nil || !open {
-				return
-			}
-			last = time.Now()
+			err = p.add(d)
+		case <-p.due.C:
+			err = p.write()
+		}
+		if err != nil {
+			return
 		}
 	}
 }
 
-// pause waits d, or until the request or the server ends (then false).
-func pause(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-shuttingDown(ctx):
-		return false
-	case <-t.C:
-		return true
-	}
+// pacer holds a stream's deliveries until its next write is due.
+type pacer struct {
+	f    *follower
+	out  *sseOut
+	held []*feed.Delivery
+	last time.Time   // of the last write
+	due  *time.Timer // armed while deliveries are held
 }
 
-// maxCoalesced bounds the deliveries one write of a stream takes.
-const maxCoalesced = 64
-
-// waiting returns d and the deliveries waiting after it (at most
-// maxCoalesced in all), and false if the subscription ended meanwhile.
-func waiting(live *feed.Sub, d *feed.Delivery) ([]*feed.Delivery, bool) {
-	ds := []*feed.Delivery{d}
-	for len(ds) < maxCoalesced {
-		select {
-		case d, ok := <-live.Deliveries():
-			if !ok {
-				return ds, false
-			}
-			live.Took(d)
-			ds = append(ds, d)
-		default:
-			return ds, true
-		}
+// add holds d, and writes at once if the stream has not written for
+// eventWriteEvery; otherwise the timer writes when that is over.
+func (p *pacer) add(d *feed.Delivery) error {
+	if p.held = append(p.held, d); len(p.held) > 1 {
+		return nil // the timer is armed
 	}
-	return ds, true
+	if wait := time.Until(p.last.Add(eventWriteEvery)); wait > 0 {
+		p.due.Reset(wait)
+		return nil
+	}
+	return p.write()
+}
+
+// write writes the held deliveries in one write.
+func (p *pacer) write() error {
+	err := p.out.chunks(p.f.chunks(p.held))
+	clear(p.held)
+	p.held, p.last = p.held[:0], time.Now()
+	return err
 }

@@ -75,7 +75,7 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs.IntVar(&f.connections, "connections", 4, "MQTT connections of the publisher")
 	fs.IntVar(&f.streams, "streams", 5000, "(g) event streams opened")
 	fs.IntVar(&f.streamAddrs, "stream-addrs", 10, "(g) loopback addresses the streams come from, 127.0.0.2 on (at most 250)")
-	fs.IntVar(&f.streamsPerIP, "streams-per-ip", 300, "(g) parkd's PARKD_EVENTS_MAX_PER_IP (its PARKD_EVENTS_MAX_STREAMS stays 2000)")
+	fs.IntVar(&f.streamsPerIP, "streams-per-ip", 20, "(g) parkd's PARKD_EVENTS_MAX_PER_IP, its default (PARKD_EVENTS_MAX_STREAMS stays 2000; 300 fills it from 10 addresses)")
 	fs.Float64Var(&f.streamsIngest, "streams-ingest-rate", 2000, "(g) background ingest in msg/s")
 	fs.IntVar(&f.streamsAPIRate, "streams-api-rate", 200, "(g) requests per second to /healthz and to /api/v1/summary")
 	fs.DurationVar(&f.streamsAPIDuration, "streams-api-duration", 10*time.Second, "(g) how long each of them is measured, the streams open")
