@@ -71,7 +71,7 @@ func (h *handler) events(c *gin.Context) {
 		fail(c, missing("event feed"))
 		return
 	}
-	release, err := h.streams.acquire(c, c.ClientIP())
+	release, err := h.streams.acquire(c)
 	if err != nil {
 		fail(c, err)
 		return

@@ -14,9 +14,11 @@ import (
 // without a cap one client (or many) could open streams until parkd runs
 // out of file descriptors, and then not even the probes answer. Past
 // Options.EventMaxStreams a new stream gets 503 unavailable, past
-// Options.EventMaxPerIP from one client IP 429 rate_limited, both with
-// Retry-After, counted in parkd_events_refused_total{reason}. The other
-// endpoints are not limited by them.
+// Options.EventMaxPerIP from one client IP 429 rate_limited (callers with
+// a staff token, not rate-limited either, count in all but not per
+// address: a town hall's dashboards may share one), both with Retry-After,
+// counted in parkd_events_refused_total{reason}. The other endpoints are
+// not limited by them.
 
 // Reasons of a refused stream (parkd_events_refused_total's label).
 const (
@@ -44,16 +46,21 @@ func newStreamLimits(max, perIP int, m *httpMetrics) *streamLimits {
 	return &streamLimits{max: max, perIP: perIP, m: m, byIP: map[string]int{}}
 }
 
-// acquire takes a stream slot for ip and returns its release, or, at a
-// limit, an error to answer with (its Retry-After set on c).
-func (l *streamLimits) acquire(c *gin.Context, ip string) (release func(), err error) {
+// acquire takes a stream slot for the caller of c and returns its
+// release, or, at a limit, an error to answer with (its Retry-After set on
+// c). It runs after authenticate.
+func (l *streamLimits) acquire(c *gin.Context) (release func(), err error) {
+	ip := c.ClientIP()
+	if callerRole(c) != "" {
+		ip = "" // staff: not limited per address
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
 	case l.max > 0 && l.open >= l.max:
 		err = occupancy.Errorf(occupancy.EUNAVAILABLE, "parkd serves %d live streams, its most; retry in %d s", l.max, streamRetrySeconds)
 		l.m.eventsRefused.WithLabelValues(refusedMaxStreams).Inc()
-	case l.perIP > 0 && l.byIP[ip] >= l.perIP:
+	case l.perIP > 0 && ip != "" && l.byIP[ip] >= l.perIP:
 		err = occupancy.Errorf(eRateLimited, "this address has %d live streams open, its most; close one or retry in %d s", l.perIP, streamRetrySeconds)
 		l.m.eventsRefused.WithLabelValues(refusedMaxPerIP).Inc()
 	}

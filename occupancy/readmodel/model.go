@@ -329,26 +329,3 @@ func (m *Model) Refresh(ctx context.Context, ids []string) {
 	}
 	v.setStates(nums, states, readMS)
 }
-
-// held returns the view (nil before the first build) and whether it is
-// fresh: the model heard from the store within MaxLag.
-func (m *Model) held() (*view, bool) {
-	v := m.view.Load()
-	if v == nil {
-		return nil, false
-	}
-	return v, m.opts.Now().Sub(m.confirmed()) <= m.opts.MaxLag
-}
-
-// current returns the view if it is of the registry as it is now (not one
-// a reload has replaced), and whether it is fresh.
-func (m *Model) current() (*view, bool) {
-	v, fresh := m.held()
-	if v == nil || !v.reg.SameVersion(m.opts.Registry) {
-		return nil, false
-	}
-	return v, fresh
-}
-
-// confirmed is when the model last heard from the store in full.
-func (m *Model) confirmed() time.Time { return time.Unix(0, m.heard.Load()).UTC() }
