@@ -13,9 +13,11 @@ import (
 // it holds free, each with its state as read and when (ObservedAt: it was
 // free then and no change of its status had reached the model since). With
 // Confirm it reads the states of the 2×limit nearest from the store (one
-// round trip) and keeps those still free. Otherwise the store answers, or,
-// if it does not (outage.go), memory does, marked stale. EINVALID for a
-// bad query; EUNAVAILABLE when neither can answer.
+// round trip) and keeps those still free. When the model is stale the
+// store answers. Whenever the store does not answer (outage.go), memory
+// does, marked stale (with Confirm, the spaces the model holds free, their
+// status only). EINVALID for a bad query; EUNAVAILABLE when neither can
+// answer.
 func (m *Model) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -35,10 +37,15 @@ func (m *Model) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupanc
 	if !m.opts.Confirm {
 		return m.answer(v, cands, q.Limit), nil
 	}
-	if !fresh { // the store did not answer: the statuses held, as of when heard
-		return m.unconfirmed(v, cands, q.Limit), nil
+	if fresh {
+		var out []occupancy.NearbySpace
+		asked, err := m.ask(func() (err error) { out, err = m.confirm(ctx, v, cands, q.Limit); return err })
+		if asked {
+			return out, err
+		}
+		m.markStale(ctx)
 	}
-	return m.confirm(ctx, v, cands, q.Limit)
+	return m.unconfirmed(v, cands, q.Limit), nil // the store did not answer: the statuses held
 }
 
 // answer returns up to limit of the candidates, nearest first, with the

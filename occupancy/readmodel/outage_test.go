@@ -229,18 +229,21 @@ func (f *fakeStore) asked() int {
 }
 
 // TestModelConfirmWithTheStoreDown: a model with Confirm holds no states;
-// with the store down, nearby offers the spaces it holds free, with their
-// status only, observed when the model last heard from the store.
+// with the store down, fresh or stale, nearby offers the spaces it holds
+// free, with their status only, observed when the model last heard from
+// the store.
 func TestModelConfirmWithTheStoreDown(t *testing.T) {
 	u := newUnit(t, readmodel.Options{Confirm: true, MaxLag: 2 * time.Second, StoreRetry: time.Hour})
 	u.change(occupancy.StatusFree, "A-1")
 	u.deliver(nil)
 	heard := u.clk.Now()
-	u.clk.Add(3 * time.Second)
 	u.fs.setDown(occupancy.Unavailable(errDown))
-	got := u.nearby()
-	if len(got) != 1 || got[0].Space.ID != "A-1" || got[0].State != (occupancy.SpaceState{SpaceID: "A-1", Status: occupancy.StatusFree}) ||
-		!got[0].ObservedAt.Equal(heard) {
-		t.Errorf("nearby %+v, want A-1 free as of %v", got, heard)
+	for _, lag := range []time.Duration{0, 3 * time.Second} { // fresh (the confirming read fails), then stale
+		u.clk.Set(heard.Add(lag))
+		got := u.nearby()
+		if len(got) != 1 || got[0].Space.ID != "A-1" || got[0].State != (occupancy.SpaceState{SpaceID: "A-1", Status: occupancy.StatusFree}) ||
+			!got[0].ObservedAt.Equal(heard) {
+			t.Errorf("heard %v ago: nearby %+v, want A-1 free as of %v", lag, got, heard)
+		}
 	}
 }
