@@ -59,21 +59,21 @@ type handler struct {
 	hub      EventSubscriber
 	// eventWriteTimeout bounds each write of an event stream.
 	eventWriteTimeout time.Duration
-	streams           *streamLimits // how many event streams may be open
-	replay            replayBounds  // what a resuming stream may replay
-	// storeWait bounds a public read's wait for the store.
-	storeWait time.Duration
-	// joins holds the buffers the streams join their writes in (*[]byte).
-	joins sync.Pool
-	// writeTurns lets only a few streams write at once (events.go).
-	writeTurns *semaphore.Weighted
-	checker    Checker
-	reloader   RegistryReloader
-	reg        *occupancy.Registry
-	now        func() time.Time
-	log        *slog.Logger
+	checker           Checker
+	reloader          RegistryReloader
+	reg               *occupancy.Registry
+	now               func() time.Time
+	log               *slog.Logger
 	// loadRegistry re-reads the registry files (nil: none to re-read).
 	loadRegistry func() (*occupancy.Registry, error)
+
+	// The live streams' limits and shared work (streams.go, replay.go,
+	// sse.go) and a public read's wait for the store (stale.go).
+	streams    *streamLimits       // how many event streams may be open
+	replay     replayBounds        // what a resuming stream may replay
+	joins      sync.Pool           // the buffers the streams join their writes in (*[]byte)
+	writeTurns *semaphore.Weighted // lets only a few streams write at once
+	storeWait  time.Duration
 }
 
 // missing reports a 404 for an optional part the router was built without.
