@@ -21,16 +21,17 @@ import (
 // never waits for one: a subscriber whose buffer is full is dropped (its
 // channel closed, Overflowed true), so a slow client cannot hold the
 // others back, nor parkd's memory, and, reconnecting from its last id,
-// misses nothing. Every subscriber gets the
-// same Delivery of a batch, on which they can share work: rendering the
-// events for the wire once (Memo) rather than once per client.
+// misses nothing. Every subscriber gets the same Delivery of a batch, on
+// which they can share work: rendering the events for the wire once
+// (Memo) rather than once per client.
 type Hub struct {
-	buffer     int
-	maxPending int64
-	mu         sync.Mutex
+	buffer int
+	mu     sync.Mutex
 	subs   map[*Sub]struct{}
 	live   bool // Run is running: subscribing is possible
 	drops  atomic.Int64
+
+	maxPending int64 // HubOptions.MaxPending
 }
 
 // HubOptions configure a Hub.
