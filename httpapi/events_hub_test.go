@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -334,5 +335,61 @@ func TestEventsSharedReaderIncidentsForStaff(t *testing.T) {
 		if fmt.Sprint(got) != tc.want {
 			t.Errorf("%s stream got %v, want %s", name, got, tc.want)
 		}
+	}
+}
+
+// TestEventsStalledClientsDoNotHoldUpOthers: the streams' writes take
+// turns, but a stream whose client stopped reading, blocked in its write
+// until the write deadline (10 s here), does not keep its turn from the
+// others: with more stalled streams than turns, a stream that reads still
+// gets a change within a couple of seconds.
+func TestEventsStalledClientsDoNotHoldUpOthers(t *testing.T) {
+	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{Buffer: 1 << 16, MaxPending: 1 << 30}, func(o *Options) {
+		o.EventWriteTimeout = 10 * time.Second
+	})
+	const bigs = 500 // 5 MB for every stream: the stalled ones' socket buffers fill, their writes block
+	reader := openEvents(t, srv.URL)
+	flooded, got := make(chan struct{}), make(chan time.Time, 1)
+	go func() {
+		n := 0
+		for m := range reader {
+			if n++; m.data.ZoneID == "ZB" && n == bigs {
+				close(flooded) // the stalled streams had as long to write it all
+			}
+			if m.data.SpaceID == "ZA-05" {
+				got <- time.Now()
+				return
+			}
+		}
+	}()
+	stalled := runtime.GOMAXPROCS(0) + 2 // more than the turns
+	for range stalled {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+		fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: parkd\r\n\r\n")
+	}
+	waitSubscribers(t, hub, stalled+1)
+	big := json.RawMessage(`"` + strings.Repeat("x", 10<<10) + `"`)
+	for range bigs {
+		if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventZone, ZoneID: "ZB", Data: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-flooded:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the reading stream did not get the flood within 20 s")
+	}
+	start := time.Now()
+	e.apply(t, "ZA-05", true, t0)
+	select {
+	case at := <-got:
+		t.Logf("the reading stream got the change %v after it", at.Sub(start).Round(time.Millisecond))
+	case <-time.After(3 * time.Second):
+		t.Fatalf("the reading stream did not get the change within 3 s: %d stalled streams hold the turns", stalled)
 	}
 }

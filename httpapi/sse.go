@@ -35,11 +35,12 @@ type sseOut struct {
 
 // send runs write with a fresh deadline and flushes, in its turn.
 func (o *sseOut) send(write func() error) error {
-	if err := o.turns.Acquire(o.ctx, 1); err != nil {
+	release, err := o.turn()
+	if err != nil {
 		return err
 	}
-	defer o.turns.Release(1)
-	err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+	defer release()
+	err = o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
 	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without deadlines: no limit
 		return err
 	}
@@ -47,6 +48,26 @@ func (o *sseOut) send(write func() error) error {
 		return err
 	}
 	return o.rc.Flush()
+}
+
+// turnWait is the longest a stream waits for its turn to write: then it
+// writes anyway, so that streams whose writes block (their clients
+// stopped reading, until the write deadline ends them) cannot hold up
+// every other stream.
+const turnWait = 50 * time.Millisecond
+
+// turn waits for a turn to write, at most turnWait, and returns what
+// gives it back. It fails only when the request ends meanwhile.
+func (o *sseOut) turn() (release func(), err error) {
+	ctx, cancel := context.WithTimeout(o.ctx, turnWait)
+	defer cancel()
+	if err := o.turns.Acquire(ctx, 1); err != nil {
+		if o.ctx.Err() != nil {
+			return nil, o.ctx.Err()
+		}
+		return func() {}, nil // waited long enough: without a turn
+	}
+	return func() { o.turns.Release(1) }, nil
 }
 
 // comment writes an SSE field line of its own (a keep-alive comment, the
