@@ -60,7 +60,7 @@ build: ## build bin/parkd and bin/parksim
 
 # BENCHFLAGS picks parts and durations of `parksim bench` (parksim bench -h),
 # e.g. make bench BENCHFLAGS='-only c -lat-duration 60s'. The default run
-# takes about 3 minutes on 2 cores; docs/benchmarks.md has the figures.
+# takes about 4 minutes on 2 cores; docs/benchmarks.md has the figures.
 BENCHFLAGS ?=
 
 bench: deps ## benchmark table: broker vs parkd rate, latency, API under load, memory (docs/benchmarks.md)

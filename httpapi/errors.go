@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -11,7 +12,7 @@ import (
 )
 
 // Error codes of the HTTP layer, beside occupancy's ENOTFOUND, EINVALID,
-// ECONFLICT and EINTERNAL.
+// ECONFLICT, EUNAVAILABLE and EINTERNAL.
 const (
 	eMethodNotAllowed = "method_not_allowed"
 )
@@ -21,12 +22,14 @@ var statusOf = map[string]int{
 	occupancy.ENOTFOUND: http.StatusNotFound,
 	occupancy.EINVALID:  http.StatusBadRequest,
 	occupancy.ECONFLICT: http.StatusConflict,
-	eMethodNotAllowed:   http.StatusMethodNotAllowed,
-	eUnauthorized:       http.StatusUnauthorized,
-	eForbidden:          http.StatusForbidden,
-	eRateLimited:        http.StatusTooManyRequests,
-	eTooLarge:           http.StatusRequestEntityTooLarge,
-	eUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	// Redis down or too slow, or parkd at its live streams' limit.
+	occupancy.EUNAVAILABLE: http.StatusServiceUnavailable,
+	eMethodNotAllowed:      http.StatusMethodNotAllowed,
+	eUnauthorized:          http.StatusUnauthorized,
+	eForbidden:             http.StatusForbidden,
+	eRateLimited:           http.StatusTooManyRequests,
+	eTooLarge:              http.StatusRequestEntityTooLarge,
+	eUnsupportedMedia:      http.StatusUnsupportedMediaType,
 }
 
 // errorBody is the single shape of every error answer.
@@ -57,8 +60,15 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 			"path", c.Request.URL.Path, "route", c.FullPath(), "err", err)
 	}
 	c.Header("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", strconv.Itoa(unavailableRetrySeconds))
+	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorJSON{Code: code, Message: msg}})
 }
+
+// unavailableRetrySeconds is the Retry-After of a 503 that sets none of its
+// own: about when the read model asks a Redis that failed again.
+const unavailableRetrySeconds = 2
 
 // errorsMiddleware renders the last error a handler or middleware reported
 // with c.Error, unless an answer was already written.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,11 +42,12 @@ func TestErrorShape(t *testing.T) {
 	}
 }
 
-// TestInternalError stops Redis under the router: every store call fails,
-// and the client gets 500 "internal error" without the Redis detail, which
-// is logged instead. Each request carries a short deadline, as a client
-// or proxy timeout would, so the store's dial retries end quickly.
-func TestInternalError(t *testing.T) {
+// TestRedisDownIsUnavailable stops Redis under the router (which reads
+// the store directly here: no memory to answer from): every store call
+// fails, and the client gets 503 unavailable with Retry-After, without the
+// Redis detail, not a 500. Each request carries a short deadline, as a
+// client or proxy timeout would, so the store's dial retries end quickly.
+func TestRedisDownIsUnavailable(t *testing.T) {
 	e := newEnv(t)
 	e.bearer = viewerToken // /ingest/rejected is for staff
 	e.redis.Stop(t)
@@ -59,14 +61,28 @@ func TestInternalError(t *testing.T) {
 			req := httptest.NewRequestWithContext(ctx, "GET", target, nil)
 			req.Header.Set("Authorization", "Bearer "+e.bearer)
 			e.router.ServeHTTP(w, req)
-			got := expectError(t, w, http.StatusInternalServerError, "internal")
-			if got.Error.Message != "internal error" {
-				t.Errorf("message %q leaks detail; want %q", got.Error.Message, "internal error")
+			got := expectError(t, w, http.StatusServiceUnavailable, "unavailable")
+			if strings.Contains(got.Error.Message, "127.0.0.1") || strings.Contains(got.Error.Message, "redis") {
+				t.Errorf("message %q leaks detail", got.Error.Message)
+			}
+			if w.Header().Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
 			}
 		})
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, `"msg":"request failed"`) || !strings.Contains(logs, "redis store") {
-		t.Errorf("internal errors were not logged with their cause:\n%s", logs)
+}
+
+// TestInternalError: an error without a code (a bug, not an outage) is a
+// 500 "internal error" for the client, and logged with its cause.
+func TestInternalError(t *testing.T) {
+	e := newEnv(t)
+	e.router.GET("/api/v1/broken", func(c *gin.Context) { fail(c, errors.New("redis store: corrupt state of ZA-01")) })
+	got := expectError(t, e.do(t, "GET", "/api/v1/broken"), http.StatusInternalServerError, "internal")
+	if got.Error.Message != "internal error" {
+		t.Errorf("message %q leaks detail; want %q", got.Error.Message, "internal error")
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"msg":"request failed"`) || !strings.Contains(logs, "corrupt state of ZA-01") {
+		t.Errorf("the internal error was not logged with its cause:\n%s", logs)
 	}
 }
 

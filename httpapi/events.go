@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -26,6 +23,9 @@ type EventSource interface {
 	// ReadEvents returns the events after c, oldest first, and moves c;
 	// block 0 answers at once.
 	ReadEvents(ctx context.Context, c *occupancy.EventCursor, max int64, block time.Duration) ([]occupancy.Event, []string, error)
+	// TrimmedZones returns the zones whose stream was trimmed past c's
+	// position: events after c are gone from them.
+	TrimmedZones(ctx context.Context, c *occupancy.EventCursor) ([]string, error)
 }
 
 // EventSubscriber shares the process's one reader of the feed among the
@@ -38,13 +38,15 @@ type EventSubscriber interface {
 }
 
 // The feed's timing: how often a stream without a shared reader polls Redis
-// (so a change reaches a client within about this long), how often an idle
+// (so a change reaches a client within about this long), how often a
+// stream following the shared reader writes at most, how often an idle
 // stream sends a comment (so proxies and clients see it alive), and how
 // many entries per zone one read takes (a poll, or a step of a catch-up).
 const (
-	eventPoll      = 200 * time.Millisecond
-	eventKeepAlive = 15 * time.Second
-	eventBatch     = 500
+	eventPoll       = 200 * time.Millisecond
+	eventWriteEvery = 250 * time.Millisecond
+	eventKeepAlive  = 15 * time.Second
+	eventBatch      = 500
 )
 
 // events answers GET /api/v1/events with Server-Sent Events: space, zone
@@ -52,20 +54,36 @@ const (
 // with its id. A client resumes after a disconnect by sending the last id it
 // saw as the Last-Event-ID header (browsers' EventSource does that by
 // itself) or the last_event_id query parameter; without either it gets the
-// events from now on. With a shared reader (EventSubscriber) the stream
-// catches up from Redis and then follows that reader (follow); without one
-// it polls Redis itself (stream). Each write of the stream has a deadline
-// of its own (Options.EventWriteTimeout) instead of the server's write timeout. The
-// stream ends when the client goes, stops reading (a write misses its
-// deadline) or the server shuts down, and, with a shared reader, when the
-// client does not keep up.
+// events from now on. A resume replays a bounded history (replay.go): past
+// the bound the stream starts with a reset event and goes on from now. The
+// streams open at once are limited (streams.go). With a shared reader
+// (EventSubscriber) the stream catches up from Redis and then follows that
+// reader (follow); without one it polls Redis itself (stream). Where the
+// stream starts is read from Redis within StoreTimeout, before answering:
+// with Redis sick the answer is 503 unavailable, not an empty stream. Each
+// write of the stream has a deadline of its own (Options.EventWriteTimeout)
+// instead of the server's write timeout. The stream ends when the client
+// goes, stops reading (a write misses its deadline) or the server shuts
+// down, and, with a shared reader, when the client does not keep up.
 func (h *handler) events(c *gin.Context) {
 	src := h.feed
 	if src == nil {
 		fail(c, missing("event feed"))
 		return
 	}
-	cur, err := h.eventCursor(c, src)
+	release, err := h.streams.acquire(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	defer release()
+	var live *feed.Sub // subscribed before the start is read: nothing falls between
+	if h.hub != nil {
+		if live = h.hub.Subscribe(); live != nil {
+			defer live.Close()
+		}
+	}
+	st, err := h.eventStart(c, src)
 	if err != nil {
 		fail(c, err)
 		return
@@ -75,95 +93,39 @@ func (h *handler) events(c *gin.Context) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	out := &sseOut{w: w, rc: http.NewResponseController(w), timeout: h.eventWriteTimeout, staff: callerRole(c) != ""}
+	out := &sseOut{ctx: c.Request.Context(), w: w, rc: http.NewResponseController(w), timeout: h.eventWriteTimeout,
+		staff: callerRole(c) != "", joins: &h.joins, turns: h.writeTurns}
 	if err := out.comment("retry: 1000"); err != nil {
 		return
 	}
-	if h.hub != nil {
-		if live := h.hub.Subscribe(); live != nil {
-			defer live.Close()
-			h.follow(c, src, cur, live, out)
-			return
-		}
+	if st.reset != "" && h.sendReset(out, st.cur, st.reset) != nil {
+		return
 	}
-	h.stream(c, src, cur, out)
-}
-
-// sseOut writes an event stream, each write with a deadline of its own
-// (Options.EventWriteTimeout). The server's write timeout does not apply to
-// a stream (it would end it); this one ends the stream of a client that
-// stopped reading (its TCP window full), which would otherwise hold its
-// handler, and its subscription, for as long as the connection lives. A
-// failed write ends the stream: the client reconnects with its last id.
-type sseOut struct {
-	w       gin.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	staff   bool // incidents are written too
-}
-
-// send runs write with a fresh deadline and flushes.
-func (o *sseOut) send(write func() error) error {
-	err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
-	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a writer without deadlines: no limit
-		return err
+	if live != nil {
+		h.follow(c, src, st, live, out)
+		return
 	}
-	if err := write(); err != nil {
-		return err
+	h.stream(c, src, st, out)
+}
+
+// lastEventID is the id the client resumes after: the Last-Event-ID
+// header, else the last_event_id parameter, else "".
+func lastEventID(c *gin.Context) (string, error) {
+	if last := c.GetHeader("Last-Event-ID"); last != "" {
+		return truncate(last, 200), nil
 	}
-	return o.rc.Flush()
+	q, _, err := param(c.Request.URL.Query(), "last_event_id")
+	return truncate(q, 200), err
 }
 
-// comment writes an SSE field line of its own (a keep-alive comment, the
-// retry delay).
-func (o *sseOut) comment(line string) error {
-	return o.send(func() error {
-		_, err := fmt.Fprintf(o.w, "%s\n\n", line)
-		return err
-	})
-}
-
-// events writes evs, leaving out incidents unless the caller is staff.
-// Events of one stream entry share its id (a call's space changes and the
-// zone's counts after them) and come together: only the last of them
-// carries the SSE id, so a client cut off inside an entry resumes before
-// it (its Last-Event-ID is the entry before) and gets it whole again.
-func (o *sseOut) events(evs []occupancy.Event) error {
-	return o.send(func() error {
-		for i, e := range evs {
-			if e.Type == occupancy.EventIncident && !o.staff {
-				continue
-			}
-			last := i == len(evs)-1 || evs[i+1].ID != e.ID
-			if err := writeEvent(o.w, e, last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// eventCursor is where the client resumes: after its Last-Event-ID (header
-// first, then the last_event_id parameter), or now.
-func (h *handler) eventCursor(c *gin.Context, src EventSource) (*occupancy.EventCursor, error) {
-	last := c.GetHeader("Last-Event-ID")
-	if last == "" {
-		q, _, err := param(c.Request.URL.Query(), "last_event_id")
-		if err != nil {
-			return nil, err
-		}
-		last = q
-	}
-	if last != "" {
-		return src.EventsAfter(truncate(last, 200))
-	}
-	return src.EventsNow(c.Request.Context())
-}
-
-// stream polls the feed and writes its events until the client or the
-// server goes.
-func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCursor, out *sseOut) {
+// stream catches up from the client's cursor, then polls the feed and
+// writes its events until the client or the server goes.
+func (h *handler) stream(c *gin.Context, src EventSource, st streamStart, out *sseOut) {
 	ctx := c.Request.Context()
+	cur, ok := h.catchUp(ctx, src, st.cur, st.end, out)
+	if !ok {
+		return
+	}
 	poll, alive := time.NewTicker(eventPoll), time.NewTicker(eventKeepAlive)
 	defer poll.Stop()
 	defer alive.Stop()
@@ -191,67 +153,80 @@ func (h *handler) stream(c *gin.Context, src EventSource, cur *occupancy.EventCu
 }
 
 // follow catches up from the client's cursor with its own reads of Redis,
-// then writes the shared reader's batches, less what the catch-up read,
-// until the client or the server goes. live was subscribed before the
-// catch-up starts, so nothing falls between the two. It ends the stream,
-// too, when live is dropped (the client did not keep up) or its reader
-// stops: the client reconnects with its last id and misses nothing.
-func (h *handler) follow(c *gin.Context, src EventSource, cur *occupancy.EventCursor, live *feed.Sub, out *sseOut) {
+// then writes the shared reader's deliveries, less what the catch-up
+// read, until the client or the server goes. live was subscribed before
+// the catch-up starts, so nothing falls between the two. A stream writes
+// at most every eventWriteEvery: a delivery after a quiet spell goes out at
+// once, those that come within the interval after a write together at its
+// end, so that with thousands of streams open parkd makes a few writes a
+// second for each rather than one per read of the feed. It ends the
+// stream, too, when live is dropped (the client did not keep up: a write
+// that blocks leaves the hub's deliveries waiting) or its reader stops:
+// the client reconnects with its last id and misses nothing.
+func (h *handler) follow(c *gin.Context, src EventSource, st streamStart, live *feed.Sub, out *sseOut) {
 	ctx := c.Request.Context()
-	for {
-		evs, _, err := src.ReadEvents(ctx, cur, eventBatch, 0)
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("events: catch-up read failed", "err", err)
-			}
-			return // the client reconnects from the last id it got
-		}
-		if len(evs) == 0 {
-			break
-		}
-		if out.events(evs) != nil {
-			return
-		}
+	cur, ok := h.catchUp(ctx, src, st.cur, st.end, out)
+	if !ok {
+		return
 	}
+	p := &pacer{f: newFollower(cur, out.staff), out: out, due: time.NewTimer(time.Hour)}
+	p.due.Stop()
+	defer p.due.Stop()
 	alive := time.NewTicker(eventKeepAlive)
 	defer alive.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return
 		case <-shuttingDown(ctx):
 			return
 		case <-alive.C:
-			if out.comment(": keep-alive") != nil {
-				return
-			}
-		case evs, ok := <-live.Events():
+			err = out.comment(": keep-alive")
+		case d, ok := <-live.Deliveries():
 			if !ok {
 				if live.Overflowed() {
 					h.log.Info("events: client too slow, stream ended for it to resume")
 				}
 				return
 			}
-			if out.events(cur.Unseen(evs)) != nil {
-				return
-			}
+			live.Took(d)
+			err = p.add(d)
+		case <-p.due.C:
+			err = p.write()
+		}
+		if err != nil {
+			return
 		}
 	}
 }
 
-// writeEvent writes e as one SSE message: id (when withID), event (its
-// type) and data (the event as JSON, on one line, with its id).
-func writeEvent(w gin.ResponseWriter, e occupancy.Event, withID bool) error {
-	e = e.WithData()
-	e.Time = e.Time.UTC()
-	data, err := json.Marshal(e)
-	if err != nil {
-		return nil // not an event to send; the others are
+// pacer holds a stream's deliveries until its next write is due.
+type pacer struct {
+	f    *follower
+	out  *sseOut
+	held []*feed.Delivery
+	last time.Time   // of the last write
+	due  *time.Timer // armed while deliveries are held
+}
+
+// add holds d, and writes at once if the stream has not written for
+// eventWriteEvery; otherwise the timer writes when that is over.
+func (p *pacer) add(d *feed.Delivery) error {
+	if p.held = append(p.held, d); len(p.held) > 1 {
+		return nil // the timer is armed
 	}
-	if withID {
-		_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data)
-	} else {
-		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+	if wait := time.Until(p.last.Add(eventWriteEvery)); wait > 0 {
+		p.due.Reset(wait)
+		return nil
 	}
+	return p.write()
+}
+
+// write writes the held deliveries in one write.
+func (p *pacer) write() error {
+	err := p.out.chunks(p.f.chunks(p.held))
+	clear(p.held)
+	p.held, p.last = p.held[:0], time.Now()
 	return err
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qiuai/parking/internal/storetest"
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/feed"
 )
@@ -139,21 +142,29 @@ func TestEventsSharedReader(t *testing.T) {
 	}
 	t.Logf("XREAD calls in 1s with 50 streams that each poll: %d", xreadsOver(t, polling, time.Second))
 
+	// A mark before the burst: ZA-07's change, whose id the streams that
+	// join later resume after.
+	e.apply(t, "ZA-07", true, t0)
+	var mark string
+	for _, ch := range many {
+		next(t, ch)
+		mark = next(t, ch).id
+	}
 	// The burst: 20 changes in ZA and ZB, 2 events each, over several reads.
 	spaces := []string{"ZA-01", "ZA-02", "ZB-01", "ZB-02"}
 	const rounds = 5
-	var joined <-chan sseMsg // catches up from the start while the burst goes on
+	var joined <-chan sseMsg // catches up from the mark while the burst goes on
 	for r := range rounds {
 		for _, sp := range spaces {
 			e.apply(t, sp, r%2 == 0, t0.Add(time.Duration(r)*time.Second))
 		}
 		if r == 2 {
-			joined = openEvents(t, srv.URL, "Last-Event-ID", "0-0@ZA")
+			joined = openEvents(t, srv.URL, "Last-Event-ID", mark)
 		}
 		time.Sleep(15 * time.Millisecond)
 	}
 	const n = rounds * 4 * 2
-	want := byZone(takeIDs(t, openEvents(t, srv.URL, "Last-Event-ID", "0-0@ZA"), n)) // read by its catch-up
+	want := byZone(takeIDs(t, openEvents(t, srv.URL, "Last-Event-ID", mark), n)) // read by its catch-up
 	for i, ch := range append(many, joined) {
 		if got := byZone(takeIDs(t, ch, n)); !maps.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("stream %d got\n%v\nwant\n%v", i, got, want)
@@ -245,12 +256,15 @@ func TestEventsSlowClient(t *testing.T) {
 
 // TestEventsStalledClientEnds: a client that stops reading has its stream
 // ended once a write has waited EventWriteTimeout (its TCP window full),
-// instead of holding the handler and its subscription for as long as the
-// connection lives. The hub's buffer is large, so it is the write deadline
-// that ends it, not the hub dropping a slow subscriber.
+// instead of holding the handler, its subscription and its stream slot for
+// as long as the connection lives. The hub's buffer is large, so it is the
+// write deadline that ends it, not the hub dropping a slow subscriber. With
+// one stream allowed per client address, the client gets a new one once
+// the stalled one has ended.
 func TestEventsStalledClientEnds(t *testing.T) {
 	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{Buffer: 1 << 16}, func(o *Options) {
 		o.EventWriteTimeout = 300 * time.Millisecond
+		o.EventMaxPerIP = 1
 	})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
 	if err != nil {
@@ -285,5 +299,97 @@ func TestEventsStalledClientEnds(t *testing.T) {
 	}
 	if d := hub.Stats().Dropped; d != 0 {
 		t.Errorf("the hub dropped %d subscribers: the write deadline should have ended the stream", d)
+	}
+	storetest.Eventually(t, 5*time.Second, func() string {
+		if s := openStream(t, http.DefaultClient, srv.URL); s.status != http.StatusOK {
+			return fmt.Sprintf("a new stream after the stalled one ended: %d", s.status)
+		}
+		return ""
+	})
+}
+
+// TestEventsSharedReaderIncidentsForStaff: the shared reader's batches are
+// rendered once for the public streams and once for the staff's: an
+// incident reaches a staff stream only, both get the space events around
+// it, in order.
+func TestEventsSharedReaderIncidentsForStaff(t *testing.T) {
+	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{})
+	public := openEvents(t, srv.URL)
+	staff := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken)
+	waitSubscribers(t, hub, 2)
+	e.apply(t, "ZA-01", true, t0)
+	inc, _ := json.Marshal(map[string]string{"id": "overstay|ZA-01|1"})
+	if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventIncident,
+		ZoneID: "ZA", SpaceID: "ZA-01", Status: "open", Data: inc}); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(t, "ZA-02", true, t0)
+	for name, tc := range map[string]struct {
+		ch   <-chan sseMsg
+		want string
+	}{"public": {public, "[space zone space zone]"}, "staff": {staff, "[space zone incident space zone]"}} {
+		var got []string
+		for range strings.Count(tc.want, " ") + 1 {
+			got = append(got, next(t, tc.ch).event)
+		}
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("%s stream got %v, want %s", name, got, tc.want)
+		}
+	}
+}
+
+// TestEventsStalledClientsDoNotHoldUpOthers: the streams' writes take
+// turns, but a stream whose client stopped reading, blocked in its write
+// until the write deadline (10 s here), does not keep its turn from the
+// others: with more stalled streams than turns, a stream that reads still
+// gets a change within a couple of seconds.
+func TestEventsStalledClientsDoNotHoldUpOthers(t *testing.T) {
+	e, hub, srv := newHubEnv(t, 5*time.Millisecond, feed.HubOptions{Buffer: 1 << 16, MaxPending: 1 << 30}, func(o *Options) {
+		o.EventWriteTimeout = 10 * time.Second
+	})
+	const bigs = 500 // 5 MB for every stream: the stalled ones' socket buffers fill, their writes block
+	reader := openEvents(t, srv.URL)
+	flooded, got := make(chan struct{}), make(chan time.Time, 1)
+	go func() {
+		n := 0
+		for m := range reader {
+			if n++; m.data.ZoneID == "ZB" && n == bigs {
+				close(flooded) // the stalled streams had as long to write it all
+			}
+			if m.data.SpaceID == "ZA-05" {
+				got <- time.Now()
+				return
+			}
+		}
+	}()
+	stalled := runtime.GOMAXPROCS(0) + 2 // more than the turns
+	for range stalled {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+		fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: parkd\r\n\r\n")
+	}
+	waitSubscribers(t, hub, stalled+1)
+	big := json.RawMessage(`"` + strings.Repeat("x", 10<<10) + `"`)
+	for range bigs {
+		if _, err := e.store.Publish(context.Background(), occupancy.Event{Type: occupancy.EventZone, ZoneID: "ZB", Data: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-flooded:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the reading stream did not get the flood within 20 s")
+	}
+	start := time.Now()
+	e.apply(t, "ZA-05", true, t0)
+	select {
+	case at := <-got:
+		t.Logf("the reading stream got the change %v after it", at.Sub(start).Round(time.Millisecond))
+	case <-time.After(3 * time.Second):
+		t.Fatalf("the reading stream did not get the change within 3 s: %d stalled streams hold the turns", stalled)
 	}
 }

@@ -19,6 +19,7 @@ import (
 type sseMsg struct {
 	id, event string
 	data      occupancy.Event
+	raw       string // the data line as sent
 }
 
 // openEvents connects to the event feed of the server at base, with the given headers, and
@@ -62,6 +63,7 @@ func openEvents(t *testing.T, base string, headers ...string) <-chan sseMsg {
 			case strings.HasPrefix(line, "event: "):
 				m.event = line[7:]
 			case strings.HasPrefix(line, "data: "):
+				m.raw = line[6:]
 				if err := json.Unmarshal([]byte(line[6:]), &m.data); err != nil {
 					t.Errorf("data %q: %v", line, err)
 				}
@@ -88,6 +90,12 @@ func next(t *testing.T, ch <-chan sseMsg) sseMsg {
 
 func TestEvents(t *testing.T) {
 	e := newEnv(t)
+	e.apply(t, "ZA-07", false, t0) // before the streams: a mark to resume after
+	now, err := e.store.EventsNow(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := now.Newest()
 	srv := httptest.NewServer(e.router)
 	t.Cleanup(srv.Close)
 	public := openEvents(t, srv.URL)
@@ -127,7 +135,9 @@ func TestEvents(t *testing.T) {
 	})
 
 	t.Run("resume with Last-Event-ID", func(t *testing.T) {
-		all := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", "0-0@ZA")
+		// From the mark before the streams opened: the first change's
+		// whole entry, then on.
+		all := openEvents(t, srv.URL, "Authorization", "Bearer "+viewerToken, "Last-Event-ID", mark)
 		first := next(t, all)
 		if first.data.SpaceID != "ZA-01" {
 			t.Fatalf("from the start: %+v", first)

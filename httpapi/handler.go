@@ -3,7 +3,10 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -65,6 +68,14 @@ type handler struct {
 	loadRegistry func() (*occupancy.Registry, error)
 	// tiles is the pages' base map, given in /api/v1/map (nil: none).
 	tiles *tilesJSON
+
+	// The live streams' limits and shared work (streams.go, replay.go,
+	// sse.go) and a public read's wait for the store (stale.go).
+	streams    *streamLimits       // how many event streams may be open
+	replay     replayBounds        // what a resuming stream may replay
+	joins      sync.Pool           // the buffers the streams join their writes in (*[]byte)
+	writeTurns *semaphore.Weighted // lets only a few streams write at once
+	storeWait  time.Duration
 }
 
 // missing reports a 404 for an optional part the router was built without.

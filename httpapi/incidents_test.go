@@ -234,8 +234,8 @@ func incidentOpenAPICases(t *testing.T, s *spec) {
 			w := httptest.NewRecorder()
 			e.router.ServeHTTP(w, req)
 			cancel()
-			if w.Code != 500 {
-				t.Errorf("%s with Redis down: %d, want 500", target, w.Code)
+			if w.Code != 503 {
+				t.Errorf("%s with Redis down: %d, want 503", target, w.Code)
 			}
 			s.check(t, req, w)
 		}

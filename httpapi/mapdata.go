@@ -26,6 +26,7 @@ type mapJSON struct {
 	Spaces [][6]any `json:"spaces"`
 	// Tiles is the base map to draw under the spaces; absent without one.
 	Tiles *tilesJSON `json:"tiles,omitempty"`
+	staleJSON
 }
 
 // mapFields are the columns of mapJSON.Spaces.
@@ -50,6 +51,7 @@ func (h *handler) mapData(c *gin.Context) {
 	}
 	out := newMapJSON(reg.Zones(), zones, spaces, states)
 	out.Tiles = h.tiles
+	out.staleJSON = staleOf(c)
 	body, err := json.Marshal(out)
 	if err != nil {
 		fail(c, fmt.Errorf("map: %w", err))

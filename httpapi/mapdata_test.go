@@ -105,7 +105,7 @@ func TestMapDataBeforeAnyReading(t *testing.T) {
 func TestMapDataRedisDown(t *testing.T) {
 	e := newEnv(t)
 	e.redis.Stop(t)
-	expectError(t, e.fetch(t, "/api/v1/map"), http.StatusInternalServerError, "internal")
+	expectError(t, e.fetch(t, "/api/v1/map"), http.StatusServiceUnavailable, "unavailable")
 }
 
 // BenchmarkMapData measures GET /api/v1/map, gzipped, over the Qiuai

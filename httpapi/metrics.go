@@ -23,6 +23,11 @@ const unmatchedRoute = "unmatched"
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// eventsRefused counts the event streams refused at a limit, by
+	// reason: max_streams or max_per_ip (streams.go).
+	eventsRefused *prometheus.CounterVec
+	// eventResets counts the reset events sent to resuming streams.
+	eventResets prometheus.Counter
 }
 
 // newHTTPMetrics registers the metrics with reg, or reuses the ones a
@@ -41,6 +46,17 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	}
 	m.requests = register(reg, m.requests)
 	m.duration = register(reg, m.duration)
+	m.eventsRefused = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parkd_events_refused_total",
+		Help: "Live event streams refused at a limit, by reason: max_streams (PARKD_EVENTS_MAX_STREAMS) or max_per_ip (PARKD_EVENTS_MAX_PER_IP).",
+	}, []string{"reason"}))
+	for _, r := range []string{refusedMaxStreams, refusedMaxPerIP} {
+		m.eventsRefused.WithLabelValues(r) // shown at 0 before the first refusal
+	}
+	m.eventResets = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parkd_events_resets_total",
+		Help: "Reset events sent to streams resuming from a position older than the replay bound: their clients reload their view.",
+	}))
 	return m
 }
 

@@ -24,6 +24,7 @@ const (
 type nearbyAnswer struct {
 	Spaces       []nearbyJSON      `json:"spaces"`
 	NearestZones *[]nearbyZoneJSON `json:"nearest_zones_with_free,omitempty"`
+	staleJSON
 }
 
 // nearbyZoneJSON is a zone offered when nothing is free near the point.
@@ -68,6 +69,7 @@ func (h *handler) nearby(c *gin.Context) {
 		}
 		ans.NearestZones = &out
 	}
+	ans.staleJSON = staleOf(c)
 	c.JSON(http.StatusOK, ans)
 }
 

@@ -207,6 +207,7 @@ func (h *handler) ngsiEntity(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	staleOf(c)
 	writeNGSI(c, []any{ent}, true)
 }
 
@@ -305,6 +306,7 @@ func (h *handler) ngsiEntities(c *gin.Context) {
 	if q.count {
 		c.Header("NGSILD-Results-Count", strconv.Itoa(total))
 	}
+	staleOf(c) // the header only: an entity array has no room for more
 	writeNGSI(c, out, false)
 }
 

@@ -245,8 +245,8 @@ func TestOpenAPI(t *testing.T) {
 			w := httptest.NewRecorder()
 			down.router.ServeHTTP(w, req)
 			cancel()
-			if w.Code != 500 {
-				t.Errorf("%s with Redis down: %d, want 500", target, w.Code)
+			if w.Code != 503 {
+				t.Errorf("%s with Redis down: %d, want 503", target, w.Code)
 			}
 			s.check(t, req, w)
 		}

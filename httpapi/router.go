@@ -17,11 +17,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/qiuai/parking/occupancy"
 )
@@ -52,6 +55,24 @@ type Options struct {
 	// EventWriteTimeout is how long one write of an event stream may take
 	// before the stream is ended (its client stopped reading). Default 30s.
 	EventWriteTimeout time.Duration
+	// EventMaxStreams caps the event streams open at once; past it a new
+	// one gets 503 unavailable with Retry-After. EventMaxPerIP caps those
+	// of one client IP (as ClientIP gives it, behind TrustedProxies); past
+	// it, 429 rate_limited with Retry-After. Default 0: no limit (parkd's
+	// configuration sets 2000 and 20).
+	EventMaxStreams, EventMaxPerIP int
+	// EventReplayWindow and EventReplayMax bound what a stream resuming
+	// from a Last-Event-ID replays: an id older than EventReplayWindow
+	// (before the feed's newest event), one the feed no longer holds the
+	// events after, or a replay of more than EventReplayMax events gets a
+	// reset event (reload your view) and the stream goes on from now.
+	// Defaults 2m and 2000.
+	EventReplayWindow time.Duration
+	EventReplayMax    int
+	// StoreTimeout bounds how long a public read waits for Redis: past it
+	// the answer comes from memory, marked stale, or is 503 unavailable
+	// (stale.go). Default 500ms.
+	StoreTimeout time.Duration
 	// Checker runs the consistency check. Default nil: the check endpoint
 	// answers 404.
 	Checker Checker
@@ -139,6 +160,15 @@ func (o *Options) ensureDefaults() {
 	if o.EventWriteTimeout <= 0 {
 		o.EventWriteTimeout = 30 * time.Second
 	}
+	if o.EventReplayWindow <= 0 {
+		o.EventReplayWindow = 2 * time.Minute
+	}
+	if o.EventReplayMax <= 0 {
+		o.EventReplayMax = 2000
+	}
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 500 * time.Millisecond
+	}
 	o.HealthRules = o.HealthRules.WithDefaults()
 	o.Tiles = o.Tiles.WithDefaults()
 }
@@ -162,8 +192,9 @@ func NewRouter(opts Options) *gin.Engine {
 	if err := r.SetTrustedProxies(opts.TrustedProxies); err != nil {
 		panic("httpapi: trusted proxies: " + err.Error())
 	}
+	metrics := newHTTPMetrics(opts.Registerer)
 	r.Use(
-		metricsMiddleware(newHTTPMetrics(opts.Registerer)),
+		metricsMiddleware(metrics),
 		logMiddleware(log, opts.LogRequests),
 		recoveryMiddleware(log),
 		errorsMiddleware(log),
@@ -178,7 +209,11 @@ func NewRouter(opts Options) *gin.Engine {
 	h := &handler{store: opts.Store, zones: opts.Zones, closures: opts.Closures, sensors: opts.Sensors,
 		rules: opts.HealthRules, historyR: opts.History, feed: opts.Events, hub: opts.Hub,
 		eventWriteTimeout: opts.EventWriteTimeout, checker: opts.Checker, reloader: opts.Reloader,
-		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader, tiles: newTilesJSON(opts.Tiles)}
+		reg: opts.Registry, now: opts.Now, log: log, loadRegistry: opts.RegistryLoader, tiles: newTilesJSON(opts.Tiles),
+		streams:   newStreamLimits(opts.EventMaxStreams, opts.EventMaxPerIP, metrics),
+		replay:    replayBounds{window: opts.EventReplayWindow, max: opts.EventReplayMax, resets: metrics.eventResets},
+		storeWait: opts.StoreTimeout, joins: sync.Pool{New: func() any { return new([]byte) }},
+		writeTurns: semaphore.NewWeighted(int64(max(2, runtime.GOMAXPROCS(0))))}
 	probes := r.Group("/", noStore)
 	probes.GET("/healthz", healthz)
 	probes.GET("/readyz", auth.authenticate, readyz(opts.Checks, opts.CheckTimeout))
@@ -192,22 +227,23 @@ func NewRouter(opts Options) *gin.Engine {
 	}
 	r.GET("/api/openapi.json", append(public, serveOpenAPI)...)
 	h.routes(r.Group("/api/v1", append(public, noStore, checkQuery)...))
-	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore, checkQuery)...))
+	h.ngsiRoutes(r.Group("/ngsi-ld/v1", append(public, noStore, checkQuery, publicRead(opts.StoreTimeout))...))
 	pageRoutes(r, embeddedPages(), pagesCSP(opts.Tiles)) // the driver and staff pages: pages.go
 	return r
 }
 
 // routes registers the API's resources, one file each.
 func (h *handler) routes(api *gin.RouterGroup) {
-	api.GET("/summary", h.summary)
-	api.GET("/zones", h.listZones)
-	api.GET("/zones/:id", h.getZone)
-	api.GET("/spaces", h.listSpaces)
-	api.GET("/spaces/:id", h.getSpace)
-	api.GET("/nearby", h.nearby)
-	api.GET("/map", h.mapData)   // every zone and space, compact, for the pages: mapdata.go
-	h.historyRoutes(api)         // zone and town history and forecast: history.go
-	api.GET("/events", h.events) // Server-Sent Events: events.go
+	read := api.Group("", publicRead(h.storeWait)) // public reads: a bounded wait for Redis, stale.go
+	read.GET("/summary", h.summary)
+	read.GET("/zones", h.listZones)
+	read.GET("/zones/:id", h.getZone)
+	read.GET("/spaces", h.listSpaces)
+	read.GET("/spaces/:id", h.getSpace)
+	read.GET("/nearby", h.nearby)
+	read.GET("/map", h.mapData)  // every zone and space, compact, for the pages: mapdata.go
+	h.historyRoutes(read)        // zone and town history and forecast: history.go
+	api.GET("/events", h.events) // Server-Sent Events, bounded: events.go, streams.go
 
 	// Staff: a bearer token of role viewer or above. Staff reads (sensor
 	// health, incidents) go on viewer; staff actions (closures, incident

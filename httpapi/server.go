@@ -28,8 +28,10 @@ type ServerOptions struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps the request headers. Default 64 KiB.
 	MaxHeaderBytes int
-	// Logger receives the server's own errors (TLS handshakes, bad
-	// connections). Default: discard.
+	// Logger receives the server's own errors (accept failures such as
+	// too many open files, TLS handshakes, bad connections) at WARN, each
+	// kind at most once a second with a count of the others (errorlog.go).
+	// Default: discard.
 	Logger *slog.Logger
 }
 
@@ -76,7 +78,7 @@ func NewServer(addr string, h http.Handler, opts ServerOptions) *Server {
 		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.With("component", "http").Handler(), slog.LevelWarn),
+		ErrorLog:          newServerErrorLog(opts.Logger.With("component", "http")),
 		// Streams (events.go) watch this channel: Shutdown waits for
 		// requests to end, and a stream ends only when told.
 		BaseContext: func(net.Listener) context.Context {

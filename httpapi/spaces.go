@@ -16,6 +16,7 @@ const defaultListLimit = 100
 type spacesPage struct {
 	Spaces     []spaceJSON `json:"spaces"`
 	NextCursor *string     `json:"next_cursor"` // null on the last page
+	staleJSON
 }
 
 // getSpace answers GET /api/v1/spaces/:id, or 404.
@@ -31,7 +32,10 @@ func (h *handler) getSpace(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newSpaceJSON(sp, st, isStaff(c)))
+	c.JSON(http.StatusOK, struct {
+		spaceJSON
+		staleJSON
+	}{newSpaceJSON(sp, st, isStaff(c)), staleOf(c)})
 }
 
 // listSpaces answers GET /api/v1/spaces?zone=&status=&limit=&cursor=: the
@@ -57,6 +61,7 @@ func (h *handler) listSpaces(c *gin.Context) {
 	if next != "" {
 		page.NextCursor = &next
 	}
+	page.staleJSON = staleOf(c)
 	c.JSON(http.StatusOK, page)
 }
 

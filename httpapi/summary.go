@@ -13,6 +13,7 @@ import (
 type summaryJSON struct {
 	occupancy.Counts
 	UpdatedAt jsonTime `json:"updated_at"` // newest zone change, or now if none
+	staleJSON
 }
 
 // summary answers GET /api/v1/summary: the sum of the zones' counters.
@@ -34,5 +35,6 @@ func (h *handler) summary(c *gin.Context) {
 		newest = h.now()
 	}
 	sum.UpdatedAt = jsonTime(newest)
+	sum.staleJSON = staleOf(c)
 	c.JSON(http.StatusOK, sum)
 }

@@ -24,7 +24,10 @@ func (h *handler) listZones(c *gin.Context) {
 	for _, z := range zones {
 		out = append(out, newZoneJSON(z, byID[z.ID]))
 	}
-	c.JSON(http.StatusOK, gin.H{"zones": out})
+	c.JSON(http.StatusOK, struct {
+		Zones []zoneJSON `json:"zones"`
+		staleJSON
+	}{out, staleOf(c)})
 }
 
 // getZone answers GET /api/v1/zones/:id, or 404.
@@ -40,5 +43,8 @@ func (h *handler) getZone(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newZoneJSON(z, st))
+	c.JSON(http.StatusOK, struct {
+		zoneJSON
+		staleJSON
+	}{newZoneJSON(z, st), staleOf(c)})
 }

@@ -34,6 +34,14 @@ func SplitEventID(id string) (pos, zone string, ok bool) {
 	return pos, zone, true
 }
 
+// PositionTime returns the time of a position (or of an event id): its
+// Unix milliseconds. A position that does not parse is at Unix time 0.
+func PositionTime(pos string) time.Time {
+	ms, _, _ := strings.Cut(pos, "-")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return time.UnixMilli(n).UTC()
+}
+
 // ComparePositions orders two positions by time, then sequence. A position
 // that does not parse sorts as 0-0.
 func ComparePositions(a, b string) int {
@@ -70,6 +78,33 @@ func (c *EventCursor) Pos(zone string) string {
 
 // Set moves the cursor to pos in zone.
 func (c *EventCursor) Set(zone, pos string) { c.pos[zone] = pos }
+
+// Reached reports whether c is at or past end's position in every zone end
+// has one: a reader at c has read everything end marks.
+func (c *EventCursor) Reached(end *EventCursor) bool {
+	for zone, pos := range end.pos {
+		if ComparePositions(c.Pos(zone), pos) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Newest returns the event id of the cursor's newest position, over the
+// zones it has a position for (ties go to the first zone in ID order), or
+// "" when it has none past StartPosition.
+func (c *EventCursor) Newest() string {
+	var zone, pos string
+	for z, p := range c.pos {
+		if d := ComparePositions(p, pos); d > 0 || d == 0 && pos != "" && z < zone {
+			zone, pos = z, p
+		}
+	}
+	if zone == "" || ComparePositions(pos, StartPosition) <= 0 {
+		return ""
+	}
+	return pos + "@" + zone
+}
 
 // Unseen returns the events of evs that come after c in their zone, and
 // moves c past them: a reader that caught up with reads of its own passes

@@ -8,10 +8,11 @@ import (
 // Error codes. They name the kind of failure, not where it happened, so that
 // transports (HTTP, MQTT) can map them to their own vocabulary in one place.
 const (
-	ECONFLICT = "conflict"  // the action cannot be performed in the current state
-	EINTERNAL = "internal"  // a failure the caller cannot fix (Redis down, bug)
-	EINVALID  = "invalid"   // the input is malformed or out of range
-	ENOTFOUND = "not_found" // the entity does not exist
+	ECONFLICT    = "conflict"    // the action cannot be performed in the current state
+	EINTERNAL    = "internal"    // a failure the caller cannot fix (a bug, a corrupt value)
+	EINVALID     = "invalid"     // the input is malformed or out of range
+	ENOTFOUND    = "not_found"   // the entity does not exist
+	EUNAVAILABLE = "unavailable" // the store is down or too slow: try again shortly
 )
 
 // Error is an application error: a code from the list above and a message
@@ -19,11 +20,27 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Err is the failure behind it, for logs only (never shown to a
+	// client); nil for most errors.
+	Err error
 }
 
-// Error implements the error interface.
+// Error implements the error interface; it includes Err.
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("occupancy error: code=%s message=%s: %v", e.Code, e.Message, e.Err)
+	}
 	return fmt.Sprintf("occupancy error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Unavailable returns an EUNAVAILABLE error for cause, a store that did
+// not answer (down, refusing connections, or slower than the caller's
+// deadline). The message is the same for every cause; cause goes to logs.
+func Unavailable(cause error) *Error {
+	return &Error{Code: EUNAVAILABLE, Message: "the live state is unavailable for a moment; try again shortly", Err: cause}
 }
 
 // Errorf returns an *Error with the given code and a formatted message.

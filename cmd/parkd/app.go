@@ -111,12 +111,13 @@ func newApp(cfg Config, reg *occupancy.Registry, log *slog.Logger) (*app, error)
 		return nil, err
 	}
 	gin.SetMode(gin.ReleaseMode) // process-wide: no route list or debug warnings on stdout
-	router := httpapi.NewRouter(httpapi.Options{Store: a.store, Zones: a.model,
+	router := httpapi.NewRouter(httpapi.Options{Store: reads{a.model, a.store}, Zones: a.model,
 		Closures: closures{store: a.store, model: a.model, reg: reg}, Sensors: a.store, HealthRules: rules,
 		History: a.store, Events: a.store, Hub: a.hub, Checker: a.store, Reloader: a.reloader,
 		Registry: reg, Gatherer: a.metrics, Registerer: a.metrics, Logger: log, Checks: a.checks(), Tokens: tokens,
 		PublicRate: cfg.HTTP.PublicRate, TrustedProxies: cfg.HTTP.TrustedProxies, LogRequests: cfg.HTTP.LogRequests,
 		MetricsToken: cfg.HTTP.MetricsToken, NoMetrics: cfg.HTTP.MetricsAddr != "",
+		EventMaxStreams: cfg.HTTP.EventsMaxStreams, EventMaxPerIP: cfg.HTTP.EventsMaxPerIP,
 		RegistryLoader: registryLoader(cfg, fromDir), Tiles: cfg.Map.Tiles.source()})
 	a.server = httpapi.NewServer(cfg.HTTP.Addr, router, httpapi.ServerOptions{Logger: log})
 	if cfg.HTTP.MetricsAddr != "" {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ type Config struct {
 		MetricsToken     string `yaml:"-"`
 		// LogRequests logs every request at INFO (httpapi.Options).
 		LogRequests bool `yaml:"log_requests"`
+		// The live event streams' limits (httpapi/streams.go): in all, and
+		// from one client IP; 0 is no limit.
+		EventsMaxStreams int `yaml:"events_max_streams"`
+		EventsMaxPerIP   int `yaml:"events_max_per_ip"`
 	} `yaml:"http"`
 	Registry     string        `yaml:"registry"`
 	OfflineAfter time.Duration `yaml:"offline_after"`
@@ -122,6 +127,8 @@ func defaultConfig() Config {
 	c.HTTP.Addr = "127.0.0.1:8080"
 	c.HTTP.ShutdownTimeout = 15 * time.Second
 	c.HTTP.PublicRate = 20
+	c.HTTP.EventsMaxStreams = 2000
+	c.HTTP.EventsMaxPerIP = 20
 	c.Registry = "configs/qiuai"
 	c.OfflineAfter = 30 * time.Minute
 	c.MaxReadingAge = occupancy.DefaultMaxReadingAge
@@ -226,6 +233,21 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	return durationEnv(getenv, "PARKD_OFFLINE_AFTER", "30m", &c.OfflineAfter)
 }
 
+// intEnv sets *dst from the environment variable name when it is set;
+// what says what the number counts, in the error.
+func intEnv(getenv func(string) string, name, what string, dst *int) error {
+	v := getenv(name)
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("config: %s %q is not a whole number of %s", name, v, what)
+	}
+	*dst = n
+	return nil
+}
+
 // durationEnv sets *dst from the environment variable name when it is set;
 // example shows a valid value in the error.
 func durationEnv(getenv func(string) string, name, example string, dst *time.Duration) error {
@@ -266,6 +288,9 @@ func (c *Config) validate() error {
 	case c.Health.LowBatteryMV < 1 || c.Health.FlapChanges < 2:
 		return fmt.Errorf("config: health.low_battery_mv %d must be at least 1 and health.flap_changes %d at least 2",
 			c.Health.LowBatteryMV, c.Health.FlapChanges)
+	case c.HTTP.EventsMaxStreams < 0 || c.HTTP.EventsMaxPerIP < 0:
+		return fmt.Errorf("config: http.events_max_streams (PARKD_EVENTS_MAX_STREAMS) %d and http.events_max_per_ip (PARKD_EVENTS_MAX_PER_IP) %d must be 0 (no limit) or more",
+			c.HTTP.EventsMaxStreams, c.HTTP.EventsMaxPerIP)
 	case c.MQTT.Workers < 1 || c.MQTT.Queue < 1 || c.MQTT.Batch < 1:
 		return errors.New("config: mqtt.workers, mqtt.queue and mqtt.batch must be at least 1")
 	case c.MQTT.BatchWait < 0 || c.MQTT.BatchWait > maxBatchWait:

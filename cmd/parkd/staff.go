@@ -21,6 +21,7 @@ import (
 //	PARKD_METRICS_ADDR     serve /metrics there only (overrides http.metrics_addr)
 //	PARKD_METRICS_TOKEN    the bearer token /metrics requires, or
 //	PARKD_METRICS_TOKEN_FILE a file holding it (overrides http.metrics_token_file)
+//	PARKD_EVENTS_MAX_STREAMS, PARKD_EVENTS_MAX_PER_IP  live event streams in all, and per client IP
 //
 // Errors never show a token.
 func (c *Config) applyHTTPEnv(getenv func(string) string) error {
@@ -42,6 +43,12 @@ func (c *Config) applyHTTPEnv(getenv func(string) string) error {
 	}
 	if v := getenv("PARKD_TRUSTED_PROXIES"); v != "" {
 		c.HTTP.TrustedProxies = strings.Split(v, ",")
+	}
+	if err := intEnv(getenv, "PARKD_EVENTS_MAX_STREAMS", "streams", &c.HTTP.EventsMaxStreams); err != nil {
+		return err
+	}
+	if err := intEnv(getenv, "PARKD_EVENTS_MAX_PER_IP", "streams", &c.HTTP.EventsMaxPerIP); err != nil {
+		return err
 	}
 	if err := c.loadMetricsAccess(getenv); err != nil {
 		return err

@@ -26,6 +26,7 @@ var (
 	_ jobs.IncidentStore       = (*redisstore.Store)(nil)
 	_ jobs.RegistryStore       = (*redisstore.Store)(nil)
 	_ httpapi.Store            = (*redisstore.Store)(nil)
+	_ httpapi.Store            = reads{}
 	_ httpapi.ZoneReader       = (*readmodel.Model)(nil)
 	_ httpapi.ZoneReader       = (*redisstore.Store)(nil)
 	_ httpapi.Closer           = closures{}
@@ -42,6 +43,20 @@ var (
 // holds only positions and statuses (about 40 B) and nearby reads the
 // states with one round trip (readmodel.Options.Confirm).
 const indexStatesMax = 250_000
+
+// reads are the API's reads of spaces: the read model's, which are the
+// store's while Redis answers and the model's memory, marked stale, while
+// it does not (readmodel/spaces.go); the rejected messages are the
+// store's.
+type reads struct {
+	*readmodel.Model
+	store *redisstore.Store
+}
+
+// DeadLetters is the store's DeadLetters.
+func (r reads) DeadLetters(ctx context.Context, limit int) ([]occupancy.DeadLetter, error) {
+	return r.store.DeadLetters(ctx, limit)
+}
 
 // closures are the store's closures with read-your-writes in the read
 // model: a space closed through this process stops being offered by nearby
@@ -106,6 +121,8 @@ func (c closures) zoneSpaces(zoneID string) []string {
 //	parkd_nearby_index_resyncs_total                   zones read again whole (periodic, or after a gap)
 //	parkd_nearby_index_gaps_total                      zones whose stream was trimmed past the feed's position
 //	parkd_nearby_index_rebuilds_total                  rebuilds after a registry reload
+//	parkd_stale_answers_total                          answers from memory, marked stale, while Redis did not answer
+//	parkd_redis_answers_down                           1 while answers come from memory without asking Redis
 func registerReadModelMetrics(reg prometheus.Registerer, m *readmodel.Model) {
 	counter := func(name, help string, labels prometheus.Labels, v func(readmodel.Stats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
@@ -131,6 +148,10 @@ func registerReadModelMetrics(reg prometheus.Registerer, m *readmodel.Model) {
 			func(s readmodel.Stats) float64 { return map[bool]float64{true: 1}[s.Synced] }),
 		gauge("parkd_nearby_index_lag_seconds", "Time since the read model last heard from Redis (0 before its first sync).",
 			func(s readmodel.Stats) float64 { return s.Lag.Seconds() }),
+		counter("parkd_stale_answers_total", "Answers given from the read model's memory, marked stale, because Redis did not answer in time.",
+			nil, func(s readmodel.Stats) int64 { return s.StaleAnswers }),
+		gauge("parkd_redis_answers_down", "1 while the answers come from memory without asking Redis (it failed within the last second), else 0.",
+			func(s readmodel.Stats) float64 { return map[bool]float64{true: 1}[s.StoreDown] }),
 	)
 }
 

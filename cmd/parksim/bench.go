@@ -26,7 +26,7 @@ import (
 )
 
 // benchParts are the parts of `parksim bench`, in the order they run.
-var benchParts = []string{"a", "b", "c", "d", "e"}
+var benchParts = []string{"a", "b", "c", "d", "e", "g"}
 
 // benchFlags are the flags of `parksim bench`.
 type benchFlags struct {
@@ -46,12 +46,19 @@ type benchFlags struct {
 	settle      bool          // wait for Redis's background work and sync before each measured part
 	connections int           // publisher MQTT connections
 	redisConfig string        // extra redis-server settings, "name value, name value"
+	// (g): live streams at their limit.
+	streams            int           // streams opened
+	streamAddrs        int           // loopback addresses they come from
+	streamsPerIP       int           // parkd's PARKD_EVENTS_MAX_PER_IP for (g)
+	streamsIngest      float64       // background ingest msg/s
+	streamsAPIRate     int           // requests per second to /healthz and /api/v1/summary
+	streamsAPIDuration time.Duration // per endpoint
 }
 
 // benchFlagSet defines the flags of `parksim bench` into f.
 func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs := c.newFlagSet("bench", "parksim bench [flags]   (run it in the repository root)")
-	fs.StringVar(&f.only, "only", strings.Join(benchParts, ","), "parts to run: a broker rate, b parkd rate, c publish→visible latency, d API under load, e memory and RSS per registry size (f is measured with e)")
+	fs.StringVar(&f.only, "only", strings.Join(benchParts, ","), "parts to run: a broker rate, b parkd rate, c publish→visible latency, d API under load, e memory and RSS per registry size (f is measured with e), g live streams at their limit")
 	fs.Uint64Var(&f.messages, "messages", 100000, "(a, b) messages published as fast as the broker acknowledges")
 	fs.IntVar(&f.rounds, "rounds", 3, "(a, b) rounds: (a) and (b) alternate this many times; the table gives the medians")
 	fs.StringVar(&f.latRates, "lat-rates", "1000,5000", "(c) fixed publish rates in msg/s")
@@ -66,6 +73,12 @@ func (c *cli) benchFlagSet(f *benchFlags) *flag.FlagSet {
 	fs.BoolVar(&f.keep, "keep", false, "keep the temporary folder (server logs)")
 	fs.BoolVar(&f.settle, "settle", true, "before (c), each of its rates, (d) and (e): wait for Redis to end an AOF rewrite or snapshot in progress, then sync(2) the disks, so one part's writes are not the next part's stalls")
 	fs.IntVar(&f.connections, "connections", 4, "MQTT connections of the publisher")
+	fs.IntVar(&f.streams, "streams", 5000, "(g) event streams opened")
+	fs.IntVar(&f.streamAddrs, "stream-addrs", 10, "(g) loopback addresses the streams come from, 127.0.0.2 on (at most 250)")
+	fs.IntVar(&f.streamsPerIP, "streams-per-ip", 20, "(g) parkd's PARKD_EVENTS_MAX_PER_IP, its default (PARKD_EVENTS_MAX_STREAMS stays 2000; 300 fills it from 10 addresses)")
+	fs.Float64Var(&f.streamsIngest, "streams-ingest-rate", 2000, "(g) background ingest in msg/s")
+	fs.IntVar(&f.streamsAPIRate, "streams-api-rate", 200, "(g) requests per second to /healthz and to /api/v1/summary")
+	fs.DurationVar(&f.streamsAPIDuration, "streams-api-duration", 10*time.Second, "(g) how long each of them is measured, the streams open")
 	fs.StringVar(&f.redisConfig, "redis-config", "", "extra redis-server `settings`, comma-separated, e.g. \"hash-max-listpack-entries 1024, zset-max-listpack-entries 1024\"")
 	return fs
 }
@@ -111,11 +124,14 @@ func (c *cli) bench(args []string) error {
 		if p == "f" {
 			p = "e"
 		}
-		if !strings.Contains("abcde", p) || p == "" {
-			fmt.Fprintf(c.stderr, "parksim bench: unknown part %q in -only (a, b, c, d, e, f)\n", p)
+		if !strings.Contains("abcdeg", p) || p == "" {
+			fmt.Fprintf(c.stderr, "parksim bench: unknown part %q in -only (a, b, c, d, e, f, g)\n", p)
 			return usageError{fmt.Errorf("bench: unknown part %q in -only", p)}
 		}
 		b.only[p] = true
+	}
+	if f.streamAddrs < 1 || f.streamAddrs > 250 || f.streams < 1 {
+		return usageError{fmt.Errorf("bench: -stream-addrs %d must be 1-250 and -streams %d at least 1", f.streamAddrs, f.streams)}
 	}
 	if f.rounds < 1 || f.messages < 1 {
 		return usageError{fmt.Errorf("bench: -rounds %d and -messages %d must be at least 1", f.rounds, f.messages)}
@@ -198,17 +214,18 @@ func writeTown(dir string, n int) (*occupancy.Registry, error) {
 func (b *bench) runParts(ctx context.Context) error {
 	steps := map[string]func(context.Context) error{
 		"a": b.partRates, "b": b.partRates, "c": b.partLatency, "d": b.partAPI, "e": b.partMemory,
+		"g": b.partStreams,
 	}
 	for _, p := range benchParts {
 		if !b.only[p] || p == "b" && b.only["a"] { // (a) and (b) run together
 			continue
 		}
-		if (p != "a" || b.only["b"]) && p != "e" && b.parkd == nil {
+		if (p != "a" || b.only["b"]) && p != "e" && p != "g" && b.parkd == nil {
 			if err := b.startMainParkd(ctx); err != nil {
 				return err
 			}
 		}
-		if p == "e" && b.parkd != nil {
+		if (p == "e" || p == "g") && b.parkd != nil { // they run parkds of their own
 			b.parkd.stop()
 			b.parkd = nil
 		}

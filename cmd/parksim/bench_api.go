@@ -25,7 +25,7 @@ type apiEndpoint struct {
 // one endpoint at a time at -api-rate, while ingest runs at -ingest-rate.
 func (b *bench) partAPI(ctx context.Context) error {
 	endpoints := b.apiEndpoints()
-	ingest, err := b.startIngest(time.Duration(len(endpoints)+1) * (b.f.apiWarmup + b.f.apiDuration + 2*time.Second))
+	ingest, err := b.startIngest(b.f.ingestRate, time.Duration(len(endpoints)+1)*(b.f.apiWarmup+b.f.apiDuration+2*time.Second))
 	if err != nil {
 		return err
 	}
@@ -57,20 +57,20 @@ func (b *bench) partAPI(ctx context.Context) error {
 	return nil
 }
 
-// startIngest starts the background ingest of (d): `parksim load` at
-// -ingest-rate for d, as a process of its own, so that vegeta's latencies
+// startIngest starts the background ingest of (d) and (g): `parksim load`
+// at rate msg/s for d, as a process of its own, so that vegeta's latencies
 // are not those of goroutines waiting behind the publisher's in the same Go
 // runtime (sensors are not inside a town's load generator either). Its
 // sensors start from sequence 0 at the current time, so its readings are
 // newer than what earlier parts left and apply.
-func (b *bench) startIngest(d time.Duration) (*child, error) {
+func (b *bench) startIngest(rate float64, d time.Duration) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("background ingest: %w", err)
 	}
 	return startChild("parksim load", filepath.Join(b.sub("ingest"), "load.log"), b.dir, nil, self, "load",
 		"-broker", b.mqtt, "-registry", b.regDir, "-client-id", "bench-ingest",
-		"-rate", strconv.FormatFloat(b.f.ingestRate, 'f', -1, 64), "-duration", d.String(),
+		"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-duration", d.String(),
 		"-connections", strconv.Itoa(b.f.connections), "-quiet")
 }
 

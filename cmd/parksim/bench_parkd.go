@@ -20,10 +20,11 @@ type parkdProc struct {
 	http *http.Client
 }
 
-// startParkd starts parkd on regDir against the bench's Redis and broker
-// and waits until /readyz answers 200 (registry loaded, store initialised,
-// broker connected). It returns the time that took.
-func (b *bench) startParkd(ctx context.Context, name, regDir string, timeout time.Duration) (*parkdProc, time.Duration, error) {
+// startParkd starts parkd on regDir against the bench's Redis and broker,
+// with the extra environment variables (NAME=value), and waits until
+// /readyz answers 200 (registry loaded, store initialised, broker
+// connected). It returns the time that took.
+func (b *bench) startParkd(ctx context.Context, name, regDir string, timeout time.Duration, extra ...string) (*parkdProc, time.Duration, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, 0, err
@@ -42,6 +43,7 @@ func (b *bench) startParkd(ctx context.Context, name, regDir string, timeout tim
 		// client) would measure itself, not the API.
 		"PARKD_PUBLIC_RATE=0",
 	}
+	env = append(env, extra...)
 	start := time.Now()
 	// dir holds no configs/parkd.yaml, so parkd runs on its defaults and env.
 	c, err := startChild("parkd", filepath.Join(dir, "parkd.log"), dir, env, b.bin)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,5 +62,36 @@ func TestLoadCommand(t *testing.T) {
 	}
 	if want := regexp.MustCompile(`^sent 2000, acked 2000, errors 0 in `); !want.MatchString(out.String()) {
 		t.Errorf("output %q does not match %s", out.String(), want)
+	}
+}
+
+// TestBenchStreamsPart runs `parksim bench -only g` small (60 streams from
+// 3 addresses, 15 allowed per address) and checks its table: the refused
+// streams are the per-address ones, each with Retry-After, and /metrics
+// counts them as the bench does.
+func TestBenchStreamsPart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and parkd")
+	}
+	bin := filepath.Join(t.TempDir(), "parkd")
+	if out, err := exec.Command("go", "build", "-o", bin, "../parkd").CombinedOutput(); err != nil {
+		t.Fatalf("go build ../parkd: %v\n%s", err, out)
+	}
+	var out, errOut bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	args := []string{"bench", "-parkd", bin, "-only", "g", "-streams", "60", "-stream-addrs", "3", "-streams-per-ip", "15",
+		"-streams-ingest-rate", "200", "-streams-api-rate", "20", "-streams-api-duration", "1s"}
+	if code := c.main(args); code != exitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^\(g\)\s+60 streams from 3 addresses .*: 45 open, 0 refused 503 \(max_streams\), 15 refused 429 \(max_per_ip\), 0 failed map\[\], 0 refusals without Retry-After`),
+		regexp.MustCompile(`(?m)^\(g\)\s+/healthz at 20 req/s beside the open streams: p50/p99 .* ms`),
+		regexp.MustCompile(`(?m)^\(g\)\s+refused streams in /metrics .*max_per_ip 15, max_streams 0; .*\s+equal\s+yes$`),
+		regexp.MustCompile(`(?m)^\(g\)\s+parkd RSS with its streams full`),
+	} {
+		if !want.MatchString(out.String()) {
+			t.Errorf("table lacks %s:\n%s", want, out.String())
+		}
 	}
 }

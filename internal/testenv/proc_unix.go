@@ -14,3 +14,10 @@ func signalGroup(p *os.Process, sig syscall.Signal) {
 		_ = p.Signal(sig)
 	}
 }
+
+// Freezing a process: SIGSTOP and SIGCONT (Redis.Freeze).
+const (
+	canFreeze = true
+	sigStop   = syscall.SIGSTOP
+	sigCont   = syscall.SIGCONT
+)

@@ -133,3 +133,25 @@ func (r *Redis) Start(tb testing.TB) {
 		r.proc.fatal(tb, err)
 	}
 }
+
+// Freeze stops the server's process (SIGSTOP) without ending it: its port
+// still accepts connections, but nothing answers, as with a hung or
+// swapping server. Thaw lets it run again; tb's cleanup thaws it, so that
+// the server can stop.
+func (r *Redis) Freeze(tb testing.TB) {
+	tb.Helper()
+	if !r.proc.running() {
+		tb.Fatal("testenv: Freeze: redis-server is not running")
+	}
+	if !canFreeze {
+		tb.Fatal("testenv: Freeze needs SIGSTOP, which this system has not")
+	}
+	r.proc.signal(sigStop)
+	tb.Cleanup(func() { r.proc.signal(sigCont) })
+}
+
+// Thaw lets a frozen server run again (SIGCONT).
+func (r *Redis) Thaw(tb testing.TB) {
+	tb.Helper()
+	r.proc.signal(sigCont)
+}

@@ -157,3 +157,29 @@ func TestPortTakenDetected(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisFreezeAndThaw: a frozen server accepts connections but answers
+// nothing; thawed, it answers again with its data.
+func TestRedisFreezeAndThaw(t *testing.T) {
+	r := MustStartRedis(t)
+	c := r.Client(t)
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Freeze(t)
+	conn, err := net.DialTimeout("tcp", r.Addr, time.Second)
+	if err != nil {
+		t.Fatalf("a frozen server's port refused a connection: %v", err)
+	}
+	conn.Close()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := c.Get(short, "k").Err(); err == nil {
+		t.Fatal("a frozen server answered GET")
+	}
+	r.Thaw(t)
+	if got, err := c.Get(ctx, "k").Result(); err != nil || got != "v1" {
+		t.Fatalf("after Thaw GET k = %q, %v; want v1", got, err)
+	}
+}

@@ -17,16 +17,21 @@ import (
 // what its catch-up already read: no gap, no duplicate (every batch the
 // Tailer delivers after the subscription is in the subscriber's channel,
 // and what the Tailer read before it is in the store for the catch-up).
-// Each subscriber has a bounded buffer of batches; the hub never waits for
-// one: a subscriber whose buffer is full is dropped (its channel closed,
-// Overflowed true), so a slow client cannot hold the others back and,
-// reconnecting from its last id, misses nothing.
+// Each subscriber has a bounded buffer of batches and of events; the hub
+// never waits for one: a subscriber whose buffer is full is dropped (its
+// channel closed, Overflowed true), so a slow client cannot hold the
+// others back, nor parkd's memory, and, reconnecting from its last id,
+// misses nothing. Every subscriber gets the same Delivery of a batch, on
+// which they can share work: rendering the events for the wire once
+// (Memo) rather than once per client.
 type Hub struct {
 	buffer int
 	mu     sync.Mutex
 	subs   map[*Sub]struct{}
 	live   bool // Run is running: subscribing is possible
 	drops  atomic.Int64
+
+	maxPending int64 // HubOptions.MaxPending
 }
 
 // HubOptions configure a Hub.
@@ -34,6 +39,12 @@ type HubOptions struct {
 	// Buffer is how many batches a subscriber may have waiting before it
 	// is dropped. Default 256: a few seconds of a flood of changes.
 	Buffer int
+	// MaxPending is how many events a subscriber may have waiting (in
+	// batches it has not taken, Sub.Took) before it is dropped, whatever
+	// the number of batches: what the hub holds for its subscribers stays
+	// bounded when the batches are large (a flood, read in big batches).
+	// Default 20000: 10 s of 2000 changes a second, a few MB.
+	MaxPending int
 }
 
 // NewHub returns a hub; it takes subscribers while Run runs.
@@ -41,7 +52,10 @@ func NewHub(opts HubOptions) *Hub {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 256
 	}
-	return &Hub{buffer: opts.Buffer, subs: map[*Sub]struct{}{}}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 20000
+	}
+	return &Hub{buffer: opts.Buffer, maxPending: int64(opts.MaxPending), subs: map[*Sub]struct{}{}}
 }
 
 // Run takes subscribers until ctx is done, then closes every subscription
@@ -68,13 +82,21 @@ func (h *Hub) Deliver(_ context.Context, b Batch) {
 	if len(h.subs) == 0 || len(b.Events) == 0 {
 		return
 	}
-	evs := make([]occupancy.Event, len(b.Events))
+	d := &Delivery{Events: make([]occupancy.Event, len(b.Events))}
 	for i, e := range b.Events {
-		evs[i] = e.WithData()
+		d.Events[i] = e.WithData()
 	}
+	n := int64(len(d.Events))
 	for sub := range h.subs {
+		if sub.pending.Load()+n > h.maxPending && sub.pending.Load() > 0 {
+			sub.overflow.Store(true)
+			h.drops.Add(1)
+			h.remove(sub)
+			continue
+		}
 		select {
-		case sub.ch <- evs:
+		case sub.ch <- d:
+			sub.pending.Add(n)
 		default:
 			sub.overflow.Store(true)
 			h.drops.Add(1)
@@ -100,7 +122,7 @@ func (h *Hub) Subscribe() *Sub {
 	if !h.live {
 		return nil
 	}
-	sub := &Sub{hub: h, ch: make(chan []occupancy.Event, h.buffer)}
+	sub := &Sub{hub: h, ch: make(chan *Delivery, h.buffer)}
 	h.subs[sub] = struct{}{}
 	return sub
 }
@@ -118,17 +140,39 @@ func (h *Hub) Stats() HubStats {
 	return HubStats{Subscribers: len(h.subs), Dropped: h.drops.Load()}
 }
 
+// A Delivery is one batch as the hub hands it to every subscriber.
+type Delivery struct {
+	// Events are the batch's events in the order read, each zone event's
+	// Data marshalled. Shared: do not modify them.
+	Events []occupancy.Event
+
+	once sync.Once
+	memo any
+}
+
+// Memo returns make(d.Events), made once for all the subscribers of d:
+// the first caller makes it, the others wait for it and share it.
+func (d *Delivery) Memo(make func([]occupancy.Event) any) any {
+	d.once.Do(func() { d.memo = make(d.Events) })
+	return d.memo
+}
+
 // A Sub is one subscriber's feed from a Hub.
 type Sub struct {
 	hub      *Hub
-	ch       chan []occupancy.Event
+	ch       chan *Delivery
 	overflow atomic.Bool
+	pending  atomic.Int64 // events sent and not taken
 }
 
-// Events returns the batches' events, each batch in the order read. They
-// are shared: do not modify them. The channel is closed when the
-// subscriber is dropped (Overflowed) or the hub stops.
-func (s *Sub) Events() <-chan []occupancy.Event { return s.ch }
+// Deliveries returns the batches, in the order read; call Took for each
+// one taken. The channel is closed when the subscriber is dropped
+// (Overflowed) or the hub stops.
+func (s *Sub) Deliveries() <-chan *Delivery { return s.ch }
+
+// Took tells the hub that d, received from Deliveries, is no longer
+// waiting: its events no longer count against HubOptions.MaxPending.
+func (s *Sub) Took(d *Delivery) { s.pending.Add(-int64(len(d.Events))) }
 
 // Overflowed reports whether the subscription was dropped because its
 // buffer was full.

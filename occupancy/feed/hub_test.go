@@ -58,11 +58,11 @@ func client(s *redisstore.Store, h *feed.Hub, cur *occupancy.EventCursor, want i
 	deadline := time.After(10 * time.Second)
 	for len(got) < want {
 		select {
-		case evs, ok := <-sub.Events():
+		case d, ok := <-sub.Deliveries():
 			if !ok {
 				return got, fmt.Errorf("subscription ended (overflowed %v)", sub.Overflowed())
 			}
-			got = append(got, lines(cur.Unseen(evs))...)
+			got = append(got, lines(cur.Unseen(d.Events))...)
 		case <-deadline:
 			return got, fmt.Errorf("10s passed")
 		}
@@ -158,7 +158,8 @@ func TestHubReadsABurstInSmallReads(t *testing.T) {
 	var got []string
 	for len(got) < n {
 		select {
-		case evs := <-sub.Events():
+		case d := <-sub.Deliveries():
+			evs := d.Events
 			if len(evs) > 1 { // one entry: the space's event (these carry no counts)
 				t.Errorf("a batch of %d events, want at most 1", len(evs))
 			}

@@ -23,11 +23,11 @@ func zoneBatch(i int) feed.Batch {
 func received(sub *feed.Sub) (got []string, closed bool) {
 	for {
 		select {
-		case evs, ok := <-sub.Events():
+		case d, ok := <-sub.Deliveries():
 			if !ok {
 				return got, true
 			}
-			for _, e := range evs {
+			for _, e := range d.Events {
 				got = append(got, e.ID+" "+string(e.Data))
 			}
 		default:
@@ -110,5 +110,50 @@ func TestHubRunsUntilItsContextEnds(t *testing.T) {
 	sub.Close() // again: no panic
 	if st := h.Stats(); st.Subscribers != 0 || st.Dropped != 0 {
 		t.Errorf("stats %+v, want no subscriber, none dropped", st)
+	}
+}
+
+// TestHubDeliveryMemoIsMadeOnce: every subscriber gets the same Delivery
+// of a batch, and what they make of it through Memo is made once.
+func TestHubDeliveryMemoIsMadeOnce(t *testing.T) {
+	h := feed.NewHub(feed.HubOptions{})
+	runHub(t, h)
+	subs := []*feed.Sub{h.Subscribe(), h.Subscribe(), h.Subscribe()}
+	h.Deliver(context.Background(), zoneBatch(1))
+	made := 0
+	var memos []any
+	for _, sub := range subs {
+		d := <-sub.Deliveries()
+		memos = append(memos, d.Memo(func(evs []occupancy.Event) any { made++; return &evs[0] }))
+		sub.Close()
+	}
+	if made != 1 || memos[0] != memos[1] || memos[1] != memos[2] {
+		t.Errorf("memo made %d times, memos %v: want one, shared", made, memos)
+	}
+}
+
+// TestHubDropsASubscriberTooManyEventsBehind: past MaxPending events not
+// taken, a subscriber is dropped however few batches that is; taking them
+// (Took) keeps it; a batch larger than the bound still goes to a
+// subscriber that has nothing waiting.
+func TestHubDropsASubscriberTooManyEventsBehind(t *testing.T) {
+	ctx := context.Background()
+	h := feed.NewHub(feed.HubOptions{MaxPending: 5})
+	runHub(t, h)
+	three := feed.Batch{Events: append(append(zoneBatch(1).Events, zoneBatch(2).Events...), zoneBatch(3).Events...)}
+	six := feed.Batch{Events: append(three.Events, three.Events...)}
+	taker, idle := h.Subscribe(), h.Subscribe()
+	defer taker.Close()
+	h.Deliver(ctx, six) // 6 > 5, but neither has anything waiting
+	taker.Took(<-taker.Deliveries())
+	h.Deliver(ctx, three)
+	taker.Took(<-taker.Deliveries())
+	h.Deliver(ctx, three)
+	if taker.Overflowed() || !idle.Overflowed() {
+		t.Errorf("overflowed: the subscriber that takes %v, the one that never does %v; want false, true",
+			taker.Overflowed(), idle.Overflowed())
+	}
+	if st := h.Stats(); st.Dropped != 1 || st.Subscribers != 1 {
+		t.Errorf("stats %+v, want 1 dropped, 1 left", st)
 	}
 }

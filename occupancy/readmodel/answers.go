@@ -13,23 +13,39 @@ import (
 // it holds free, each with its state as read and when (ObservedAt: it was
 // free then and no change of its status had reached the model since). With
 // Confirm it reads the states of the 2×limit nearest from the store (one
-// round trip) and keeps those still free. Otherwise the store answers.
-// EINVALID for a bad query.
+// round trip) and keeps those still free. When the model is stale the
+// store answers. Whenever the store does not answer (outage.go), memory
+// does, marked stale (with Confirm, the spaces the model holds free, their
+// status only). EINVALID for a bad query; EUNAVAILABLE when neither can
+// answer.
 func (m *Model) Nearby(ctx context.Context, q occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	v := m.fresh()
-	if v == nil {
-		m.stats.fromStore.Add(1)
-		return m.opts.Store.Nearby(ctx, q)
+	v, fresh := m.held()
+	if !fresh {
+		var out []occupancy.NearbySpace
+		asked, err := m.ask(func() (err error) { out, err = m.opts.Store.Nearby(ctx, q); return err })
+		if asked || v == nil {
+			m.stats.fromStore.Add(1)
+			return out, err
+		}
+		m.markStale(ctx)
 	}
 	m.stats.fromIndex.Add(1)
 	cands := v.nearest(q, 2*q.Limit)
 	if !m.opts.Confirm {
 		return m.answer(v, cands, q.Limit), nil
 	}
-	return m.confirm(ctx, v, cands, q.Limit)
+	if fresh {
+		var out []occupancy.NearbySpace
+		asked, err := m.ask(func() (err error) { out, err = m.confirm(ctx, v, cands, q.Limit); return err })
+		if asked {
+			return out, err
+		}
+		m.markStale(ctx)
+	}
+	return m.unconfirmed(v, cands, q.Limit), nil // the store did not answer: the statuses held
 }
 
 // answer returns up to limit of the candidates, nearest first, with the
@@ -93,17 +109,38 @@ func (m *Model) space(v *view, c candidate) (occupancy.Space, bool) {
 	return sp, true
 }
 
+// unconfirmed returns up to limit of the candidates, nearest first, as
+// free as of when the model last heard from the store, without their
+// states (a model with Confirm holds none): what nearby can say while the
+// store does not answer.
+func (m *Model) unconfirmed(v *view, cands []candidate, limit int) []occupancy.NearbySpace {
+	var out []occupancy.NearbySpace
+	for _, c := range cands[:min(limit, len(cands))] {
+		if sp, ok := m.space(v, c); ok {
+			out = append(out, occupancy.NearbySpace{Space: sp, DistanceM: math.Round(c.dist*10) / 10,
+				State: occupancy.SpaceState{SpaceID: sp.ID, Status: occupancy.StatusFree}, ObservedAt: m.confirmed()})
+		}
+	}
+	return out
+}
+
 // NearestFreeZones returns up to n zones with free spaces of q's kind and
 // zone type, nearest q's point first, whatever q's radius
 // (occupancy.NearestFreeZones), from the model's counts when it is fresh,
-// else from the store. EINVALID for a bad query.
+// else from the store, or from memory, marked stale, if the store does not
+// answer. EINVALID for a bad query; EUNAVAILABLE when neither can answer.
 func (m *Model) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n int) ([]occupancy.NearbyZone, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	v := m.fresh()
-	if v == nil {
-		return m.opts.Store.NearestFreeZones(ctx, q, n)
+	v, fresh := m.held()
+	if !fresh {
+		var out []occupancy.NearbyZone
+		asked, err := m.ask(func() (err error) { out, err = m.opts.Store.NearestFreeZones(ctx, q, n); return err })
+		if asked || v == nil {
+			return out, err
+		}
+		m.markStale(ctx)
 	}
 	return occupancy.NearestFreeZones(v.reg.Zones(), q, n, func(batch []occupancy.NearbyZone) error {
 		for i := range batch {
@@ -118,11 +155,17 @@ func (m *Model) NearestFreeZones(ctx context.Context, q occupancy.NearbyQuery, n
 // spaces' statuses as the model holds them, at most a batch behind the
 // store, with the zone's level and the time of its newest change), so the
 // dashboards and the summary cost the store nothing however often they
-// ask; otherwise from the store.
+// ask; otherwise from the store, or, if it does not answer, from memory,
+// marked stale. EUNAVAILABLE when neither can answer.
 func (m *Model) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
-	v := m.current()
-	if v == nil {
-		return m.opts.Store.Zones(ctx)
+	v, fresh := m.current()
+	if !fresh {
+		var out []occupancy.ZoneState
+		asked, err := m.ask(func() (err error) { out, err = m.opts.Store.Zones(ctx); return err })
+		if asked || v == nil {
+			return out, err
+		}
+		m.markStale(ctx)
 	}
 	out := make([]occupancy.ZoneState, len(v.zones))
 	v.mu.RLock()
@@ -134,11 +177,17 @@ func (m *Model) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
 }
 
 // Zone returns one zone's counters as Zones does. ENOTFOUND if the registry
-// has no such zone.
+// has no such zone; EUNAVAILABLE when neither memory nor the store can
+// answer.
 func (m *Model) Zone(ctx context.Context, id string) (occupancy.ZoneState, error) {
-	v := m.current()
-	if v == nil {
-		return m.opts.Store.Zone(ctx, id)
+	v, fresh := m.current()
+	if !fresh {
+		var out occupancy.ZoneState
+		asked, err := m.ask(func() (err error) { out, err = m.opts.Store.Zone(ctx, id); return err })
+		if asked || v == nil {
+			return out, err
+		}
+		m.markStale(ctx)
 	}
 	zi, ok := v.zoneIdx[id]
 	if !ok {
@@ -148,3 +197,26 @@ func (m *Model) Zone(ctx context.Context, id string) (occupancy.ZoneState, error
 	defer v.mu.RUnlock()
 	return v.zoneState(zi), nil
 }
+
+// held returns the view (nil before the first build) and whether it is
+// fresh: the model heard from the store within MaxLag.
+func (m *Model) held() (*view, bool) {
+	v := m.view.Load()
+	if v == nil {
+		return nil, false
+	}
+	return v, m.opts.Now().Sub(m.confirmed()) <= m.opts.MaxLag
+}
+
+// current returns the view if it is of the registry as it is now (not one
+// a reload has replaced), and whether it is fresh.
+func (m *Model) current() (*view, bool) {
+	v, fresh := m.held()
+	if v == nil || !v.reg.SameVersion(m.opts.Registry) {
+		return nil, false
+	}
+	return v, fresh
+}
+
+// confirmed is when the model last heard from the store in full.
+func (m *Model) confirmed() time.Time { return time.Unix(0, m.heard.Load()).UTC() }

@@ -29,6 +29,9 @@ type fakeStore struct {
 	zones  map[string]*fakeZone
 	ms     int64 // the feed's clock: each change takes the next millisecond
 	fail   error // States and ZoneSnapshots fail with it when set
+	// down, when set, fails the store's own answers too (Zones, Zone,
+	// Nearby, NearestFreeZones), which count their calls still.
+	down error
 
 	snaps     []string       // zones read whole, in order
 	stateIDs  [][]string     // the spaces of each States call
@@ -86,6 +89,23 @@ func levelOf(c occupancy.Counts) occupancy.Level {
 }
 
 func (f *fakeStore) setFail(err error) { f.mu.Lock(); defer f.mu.Unlock(); f.fail = err }
+
+// setDown fails every read of the fake with err (nil: none), as a Redis
+// that does not answer.
+func (f *fakeStore) setDown(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.down = err, err
+}
+
+// answered counts a call of the store's own answer method and returns the
+// error it fails with.
+func (f *fakeStore) answered(method string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fallbacks[method]++
+	return f.down
+}
 
 // truth returns every zone's counters as the fake holds them.
 func (f *fakeStore) truth() []occupancy.ZoneState {
@@ -161,6 +181,7 @@ func (f *fakeStore) ZoneSnapshots(_ context.Context, zones []string) ([]occupanc
 func (f *fakeStore) States(_ context.Context, spaces []occupancy.Space) ([]occupancy.SpaceState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.fallbacks["States"]++
 	if f.fail != nil {
 		return nil, f.fail
 	}
@@ -176,16 +197,16 @@ func (f *fakeStore) States(_ context.Context, spaces []occupancy.Space) ([]occup
 }
 
 func (f *fakeStore) Zones(context.Context) ([]occupancy.ZoneState, error) {
-	f.mu.Lock()
-	f.fallbacks["Zones"]++
-	f.mu.Unlock()
+	if err := f.answered("Zones"); err != nil {
+		return nil, err
+	}
 	return f.truth(), nil
 }
 
 func (f *fakeStore) Zone(_ context.Context, id string) (occupancy.ZoneState, error) {
-	f.mu.Lock()
-	f.fallbacks["Zone"]++
-	f.mu.Unlock()
+	if err := f.answered("Zone"); err != nil {
+		return occupancy.ZoneState{}, err
+	}
 	for _, z := range f.truth() {
 		if z.ZoneID == id {
 			return z, nil
@@ -195,16 +216,16 @@ func (f *fakeStore) Zone(_ context.Context, id string) (occupancy.ZoneState, err
 }
 
 func (f *fakeStore) Nearby(context.Context, occupancy.NearbyQuery) ([]occupancy.NearbySpace, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fallbacks["Nearby"]++
+	if err := f.answered("Nearby"); err != nil {
+		return nil, err
+	}
 	return []occupancy.NearbySpace{{Space: occupancy.Space{ID: storeMark}}}, nil
 }
 
 func (f *fakeStore) NearestFreeZones(context.Context, occupancy.NearbyQuery, int) ([]occupancy.NearbyZone, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fallbacks["NearestFreeZones"]++
+	if err := f.answered("NearestFreeZones"); err != nil {
+		return nil, err
+	}
 	return []occupancy.NearbyZone{{Zone: occupancy.Zone{ID: storeMark}}}, nil
 }
 

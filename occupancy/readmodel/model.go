@@ -4,8 +4,16 @@
 // free spaces. They are fed by the live feed (a feed.Sink): built from a
 // snapshot of each zone and kept current from the zones' change events, so
 // those answers cost the store nothing. While the model is not built, or
-// has not heard from the store for MaxLag, every answer comes from the
+// has not heard from the store for MaxLag, those answers come from the
 // store instead.
+//
+// The model also stands in for a store that does not answer (outage.go):
+// when a read of the store fails with EUNAVAILABLE, or failed so within
+// StoreRetry, the model answers from memory what it holds (zone counts,
+// nearby, every space's status and the free spaces' states) and marks the
+// request's answer stale (occupancy.MarkStale) with the time it last heard
+// from the store, so a sick Redis slows no answer and breaks none it can
+// give.
 package readmodel
 
 import (
@@ -14,6 +22,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/qiuai/parking/occupancy"
 	"github.com/qiuai/parking/occupancy/feed"
@@ -56,6 +66,10 @@ type Options struct {
 	SyncPerBatch int
 	// CellM is the size of the index's grid cells in metres. Default 100.
 	CellM float64
+	// StoreRetry is how long, after a read of the store for an answer
+	// failed with EUNAVAILABLE, answers come from memory without asking
+	// the store; then one answer asks it again. Default 1s.
+	StoreRetry time.Duration
 	// Confirm makes Nearby read the candidates' states from the store (one
 	// round trip) rather than answer from states held in memory: about
 	// 40 B per space instead of 80 (BenchmarkViewMemory), for a city-sized
@@ -80,6 +94,9 @@ func (o *Options) ensureDefaults() {
 	if o.CellM <= 0 {
 		o.CellM = 100
 	}
+	if o.StoreRetry <= 0 {
+		o.StoreRetry = time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -99,7 +116,10 @@ type Model struct {
 	// Deliver's own state (the Tailer's goroutine).
 	stale    map[int]bool // zones to read again whole
 	lastFull time.Time    // when every zone was last marked for a resync
-	stats    struct{ fromIndex, fromStore, resyncs, gaps, rebuilds atomic.Int64 }
+	// breaker keeps answers off a store that failed with EUNAVAILABLE
+	// (outage.go).
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+	stats   struct{ fromIndex, fromStore, resyncs, gaps, rebuilds, staleAnswers atomic.Int64 }
 }
 
 var _ feed.Sink = (*Model)(nil)
@@ -111,7 +131,8 @@ func New(opts Options) *Model {
 		panic("readmodel: Options.Store and Options.Registry are required")
 	}
 	opts.ensureDefaults()
-	return &Model{opts: opts, log: opts.Logger.With("component", "readmodel"), stale: map[int]bool{}}
+	return &Model{opts: opts, log: opts.Logger.With("component", "readmodel"), stale: map[int]bool{},
+		breaker: newBreaker(opts.StoreRetry)}
 }
 
 // Stats count what a Model did.
@@ -127,13 +148,19 @@ type Stats struct {
 	Synced bool
 	// Lag is the time since the model last heard from the store.
 	Lag time.Duration
+	// StaleAnswers counts the answers given from memory because the store
+	// did not answer (marked stale); StoreDown says that answers come
+	// from memory now without asking the store.
+	StaleAnswers int64
+	StoreDown    bool
 }
 
 // Stats returns the model's counters.
 func (m *Model) Stats() Stats {
 	st := Stats{FromIndex: m.stats.fromIndex.Load(), FromStore: m.stats.fromStore.Load(),
 		Resyncs: m.stats.resyncs.Load(), Gaps: m.stats.gaps.Load(), Rebuilds: m.stats.rebuilds.Load(),
-		Synced: m.view.Load() != nil}
+		Synced: m.view.Load() != nil, StaleAnswers: m.stats.staleAnswers.Load(),
+		StoreDown: m.breaker.State() != gobreaker.StateClosed}
 	if st.Synced {
 		st.Lag = m.opts.Now().Sub(time.Unix(0, m.heard.Load()))
 	}
@@ -301,24 +328,4 @@ func (m *Model) Refresh(ctx context.Context, ids []string) {
 		return
 	}
 	v.setStates(nums, states, readMS)
-}
-
-// fresh returns the view if it is built and heard from the store within
-// MaxLag.
-func (m *Model) fresh() *view {
-	v := m.view.Load()
-	if v == nil || m.opts.Now().Sub(time.Unix(0, m.heard.Load())) > m.opts.MaxLag {
-		return nil
-	}
-	return v
-}
-
-// current returns the view if it is fresh and of the registry as it is now
-// (not one a reload has replaced).
-func (m *Model) current() *view {
-	v := m.fresh()
-	if v == nil || !v.reg.SameVersion(m.opts.Registry) {
-		return nil
-	}
-	return v
 }

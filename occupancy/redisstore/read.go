@@ -191,8 +191,8 @@ func (s *Store) Zones(ctx context.Context) ([]occupancy.ZoneState, error) {
 		return s.readZones(context.WithoutCancel(ctx)) // the client's read timeout bounds it
 	})
 	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("redis store: get zones: %w", ctx.Err())
+	case <-ctx.Done(): // the caller's deadline passed: an outage (coded)
+		return nil, coded(fmt.Errorf("redis store: get zones: %w", ctx.Err()))
 	case r := <-ch:
 		if r.Err != nil {
 			return nil, r.Err

@@ -38,6 +38,8 @@ import (
 // Options configure a Store.
 type Options struct {
 	// Client reaches Redis: a single node, Sentinel or Cluster. Required.
+	// New adds a hook to it (outage.go) that turns the errors of a Redis
+	// that does not answer into EUNAVAILABLE ones.
 	Client redis.UniversalClient
 	// Registry lists the zones and spaces. Required.
 	Registry *occupancy.Registry
@@ -109,6 +111,7 @@ func New(opts Options) (*Store, error) {
 	}
 	opts.ensureDefaults()
 	opts.Registry.Version() // computed once here, not by the first apply
+	opts.Client.AddHook(outageHook{})
 	s := &Store{opts: opts, rdb: opts.Client, reg: opts.Registry,
 		zones: map[string]*zoneKeys{}, rejected: opts.Prefix + ":rejected"}
 	for _, z := range opts.Registry.Zones() {

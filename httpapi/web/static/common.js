@@ -551,55 +551,80 @@ export function wireZoomButtons(root, map) {
 
 // ---------------------------------------------------------------- live feed
 
-/** Opens /api/v1/events and calls onEvent(type, event) for each event and
- * onLive(bool) when the stream opens or breaks. Without a token it is an
- * EventSource; with one, a fetch() stream with the Authorization header
- * (EventSource cannot send headers). Both resume after a break with the
- * last event id. Returns {close(), opened}: opened is a promise of the
- * first opening ("open"), of a refused token ("unauthorized"), or of
- * "timeout" after waitMs. The server fixes the stream's start when it
- * opens it, so a snapshot read after opened misses no event. */
-export function openFeed({ token = '', onEvent, onLive, onAuthError, waitMs = 2000 }) {
+/** Opens /api/v1/events and calls onEvent(type, event) for each event,
+ * onLive(bool) when the stream opens or breaks, and onReset() when the
+ * server says the page's view may lack changes (a `reset` event: it
+ * resumed from too far back) and must be read again. Without a token it
+ * is an EventSource; with one, a fetch() stream with the Authorization
+ * header (EventSource cannot send headers). Both resume after a break with
+ * the last event id. A stream the server refuses (429, 503: parkd at its
+ * streams' limit, or Redis down) is tried again after its Retry-After,
+ * 30 s at least for an EventSource, which gives up on any refusal. Returns
+ * {close(), opened}: opened is a promise of the first opening ("open"),
+ * of a refused token ("unauthorized"), or of "timeout" after waitMs. The
+ * server fixes the stream's start when it opens it, so a snapshot read
+ * after opened misses no event. */
+export function openFeed({ token = '', onEvent, onLive, onAuthError, onReset = () => {}, waitMs = 2000 }) {
   const url = '/api/v1/events';
   let settle;
   const opened = new Promise((resolve) => { settle = resolve; });
   setTimeout(() => settle('timeout'), waitMs);
   const live = (on) => { if (on) settle('open'); onLive(on); };
   const authError = () => { settle('unauthorized'); if (onAuthError) onAuthError(); };
-  if (!token) {
-    const es = new EventSource(url);
-    es.onopen = () => live(true);
-    es.onerror = () => live(false);
-    for (const type of ['space', 'zone', 'incident']) {
-      es.addEventListener(type, (m) => { try { onEvent(type, JSON.parse(m.data)); } catch { /* skip a bad line */ } });
-    }
-    return { close: () => es.close(), opened };
-  }
-  return { ...fetchFeed(url, token, onEvent, live, authError), opened };
+  if (!token) return { ...sourceFeed(url, onEvent, live, onReset), opened };
+  return { ...fetchFeed(url, token, onEvent, live, authError, onReset), opened };
 }
 
-function fetchFeed(url, token, onEvent, onLive, onAuthError) {
+/** The live feed as an EventSource. It reconnects by itself after a
+ * break, but not after a refusal (any status but 200): then a new one is
+ * opened after 30–45 s, resuming after the last id seen. */
+function sourceFeed(url, onEvent, onLive, onReset) {
+  let es = null, lastID = '', closed = false, timer = 0;
+  const open = () => {
+    es = new EventSource(lastID ? url + '?last_event_id=' + encodeURIComponent(lastID) : url);
+    es.onopen = () => onLive(true);
+    es.onerror = () => {
+      onLive(false);
+      if (es.readyState !== EventSource.CLOSED || closed) return; // CONNECTING: it retries by itself
+      timer = setTimeout(open, 30000 + Math.random() * 15000);
+    };
+    for (const type of ['space', 'zone', 'incident']) {
+      es.addEventListener(type, (m) => {
+        if (m.lastEventId) lastID = m.lastEventId;
+        try { onEvent(type, JSON.parse(m.data)); } catch { /* skip a bad line */ }
+      });
+    }
+    es.addEventListener('reset', (m) => { if (m.lastEventId) lastID = m.lastEventId; onReset(); });
+  };
+  open();
+  return { close: () => { closed = true; clearTimeout(timer); es.close(); } };
+}
+
+function fetchFeed(url, token, onEvent, onLive, onAuthError, onReset) {
   let lastID = '', closed = false, ctrl = null, retry = 1000;
   async function run() {
     while (!closed) {
       ctrl = new AbortController();
+      let wait = retry;
       try {
         const headers = { Authorization: 'Bearer ' + token, Accept: 'text/event-stream' };
         if (lastID) headers['Last-Event-ID'] = lastID;
         const res = await fetch(url, { headers, signal: ctrl.signal, cache: 'no-store' });
         if (res.status === 401) { onLive(false); onAuthError(); return; }
+        if (res.status === 429 || res.status === 503) wait = 1000 * Math.max(1, +res.headers.get('Retry-After') || 30);
         if (!res.ok || !res.body) throw new Error('events: ' + res.status);
         onLive(true);
         await readSSE(res.body, (m) => {
           if (m.id) lastID = m.id;
           if (m.retry) retry = m.retry;
+          if (m.event === 'reset') { onReset(); return; }
           if (m.event && m.data) { try { onEvent(m.event, JSON.parse(m.data)); } catch { /* skip */ } }
         });
       } catch {
         if (closed) return;
       }
       onLive(false);
-      if (!closed) await new Promise((r) => setTimeout(r, retry));
+      if (!closed) await new Promise((r) => setTimeout(r, wait));
     }
   }
   run();

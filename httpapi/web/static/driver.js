@@ -33,6 +33,9 @@ const FAR = 20000; // metres: a location farther from the town is ignored
 const $ = (id) => document.getElementById(id);
 const state = { point: null, from: 'centre', note: '', zones: new Map(), listKey: '', shared: false };
 let map, card;
+// held keeps the feed's events while the map is being read (the first time,
+// and again after a break or a reset), to apply after it: none is lost.
+let held = [];
 
 async function main() {
   initLang();
@@ -43,11 +46,12 @@ async function main() {
 
   // The map is read once the feed is open: the events from then on arrive
   // meanwhile, are kept, and applied after it, so no change is lost.
-  let pending = [];
-  const feed = openFeed({
+  const handlers = {
     onLive: liveHandler($('live'), refresh),
-    onEvent: (type, e) => (pending ? pending.push([type, e]) : apply(type, e)),
-  });
+    onReset: () => { if (document.body.dataset.ready === '1') refresh(); },
+    onEvent: (type, e) => (held ? held.push([type, e]) : apply(type, e)),
+  };
+  const feed = openFeed(handlers);
   let data;
   try {
     await feed.opened;
@@ -60,8 +64,8 @@ async function main() {
   map.load(data);
   performance.mark('parkd-map-drawn');
   for (const z of data.zones) state.zones.set(z.id, z);
-  for (const [type, e] of pending) apply(type, e);
-  pending = null;
+  for (const [type, e] of held) apply(type, e);
+  held = null;
 
   const saved = safeGet(sessionStorage, 'parkd.point');
   const [lat, lon] = saved ? JSON.parse(saved) : map.centre();
@@ -79,7 +83,7 @@ async function main() {
     reopen: () => {
       live.close();
       setLive(false, $('live'));
-      live = openFeed({ onLive: liveHandler($('live'), refresh), onEvent: apply });
+      live = openFeed(handlers);
       refresh();
     },
     close: () => live.close(),
@@ -127,14 +131,19 @@ function apply(type, e) {
   }
 }
 
-/** Re-reads every space's status and the zones after the feed reopened. */
+/** Re-reads every space's status and the zones after the feed reopened or
+ * said to (reset); the events that arrive meanwhile are applied after. */
 async function refresh() {
+  if (held) return; // a read of the map is on its way
+  held = [];
   try {
     const data = await loadMap();
     for (const [id, , , , , status] of data.spaces) map.setStatus(id, status);
     for (const z of data.zones) { state.zones.set(z.id, z); updateZone(z); }
-    renderNearest();
   } catch { /* the next reopening tries again */ }
+  for (const [type, e] of held) apply(type, e);
+  held = null;
+  renderNearest();
 }
 
 let nearestTimer = 0;

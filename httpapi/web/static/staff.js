@@ -54,7 +54,7 @@ addStrings({
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'parkd.token';
-const S = { token: '', zones: new Map(), incidents: new Map(), sensors: [], feed: null, panel: '', chartTimer: 0 };
+const S = { token: '', zones: new Map(), incidents: new Map(), sensors: [], feed: null, panel: '', chartTimer: 0, held: null };
 let map;
 
 function main() {
@@ -104,8 +104,9 @@ async function start(tok) {
   const feed = openFeed({
     token: tok,
     onLive: liveHandler($('live'), refresh),
+    onReset: () => { if (document.body.dataset.ready === '1') refresh(); },
     onAuthError: () => { if (authed) logout(t('s.expired')); },
-    onEvent: (type, ev) => (pending ? pending.push([type, ev]) : apply(type, ev)),
+    onEvent: (type, ev) => (pending ? pending.push([type, ev]) : S.held ? S.held.push([type, ev]) : apply(type, ev)),
   });
   if (await feed.opened === 'unauthorized') { feed.close(); logout(t('s.bad')); return; }
   S.token = tok;
@@ -153,16 +154,22 @@ async function start(tok) {
   S.chartTimer = setInterval(() => { loadChart(); reloadSensors(); }, 60 * 1000); // neither is on the feed
 }
 
-/** Re-reads the map and the incidents after the feed reopened. */
+/** Re-reads the map and the incidents after the feed reopened or said to
+ * (reset); the events that arrive meanwhile are applied after. */
 async function refresh() {
+  if (S.held) return; // a read is on its way
+  S.held = [];
   try {
     const data = await api('/api/v1/map');
     for (const [id, , , , , status] of data.spaces) map.setStatus(id, status);
     for (const z of data.zones) S.zones.set(z.id, z);
-    renderBars();
     await loadIncidents();
-    renderIncidents();
   } catch (err) { authFail(err); }
+  const held = S.held;
+  S.held = null;
+  for (const [type, ev] of held) apply(type, ev);
+  renderBars();
+  renderIncidents();
 }
 
 function showDash() {
